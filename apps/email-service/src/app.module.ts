@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { QueueName } from '@oq/contracts';
+import { DatabaseModule } from '@oq/database';
+import { PlatformModule, QueueModule } from '@oq/platform';
+import { ConfigSchema } from './config';
+
+@Module({
+  imports: [
+    PlatformModule.forRoot({ service: 'email-service', schema: ConfigSchema }),
+    DatabaseModule,
+    QueueModule.forRoot({ produce: [QueueName.Inbound, QueueName.Delivery, QueueName.OutboundEmail] }),
+  ],
+})
+export class AppModule {}

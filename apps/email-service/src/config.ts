@@ -1,0 +1,7 @@
+import { BaseConfigSchema } from '@oq/platform';
+import { z } from 'zod';
+
+export const ConfigSchema = BaseConfigSchema.extend({
+  EMAIL_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+});
+export type Config = z.infer<typeof ConfigSchema> & { SERVICE_NAME: string };

@@ -1,0 +1,26 @@
+// One jest config for the whole monorepo: SWC transforms TS and the ESM-only
+// dependencies (NestJS 12, zod 4) to CommonJS, see docs/ARCHITECTURE.md.
+const fs = require('node:fs');
+const swcrc = JSON.parse(fs.readFileSync(__dirname + '/.swcrc', 'utf8'));
+delete swcrc.$schema;
+delete swcrc.jsc.baseUrl;
+delete swcrc.jsc.paths;
+
+module.exports = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts'],
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  transform: { '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
+  transformIgnorePatterns: [],
+  moduleNameMapper: {
+    '^@oq/([a-z-]+)$': '<rootDir>/libs/$1/src',
+    '^@oq/([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  },
+  globalSetup: '<rootDir>/libs/database/src/testing/global-setup.ts',
+  globalTeardown: '<rootDir>/libs/database/src/testing/global-teardown.ts',
+  setupFiles: ['reflect-metadata'],
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

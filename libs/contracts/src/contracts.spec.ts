@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DEFAULT_QUEUE_PREFIX,
+  InvalidPayloadError,
+  JobName,
+  QUEUE_JOBS,
+  QueueName,
+  inboundJobId,
+  maskCardNumbers,
+  parseJob,
+  slaTimerJobId,
+} from './index';
+
+const inbox = randomUUID();
+const now = new Date().toISOString();
+
+const validInbound = {
+  v: 1,
+  inboxId: inbox,
+  channel: 'whatsapp',
+  externalId: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=',
+  revision: 0,
+  sourceTime: now,
+  receivedAt: now,
+  sender: { kind: 'whatsapp', value: '16505551234', linked: [{ kind: 'phone', value: '+16505551234' }] },
+  text: 'My transfer failed',
+};
+
+describe('contracts', () => {
+  it('keeps every queue under one hash-tagged prefix and lists jobs for each queue', () => {
+    expect(DEFAULT_QUEUE_PREFIX).toMatch(/^\{[a-z]+\}$/);
+    for (const q of Object.values(QueueName)) expect(QUEUE_JOBS[q].length).toBeGreaterThan(0);
+  });
+
+  it('accepts a valid InboundMessage and fills defaults', () => {
+    const msg = parseJob(JobName.InboundMessage, validInbound);
+    expect(msg.kind).toBe('message');
+    expect(msg.attachments).toEqual([]);
+    expect(msg.cc).toEqual([]);
+  });
+
+  it('rejects a malformed InboundMessage with a readable reason naming the field', () => {
+    const bad = { ...validInbound, inboxId: 'not-a-uuid', revision: -1 };
+    expect(() => parseJob(JobName.InboundMessage, bad)).toThrow(InvalidPayloadError);
+    try {
+      parseJob(JobName.InboundMessage, bad);
+    } catch (e) {
+      expect((e as Error).message).toMatch(/inboxId: /);
+      expect((e as Error).message).toMatch(/revision: /);
+    }
+  });
+
+  it('rejects an unknown schema version', () => {
+    expect(() => parseJob(JobName.InboundMessage, { ...validInbound, v: 7 })).toThrow(/v: unsupported schema version 7/);
+  });
+
+  it('validates the other payloads', () => {
+    const messageId = randomUUID();
+    expect(
+      parseJob(JobName.OutboundMessage, {
+        v: 1,
+        messageId,
+        ticketId: randomUUID(),
+        ticketNumber: 10234,
+        inboxId: inbox,
+        channel: 'email',
+        to: { kind: 'email', value: 'customer@example.com' },
+        text: 'Your refund is on its way',
+        email: { messageId: '<x@oq>' },
+        createdAt: now,
+      }).attempt,
+    ).toBe(0);
+    expect(() =>
+      parseJob(JobName.DeliveryReport, { v: 1, inboxId: inbox, status: 'failed', occurredAt: now, messageId }),
+    ).toThrow(/reason: a failed report needs a reason/);
+    expect(() => parseJob(JobName.DeliveryReport, { v: 1, inboxId: inbox, status: 'sent', occurredAt: now })).toThrow(
+      /messageId: either messageId or providerMessageId/,
+    );
+    expect(
+      parseJob(JobName.TicketEvent, {
+        v: 1,
+        eventId: randomUUID(),
+        type: 'message.created',
+        ticketId: randomUUID(),
+        teamId: null,
+        assigneeId: null,
+        occurredAt: now,
+      }).data,
+    ).toEqual({});
+    expect(() =>
+      parseJob(JobName.TicketCommand, {
+        v: 1,
+        commandId: 'c1',
+        ticketId: randomUUID(),
+        reason: 'breach',
+        actions: [{ kind: 'raise_priority', priority: 'critical' }],
+        issuedAt: now,
+      }),
+    ).toThrow(/actions\.0\.priority/);
+    expect(() =>
+      parseJob(JobName.InboundMessage, {
+        ...validInbound,
+        kind: 'call_log',
+        call: {
+          callId: 'CA1',
+          direction: 'inbound',
+          from: '+1',
+          to: '+2',
+          disposition: 'answered',
+          startedAt: '2026-01-01T10:00:00Z',
+          endedAt: '2026-01-01T09:00:00Z',
+          durationSec: 0,
+        },
+      }),
+    ).toThrow(/call\.endedAt: endedAt must not be before startedAt/);
+  });
+
+  it('derives deterministic job ids without ":"', () => {
+    const a = inboundJobId(inbox, 'm1', 0);
+    expect(a).toBe(inboundJobId(inbox, 'm1', 0));
+    expect(a).not.toBe(inboundJobId(inbox, 'm1', 1));
+    expect(a).not.toContain(':');
+    expect(slaTimerJobId(randomUUID(), 'first_reply', 'breach')).toHaveLength(24);
+  });
+
+  it('masks Luhn-valid card numbers only', () => {
+    expect(maskCardNumbers('card 4111 1111 1111 1111 declined')).toBe('card •••• •••• •••• 1111 declined');
+    expect(maskCardNumbers('pan 5500-0000-0000-0004.')).toBe('pan ••••-••••-••••-0004.');
+    expect(maskCardNumbers('order 1234567890123 ok')).toBe('order 1234567890123 ok');
+    expect(maskCardNumbers('phone +14155552671')).toBe('phone +14155552671');
+  });
+});

@@ -1,0 +1,6 @@
+export * from './queues';
+export * from './common';
+export * from './payloads';
+export * from './jobs';
+export * from './job-policy';
+export * from './card-numbers';

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { JobName } from './queues';
+
+/**
+ * Job options are policy, kept here rather than at each call site.
+ * BullMQ rejects custom ids containing ':' — every id below is hex or dashes.
+ */
+export interface JobPolicy {
+  attempts: number;
+  backoff?: { type: 'exponential' | 'fixed'; delay: number };
+  /** Keep completed jobs this long (seconds) so a re-enqueue with the same id is a no-op. */
+  keepCompletedSeconds: number;
+  keepFailedSeconds: number;
+}
+
+const DAY = 24 * 3600;
+
+export const JOB_POLICY: Record<JobName, JobPolicy> = {
+  [JobName.InboundMessage]: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 500 },
+    keepCompletedSeconds: DAY,
+    keepFailedSeconds: 7 * DAY,
+  },
+  [JobName.DeliveryReport]: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 500 },
+    keepCompletedSeconds: 3600,
+    keepFailedSeconds: 7 * DAY,
+  },
+  [JobName.TicketCommand]: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1000 },
+    keepCompletedSeconds: DAY,
+    keepFailedSeconds: 7 * DAY,
+  },
+  [JobName.TicketEvent]: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 500 },
+    keepCompletedSeconds: 600,
+    keepFailedSeconds: 7 * DAY,
+  },
+  // Timers are removed on completion or failure: the reconciler re-arms what is missing.
+  [JobName.SlaTimer]: { attempts: 3, backoff: { type: 'fixed', delay: 1000 }, keepCompletedSeconds: 0, keepFailedSeconds: 0 },
+  [JobName.SlaReconcile]: { attempts: 1, keepCompletedSeconds: 0, keepFailedSeconds: 3600 },
+  [JobName.SocialRawEvent]: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 1000 },
+    keepCompletedSeconds: DAY,
+    keepFailedSeconds: 7 * DAY,
+  },
+  [JobName.OutboundMessage]: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 2000 },
+    keepCompletedSeconds: DAY,
+    keepFailedSeconds: 7 * DAY,
+  },
+};
+
+/** BullMQ job options for a job name, with an optional deterministic id. */
+export function jobOptions(name: JobName, extra: { jobId?: string; delay?: number; priority?: number } = {}) {
+  const p = JOB_POLICY[name];
+  return {
+    attempts: p.attempts,
+    backoff: p.backoff,
+    removeOnComplete: p.keepCompletedSeconds === 0 ? true : { age: p.keepCompletedSeconds },
+    removeOnFail: p.keepFailedSeconds === 0 ? true : { age: p.keepFailedSeconds },
+    ...extra,
+  };
+}
+
+function sha256Hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/** Inbound dedupe id: the same source message at the same revision is enqueued once. */
+export function inboundJobId(inboxId: string, externalId: string, revision: number): string {
+  return sha256Hex(`${inboxId}|${externalId}|${revision}`);
+}
+
+/** Outbound job id: one job per message and retry generation. */
+export function outboundJobId(messageId: string, attempt: number): string {
+  return `${messageId}-${attempt}`;
+}
+
+/** SLA timer id: short and deterministic (≤ 24 chars) so re-arming replaces, and firing twice is harmless. */
+export function slaTimerJobId(ticketId: string, metric: string, stage: 'warning' | 'breach'): string {
+  return sha256Hex(`${ticketId}|${metric}|${stage}`).slice(0, 24);
+}
+
+export function socialRawJobId(provider: string, inboxId: string, body: string): string {
+  return sha256Hex(`${provider}|${inboxId}|${body}`);
+}

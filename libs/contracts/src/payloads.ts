@@ -1,0 +1,210 @@
+import { z } from 'zod';
+import {
+  AttachmentRef,
+  Channel,
+  DeliveryStatus,
+  IdentityKind,
+  IdentityRef,
+  IsoDateTime,
+  TicketPriority,
+  Uuid,
+} from './common';
+
+/**
+ * Every payload carries its schema version `v`. Consumers accept `v` and `v-1`
+ * (see versioning.ts) because queued jobs outlive deploys.
+ */
+
+export const CallLog = z
+  .object({
+    callId: z.string().min(1).max(200),
+    direction: z.enum(['inbound', 'outbound']),
+    from: z.string().min(1).max(64),
+    to: z.string().min(1).max(64),
+    disposition: z.enum(['answered', 'missed', 'voicemail', 'busy', 'failed', 'blocked']),
+    startedAt: IsoDateTime,
+    answeredAt: IsoDateTime.optional(),
+    endedAt: IsoDateTime.optional(),
+    durationSec: z.number().int().nonnegative(),
+    agent: z.string().max(200).optional(),
+    queue: z.string().max(200).optional(),
+    recordingUrl: z.url().optional(),
+    recording: AttachmentRef.optional(),
+    transcript: z.string().max(200_000).optional(),
+  })
+  .refine((c) => !c.endedAt || Date.parse(c.endedAt) >= Date.parse(c.startedAt), {
+    message: 'endedAt must not be before startedAt',
+    path: ['endedAt'],
+  });
+export type CallLog = z.infer<typeof CallLog>;
+
+export const EmailThreading = z.object({
+  messageId: z.string().max(998).optional(),
+  inReplyTo: z.array(z.string().max(998)).max(50).default([]),
+  references: z.array(z.string().max(998)).max(200).default([]),
+});
+
+export const InboundMessageV1 = z.object({
+  v: z.literal(1),
+  inboxId: Uuid,
+  channel: Channel,
+  /** Stable id of the message at its source: Message-ID, Meta mid, wamid, telegram chat:message, call id, client id. */
+  externalId: z.string().min(1).max(512),
+  /** 0 for the first version; edits, late recordings and transcripts raise it. */
+  revision: z.number().int().nonnegative().default(0),
+  kind: z.enum(['message', 'call_log']).default('message'),
+  /** When the source says the message was created (INTERNALDATE, provider timestamp). */
+  sourceTime: IsoDateTime,
+  receivedAt: IsoDateTime,
+  sender: IdentityRef.extend({
+    displayName: z.string().max(200).optional(),
+    /** Identities the channel vouches belong to the same person (a wa_id's phone number). */
+    linked: z.array(IdentityRef).max(5).default([]),
+  }),
+  /** Other participants (email To/CC); they become CCs of a new ticket. */
+  cc: z.array(IdentityRef.extend({ displayName: z.string().max(200).optional() })).max(100).default([]),
+  subject: z.string().max(998).optional(),
+  text: z.string().max(1_000_000).default(''),
+  html: z.string().max(5_000_000).optional(),
+  attachments: z.array(AttachmentRef).max(100).default([]),
+  email: EmailThreading.extend({
+    /** Auto-replies are stored but never answered automatically. */
+    autoSubmitted: z.boolean().default(false),
+  }).optional(),
+  call: CallLog.optional(),
+  metadata: z.record(z.string(), z.unknown()).default({}),
+});
+export const InboundMessage = InboundMessageV1;
+export type InboundMessage = z.infer<typeof InboundMessage>;
+export type InboundMessageInput = z.input<typeof InboundMessage>;
+
+export const OutboundMessageV1 = z.object({
+  v: z.literal(1),
+  messageId: Uuid,
+  ticketId: Uuid,
+  ticketNumber: z.number().int().positive(),
+  inboxId: Uuid,
+  channel: Channel,
+  /** Retry generation chosen by ticket-service (a manual resend raises it). */
+  attempt: z.number().int().nonnegative().default(0),
+  to: IdentityRef,
+  cc: z.array(IdentityRef).max(100).default([]),
+  subject: z.string().max(998).optional(),
+  text: z.string().max(1_000_000),
+  html: z.string().max(5_000_000).optional(),
+  attachments: z.array(AttachmentRef).max(100).default([]),
+  email: z
+    .object({
+      messageId: z.string().max(998),
+      inReplyTo: z.string().max(998).optional(),
+      references: z.array(z.string().max(998)).max(200).default([]),
+    })
+    .optional(),
+  /** WhatsApp template for sends outside the 24-hour window. */
+  template: z
+    .object({ name: z.string().min(1), language: z.string().min(2), parameters: z.array(z.string()).default([]) })
+    .optional(),
+  /** Messenger message tag for sends outside the 24-hour window. */
+  messageTag: z.string().optional(),
+  /** Automatic mail (acknowledgement, notification): marked Auto-Submitted. */
+  automatic: z.boolean().default(false),
+  createdAt: IsoDateTime,
+});
+export const OutboundMessage = OutboundMessageV1;
+export type OutboundMessage = z.infer<typeof OutboundMessage>;
+
+export const DeliveryReportV1 = z
+  .object({
+    v: z.literal(1),
+    inboxId: Uuid,
+    /** Our message id when the channel knows it (send result); absent for provider callbacks. */
+    messageId: Uuid.optional(),
+    providerMessageId: z.string().min(1).max(512).optional(),
+    status: DeliveryStatus.exclude(['queued']),
+    reason: z.string().max(2000).optional(),
+    errorCode: z.string().max(100).optional(),
+    occurredAt: IsoDateTime,
+  })
+  .refine((r) => r.messageId || r.providerMessageId, {
+    message: 'either messageId or providerMessageId is required',
+    path: ['messageId'],
+  })
+  .refine((r) => r.status !== 'failed' || r.reason, { message: 'a failed report needs a reason', path: ['reason'] });
+export const DeliveryReport = DeliveryReportV1;
+export type DeliveryReport = z.infer<typeof DeliveryReport>;
+
+export const TICKET_EVENT_TYPES = [
+  'ticket.created',
+  'ticket.updated',
+  'ticket.status_changed',
+  'ticket.assigned',
+  'ticket.merged',
+  'message.created',
+  'message.updated',
+  'message.delivery',
+  'sla.changed',
+  'sla.warning',
+  'sla.breached',
+] as const;
+
+export const TicketEventV1 = z.object({
+  v: z.literal(1),
+  eventId: Uuid,
+  type: z.enum(TICKET_EVENT_TYPES),
+  ticketId: Uuid,
+  teamId: Uuid.nullable(),
+  assigneeId: Uuid.nullable(),
+  occurredAt: IsoDateTime,
+  data: z.record(z.string(), z.unknown()).default({}),
+});
+export const TicketEvent = TicketEventV1;
+export type TicketEvent = z.infer<typeof TicketEvent>;
+
+export const TicketCommandAction = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('raise_priority'), priority: TicketPriority }),
+  z.object({ kind: z.literal('move_team'), teamId: Uuid }),
+  z.object({ kind: z.literal('assign'), agentId: Uuid }),
+  z.object({ kind: z.literal('notify'), message: z.string().min(1).max(2000) }),
+  z.object({ kind: z.literal('email_supervisor'), email: z.email(), message: z.string().min(1).max(2000) }),
+]);
+
+export const TicketCommandV1 = z.object({
+  v: z.literal(1),
+  commandId: z.string().min(1).max(200),
+  ticketId: Uuid,
+  reason: z.string().min(1).max(500),
+  actions: z.array(TicketCommandAction).min(1).max(10),
+  issuedAt: IsoDateTime,
+});
+export const TicketCommand = TicketCommandV1;
+export type TicketCommand = z.infer<typeof TicketCommand>;
+
+export const SlaMetric = z.enum(['first_reply', 'next_reply', 'resolution']);
+export type SlaMetric = z.infer<typeof SlaMetric>;
+
+export const SlaTimerV1 = z.object({
+  v: z.literal(1),
+  ticketId: Uuid,
+  metric: SlaMetric,
+  stage: z.enum(['warning', 'breach']),
+  dueAt: IsoDateTime,
+});
+export const SlaTimer = SlaTimerV1;
+export type SlaTimer = z.infer<typeof SlaTimer>;
+
+export const SlaReconcileV1 = z.object({ v: z.literal(1) });
+export const SlaReconcile = SlaReconcileV1;
+export type SlaReconcile = z.infer<typeof SlaReconcile>;
+
+export const SocialRawEventV1 = z.object({
+  v: z.literal(1),
+  provider: z.enum(['meta', 'telegram']),
+  inboxId: Uuid,
+  receivedAt: IsoDateTime,
+  /** The verified webhook body, parsed JSON. */
+  body: z.unknown(),
+});
+export const SocialRawEvent = SocialRawEventV1;
+export type SocialRawEvent = z.infer<typeof SocialRawEvent>;
+
+export { IdentityKind };

@@ -1,0 +1,49 @@
+/**
+ * The one registry of queues and job names every service shares.
+ *
+ * All BullMQ keys live under one hash-tagged prefix so that a Redis Cluster
+ * keeps every queue's keys in one slot (BullMQ's Lua scripts touch several
+ * keys of a queue at once).
+ */
+export const DEFAULT_QUEUE_PREFIX = '{oq}';
+
+export enum QueueName {
+  /** Normalised customer messages from every channel service → ticket-service. */
+  Inbound = 'inbound',
+  /** Delivery reports from channel services → ticket-service. */
+  Delivery = 'delivery',
+  /** Commands for ticket-service (SLA escalations) → ticket-service. */
+  TicketCommands = 'ticket.commands',
+  /** Ticket domain events and SLA timers → sla-worker. */
+  Sla = 'sla',
+  /** Verified raw webhook bodies, internal to social-service. */
+  SocialRaw = 'social.raw',
+  OutboundEmail = 'outbound.email',
+  OutboundSocial = 'outbound.social',
+  OutboundChat = 'outbound.chat',
+}
+
+export enum JobName {
+  InboundMessage = 'inbound-message',
+  DeliveryReport = 'delivery-report',
+  TicketCommand = 'ticket-command',
+  TicketEvent = 'ticket-event',
+  SlaTimer = 'sla-timer',
+  SlaReconcile = 'sla-reconcile',
+  SocialRawEvent = 'social-raw-event',
+  OutboundMessage = 'outbound-message',
+}
+
+/** Which job names may travel on which queue. Workers refuse to start without a handler for each. */
+export const QUEUE_JOBS = {
+  [QueueName.Inbound]: [JobName.InboundMessage],
+  [QueueName.Delivery]: [JobName.DeliveryReport],
+  [QueueName.TicketCommands]: [JobName.TicketCommand],
+  [QueueName.Sla]: [JobName.TicketEvent, JobName.SlaTimer, JobName.SlaReconcile],
+  [QueueName.SocialRaw]: [JobName.SocialRawEvent],
+  [QueueName.OutboundEmail]: [JobName.OutboundMessage],
+  [QueueName.OutboundSocial]: [JobName.OutboundMessage],
+  [QueueName.OutboundChat]: [JobName.OutboundMessage],
+} as const satisfies Record<QueueName, readonly JobName[]>;
+
+export type JobsOf<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];

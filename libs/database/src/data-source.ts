@@ -1,0 +1,73 @@
+import * as pg from 'pg';
+import { DataSource } from 'typeorm';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
+
+export interface DatabaseOptions {
+  url: string;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/**
+ * One DataSource shape for every service, the migrate CLI and tests.
+ * Migrations only: synchronize is off and migrations never run at boot.
+ * `driver: pg` is passed explicitly because TypeORM cannot load pg by itself
+ * under jest's module system.
+ */
+export function createDataSource(options: DatabaseOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    driver: pg,
+    url: options.url,
+    applicationName: options.applicationName ?? 'onequeue',
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    installExtensions: false,
+    connectTimeoutMS: 5000,
+    // Every session in UTC so timestamptz values and now() comparisons never depend on the host.
+    extra: { max: options.poolSize ?? 5, options: '-c timezone=UTC', idleTimeoutMillis: 30000 },
+  });
+}
+
+export class PendingMigrationsError extends Error {
+  constructor(readonly pending: string[]) {
+    super(`${pending.length} database migration(s) pending (${pending.join(', ')}): run \`npm run migrate\` first`);
+    this.name = 'PendingMigrationsError';
+  }
+}
+
+/** Names of migrations not yet applied to the connected database. */
+export async function pendingMigrations(ds: DataSource): Promise<string[]> {
+  const table = await ds.query(`SELECT to_regclass('public.migrations') AS t`);
+  const applied = new Set<string>();
+  if (table[0].t) for (const row of await ds.query('SELECT name FROM migrations')) applied.add(row.name);
+  return ds.migrations.map((m) => m.name ?? m.constructor.name).filter((n) => !applied.has(n));
+}
+
+export async function assertNoPendingMigrations(ds: DataSource): Promise<void> {
+  const pending = await pendingMigrations(ds);
+  if (pending.length) throw new PendingMigrationsError(pending);
+}
+
+/** Creates the database named in the URL when it does not exist (first start on a fresh machine). */
+export async function ensureDatabaseExists(url: string): Promise<boolean> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return false;
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    return true;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,5 @@
+import { BlobEntity } from './blob.entity';
+
+export { BlobEntity };
+
+export const ENTITIES = [BlobEntity];

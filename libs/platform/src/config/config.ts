@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/** The parts of configuration every service shares. Service schemas extend it. */
+export const BaseConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/onequeue'),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(5),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[A-Za-z0-9_-]+\}$/, 'must be one Redis Cluster hash tag such as {oq}')
+    .default('{oq}'),
+  BLOB_DIR: z.string().min(1).default('./var/blobs'),
+  /** Shared secret for service-to-service calls (internal API). */
+  SERVICE_TOKEN: z.string().min(24, 'must be at least 24 characters'),
+});
+export type BaseConfig = z.infer<typeof BaseConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: string[],
+  ) {
+    super(`${service}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment once at boot; names every missing or malformed variable. */
+export function loadConfig<S extends z.ZodType>(
+  service: string,
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<S> {
+  const source: Record<string, string | undefined> = {};
+  // Empty strings count as unset, as a shell `FOO=` usually means "not configured".
+  for (const [k, v] of Object.entries(env)) if (v !== '') source[k] = v;
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    throw new ConfigError(
+      service,
+      result.error.issues.map((i) => {
+        const name = i.path.join('.') || '(environment)';
+        const missing = i.code === 'invalid_type' && source[name] === undefined;
+        return missing ? `${name} is required but not set` : `${name}: ${i.message}`;
+      }),
+    );
+  }
+  return result.data;
+}
+
+export const CONFIG = Symbol('CONFIG');
+
+/** What every service receives: its validated variables plus its own name. */
+export type PlatformConfig = BaseConfig & { SERVICE_NAME: string };

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'pino';
+import { CONFIG, ConfigError, PlatformConfig } from '../config/config';
+import { LOGGER, PinoNestLogger, correlation } from '../logging/logger';
+import { ENV } from '../platform.module';
+
+export interface HttpAppOptions {
+  /** Environment to read config from (defaults to process.env); tests pass their own. */
+  env?: NodeJS.ProcessEnv;
+  /** Title for the OpenAPI document at /docs. */
+  title: string;
+  bodyLimit?: number;
+  /** Lets a test swap providers before the app is compiled. */
+  override?: (builder: OverrideBuilder) => void;
+}
+
+type OverrideBuilder = { overrideProvider: (token: unknown) => { useValue: (v: unknown) => unknown } };
+
+/**
+ * Creates a service's Fastify app with JSON logging, request correlation ids,
+ * raw bodies (webhook signatures are computed over the exact bytes) and OpenAPI at /docs.
+ */
+export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimit ?? 30 * 1024 * 1024,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    trustProxy: true,
+  });
+  let app: NestFastifyApplication;
+  if (options.env) {
+    // Built through the testing compiler so ENV can be replaced before providers resolve.
+    const { Test } = await import('@nestjs/testing');
+    const builder = Test.createTestingModule({ imports: [module] });
+    builder.overrideProvider(ENV).useValue(options.env);
+    options.override?.(builder as unknown as OverrideBuilder);
+    const moduleRef = await builder.compile();
+    app = moduleRef.createNestApplication<NestFastifyApplication>(adapter, { rawBody: true, bufferLogs: true });
+  } else {
+    app = await NestFactory.create<NestFastifyApplication>(module, adapter, { rawBody: true, bufferLogs: true });
+  }
+  app.useLogger(app.get(PinoNestLogger));
+  const logger = app.get<Logger>(LOGGER);
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (req, _reply, done) => {
+    correlation.enterWith({ correlationId: String(req.id) });
+    done();
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    if (req.url !== '/health' && req.url !== '/metrics') {
+      logger.info(
+        { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
+    }
+    done();
+  });
+  fastify.addHook('onSend', (req, reply, payload, done) => {
+    reply.header('x-request-id', String(req.id));
+    done(null, payload);
+  });
+
+  const config = app.get<PlatformConfig>(CONFIG);
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle(options.title).setVersion('1').addBearerAuth().build(),
+  );
+  SwaggerModule.setup('docs', app, document);
+  app.enableShutdownHooks();
+  logger.debug({ service: config.SERVICE_NAME }, 'app created');
+  return app;
+}
+
+/**
+ * main.ts of every service: build, listen on the service's port, and turn a
+ * configuration or migration problem into one clear line and exit code 1.
+ */
+export async function runService(
+  module: Type<unknown>,
+  options: { title: string; port: (config: PlatformConfig) => number },
+): Promise<INestApplication> {
+  try {
+    const app = await createHttpApp(module, { title: options.title });
+    const config = app.get<PlatformConfig>(CONFIG);
+    const port = options.port(config);
+    await app.listen({ port, host: process.env.HOST || '0.0.0.0' });
+    app.get<Logger>(LOGGER).info({ port }, `${config.SERVICE_NAME} listening`);
+    return app;
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.message : `${options.title} failed to start: ${(err as Error).message}`;
+    process.stderr.write(`${message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,76 @@
+import { Controller, Get, Header, Inject, Injectable, Optional } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PlatformConfig, CONFIG } from '../config/config';
+import { QueueService } from '../queue/queue.module';
+
+/**
+ * One Prometheus registry per app instance (not prom-client's global one), so two
+ * services booted in one test process do not collide.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  constructor(@Inject(CONFIG) config: PlatformConfig, @Optional() queues?: QueueService) {
+    this.registry.setDefaultLabels({ service: config.SERVICE_NAME });
+    collectDefaultMetrics({ register: this.registry, prefix: 'oq_' });
+    if (queues) {
+      const depth = new Gauge({
+        name: 'oq_queue_jobs',
+        help: 'Jobs per queue and state',
+        labelNames: ['queue', 'state'],
+        registers: [this.registry],
+        async collect() {
+          await Promise.all(
+            queues.all().map(async (q) => {
+              const counts = await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+              for (const [state, n] of Object.entries(counts)) depth.set({ queue: q.name, state }, n);
+            }),
+          );
+        },
+      });
+      const oldest = new Gauge({
+        name: 'oq_queue_oldest_job_age_seconds',
+        help: 'Age of the oldest job waiting to be processed',
+        labelNames: ['queue'],
+        registers: [this.registry],
+        async collect() {
+          await Promise.all(
+            queues.all().map(async (q) => {
+              const [job] = await q.getJobs(['waiting', 'prioritized'], 0, 0, true);
+              oldest.set({ queue: q.name }, job ? Math.max(0, (Date.now() - job.timestamp) / 1000) : 0);
+            }),
+          );
+        },
+      });
+    }
+  }
+
+  counter(name: string, help: string, labelNames: string[] = []): Counter<string> {
+    return (this.registry.getSingleMetric(name) as Counter<string>) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {
+    return (this.registry.getSingleMetric(name) as Gauge<string>) ?? new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  histogram(name: string, help: string, buckets: number[], labelNames: string[] = []): Histogram<string> {
+    return (
+      (this.registry.getSingleMetric(name) as Histogram<string>) ??
+      new Histogram({ name, help, buckets, labelNames, registers: [this.registry] })
+    );
+  }
+}
+
+@ApiExcludeController()
+@Controller()
+export class MetricsController {
+  constructor(private readonly metrics: MetricsService) {}
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  async scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

@@ -1,0 +1,54 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { z } from 'zod';
+import { BlobStore } from './blob-store/blob-store';
+import { CONFIG, PlatformConfig, loadConfig } from './config/config';
+import { HealthController } from './health/health.controller';
+import { LOGGER, PinoNestLogger, createLogger } from './logging/logger';
+import { MetricsController, MetricsService } from './metrics/metrics';
+import { RedisModule } from './redis/redis.module';
+import { ServiceTokenGuard } from './auth/service-token.guard';
+
+/** The process environment a service reads; tests override it to boot several instances in one process. */
+export const ENV = Symbol('ENV');
+
+export interface PlatformOptions {
+  service: string;
+  schema: z.ZodObject;
+}
+
+/**
+ * Config, logging, Redis, health, metrics and the blob store for one service.
+ * Config is validated exactly once, here; everything else injects the typed CONFIG.
+ */
+@Global()
+@Module({})
+export class PlatformModule {
+  static forRoot(options: PlatformOptions): DynamicModule {
+    return {
+      module: PlatformModule,
+      imports: [RedisModule],
+      controllers: [HealthController, MetricsController],
+      providers: [
+        { provide: ENV, useValue: process.env },
+        {
+          provide: CONFIG,
+          inject: [ENV],
+          useFactory: (env: NodeJS.ProcessEnv): PlatformConfig => ({
+            ...(loadConfig(options.service, options.schema, env) as object as PlatformConfig),
+            SERVICE_NAME: options.service,
+          }),
+        },
+        {
+          provide: LOGGER,
+          inject: [CONFIG],
+          useFactory: (config: PlatformConfig) => createLogger(config.SERVICE_NAME, config.LOG_LEVEL),
+        },
+        { provide: PinoNestLogger, inject: [LOGGER], useFactory: (logger) => new PinoNestLogger(logger) },
+        { provide: BlobStore, inject: [CONFIG], useFactory: (config: PlatformConfig) => new BlobStore(config.BLOB_DIR) },
+        MetricsService,
+        ServiceTokenGuard,
+      ],
+      exports: [CONFIG, LOGGER, PinoNestLogger, BlobStore, MetricsService, ServiceTokenGuard, RedisModule],
+    };
+  }
+}

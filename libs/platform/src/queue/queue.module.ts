@@ -1,0 +1,208 @@
+import {
+  DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  SetMetadata,
+} from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService, MetadataScanner } from '@nestjs/core';
+import {
+  JobName,
+  JobPayload,
+  JobPayloadInput,
+  QUEUE_JOBS,
+  QueueName,
+  buildJob,
+  jobOptions,
+  parseJob,
+  InvalidPayloadError,
+} from '@oq/contracts';
+import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Logger } from 'pino';
+import { BaseConfig, CONFIG } from '../config/config';
+import { LOGGER, withCorrelation } from '../logging/logger';
+import { REDIS } from '../redis/redis.module';
+
+const JOB_HANDLER = Symbol('oq:job-handler');
+
+interface HandlerMeta {
+  name: JobName;
+  /** Receive the unvalidated payload (the handler dead-letters invalid input itself). */
+  raw: boolean;
+}
+
+/**
+ * Marks a service method as the handler of a job. The method receives the
+ * validated payload (or the raw one with `raw: true`) and the BullMQ job.
+ */
+export function JobHandler(name: JobName, options: { raw?: boolean } = {}): MethodDecorator {
+  return SetMetadata(JOB_HANDLER, { name, raw: options.raw ?? false } satisfies HandlerMeta);
+}
+
+export type HandlerFn<N extends JobName> = (payload: JobPayload<N>, job: Job) => Promise<unknown>;
+
+export interface ConsumeOptions {
+  queue: QueueName;
+  concurrency?: number;
+}
+
+export interface QueueModuleOptions {
+  produce?: QueueName[];
+  consume?: ConsumeOptions[];
+}
+
+const QUEUE_OPTIONS = Symbol('QUEUE_OPTIONS');
+
+/** Producers for the queues an app writes to; one BullMQ Queue per name, one shared connection. */
+@Injectable()
+export class QueueService implements OnApplicationShutdown {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(CONFIG) private readonly config: BaseConfig,
+    @Inject(QUEUE_OPTIONS) options: QueueModuleOptions,
+  ) {
+    const names = new Set([...(options.produce ?? []), ...(options.consume ?? []).map((c) => c.queue)]);
+    for (const name of names) this.queues.set(name, new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }));
+  }
+
+  get prefix(): string {
+    return this.config.QUEUE_PREFIX;
+  }
+
+  queue(name: QueueName): Queue {
+    const q = this.queues.get(name);
+    if (!q) throw new Error(`queue ${name} is not registered in this app's QueueModule`);
+    return q;
+  }
+
+  all(): Queue[] {
+    return [...this.queues.values()];
+  }
+
+  /** Validates the payload against the contract before it leaves the process. */
+  async add<N extends JobName>(
+    queue: QueueName,
+    name: N,
+    data: JobPayloadInput<N>,
+    extra: { jobId?: string; delay?: number; priority?: number } = {},
+  ): Promise<Job> {
+    const payload = buildJob(name, data);
+    return this.queue(queue).add(name, payload, jobOptions(name, extra));
+  }
+
+  async addBulk<N extends JobName>(
+    queue: QueueName,
+    name: N,
+    items: { data: JobPayloadInput<N>; jobId?: string; delay?: number }[],
+  ): Promise<Job[]> {
+    return this.queue(queue).addBulk(
+      items.map((i) => ({
+        name,
+        data: buildJob(name, i.data),
+        opts: jobOptions(name, { jobId: i.jobId, delay: i.delay }),
+      })),
+    );
+  }
+
+  async onApplicationShutdown() {
+    await Promise.all(this.all().map((q) => q.close()));
+  }
+}
+
+/**
+ * Starts one Worker per consumed queue, dispatching by job name to methods
+ * marked @JobHandler. Refuses to start when a job of a consumed queue has no handler.
+ */
+@Injectable()
+export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(CONFIG) private readonly config: BaseConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+  ) {}
+
+  private discoverHandlers(): Map<JobName, { fn: (p: unknown, job: Job) => Promise<unknown>; raw: boolean }> {
+    const handlers = new Map<JobName, { fn: (p: unknown, job: Job) => Promise<unknown>; raw: boolean }>();
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object') continue;
+      const proto = Object.getPrototypeOf(instance);
+      if (!proto) continue;
+      for (const method of this.scanner.getAllMethodNames(proto)) {
+        const meta = Reflect.getMetadata(JOB_HANDLER, proto[method]) as HandlerMeta | undefined;
+        if (!meta) continue;
+        if (handlers.has(meta.name)) throw new Error(`two handlers registered for job ${meta.name}`);
+        const fn = (instance[method] as (p: unknown, job: Job) => Promise<unknown>).bind(instance);
+        handlers.set(meta.name, { fn, raw: meta.raw });
+      }
+    }
+    return handlers;
+  }
+
+  onApplicationBootstrap() {
+    const consume = this.options.consume ?? [];
+    if (!consume.length) return;
+    const handlers = this.discoverHandlers();
+    const missing = consume.flatMap((c) => QUEUE_JOBS[c.queue].filter((n) => !handlers.has(n)).map((n) => `${c.queue}/${n}`));
+    if (missing.length) throw new Error(`no handler for consumed job(s): ${missing.join(', ')}`);
+
+    for (const c of consume) {
+      const worker = new Worker(
+        c.queue,
+        async (job: Job) => {
+          const handler = handlers.get(job.name as JobName);
+          if (!handler) throw new UnrecoverableError(`no handler for job ${job.name} on ${c.queue}`);
+          return withCorrelation(`job-${c.queue}-${job.id}`, async () => {
+            let payload: unknown = job.data;
+            if (!handler.raw) {
+              try {
+                payload = parseJob(job.name as JobName, job.data);
+              } catch (err) {
+                if (err instanceof InvalidPayloadError) {
+                  this.logger.error({ queue: c.queue, jobId: job.id, reason: err.reason }, 'invalid job payload');
+                  throw new UnrecoverableError(err.message);
+                }
+                throw err;
+              }
+            }
+            return handler.fn(payload, job);
+          });
+        },
+        { connection: this.redis, prefix: this.config.QUEUE_PREFIX, concurrency: c.concurrency ?? 10 },
+      );
+      worker.on('failed', (job, err) =>
+        this.logger.warn({ queue: c.queue, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),
+      );
+      worker.on('error', (err) => this.logger.error({ queue: c.queue, err: err.message }, 'worker error'));
+      this.workers.push(worker);
+    }
+  }
+
+  /** Stops taking jobs and waits for the active ones; BullMQ returns unfinished ones to the queue on restart. */
+  async onApplicationShutdown() {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
+
+@Module({})
+export class QueueModule {
+  static forRoot(options: QueueModuleOptions): DynamicModule {
+    return {
+      module: QueueModule,
+      global: true,
+      imports: [DiscoveryModule],
+      providers: [{ provide: QUEUE_OPTIONS, useValue: options }, QueueService, QueueWorkers],
+      exports: [QueueService],
+    };
+  }
+}

@@ -1,0 +1,44 @@
+import { Redis, RedisOptions } from 'ioredis';
+import { Logger } from 'pino';
+
+/**
+ * Connections for BullMQ must not give up on a command while Redis restarts
+ * (maxRetriesPerRequest: null); the health probe uses its own connection that
+ * fails fast instead, so /health answers 503 rather than hanging.
+ */
+export function createRedis(url: string, name: string, overrides: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    connectionName: name,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(200 * times, 2000),
+    ...overrides,
+  });
+}
+
+export function createProbeRedis(url: string, name: string): Redis {
+  return createRedis(url, `${name}-probe`, {
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: 1000,
+    lazyConnect: false,
+  });
+}
+
+/**
+ * Acknowledged webhooks and queued messages live in Redis: it must persist (AOF)
+ * and must never evict keys. Not fatal — a dev Redis may be ephemeral — but loud.
+ */
+export async function checkRedisDurability(redis: Redis, logger: Logger): Promise<string[]> {
+  const problems: string[] = [];
+  try {
+    const policy = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    if (policy[1] !== 'noeviction') problems.push(`maxmemory-policy is ${policy[1]}, must be noeviction`);
+    const aof = (await redis.config('GET', 'appendonly')) as string[];
+    if (aof[1] !== 'yes') problems.push('appendonly is off: acknowledged webhooks would not survive a Redis crash');
+  } catch (err) {
+    problems.push(`could not read Redis config (${(err as Error).message})`);
+  }
+  for (const p of problems) logger.warn({ redis: true }, `REDIS DURABILITY WARNING: ${p}`);
+  return problems;
+}
