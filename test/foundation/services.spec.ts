@@ -63,7 +63,7 @@ describe('every service boots with health, metrics and docs', () => {
     const { Client } = await import('pg');
     const c = new Client({ connectionString: db.url });
     await c.connect();
-    await c.query('DELETE FROM migrations');
+    const removed = await c.query('DELETE FROM migrations WHERE id = (SELECT max(id) FROM migrations) RETURNING timestamp, name');
     await c.end();
     try {
       const err = await createHttpApp(VoiceService, { title: 'x', env: testServiceEnv(db, prefix) }).catch((e) => e);
@@ -71,7 +71,7 @@ describe('every service boots with health, metrics and docs', () => {
     } finally {
       const c2 = new Client({ connectionString: db.url });
       await c2.connect();
-      await c2.query(`INSERT INTO migrations (timestamp, name) VALUES (1764000000000, 'Init1764000000000')`);
+      await c2.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [removed.rows[0].timestamp, removed.rows[0].name]);
       await c2.end();
     }
   });
@@ -88,7 +88,7 @@ describe('every service boots with health, metrics and docs', () => {
       await redis.stop();
       const down = await fetch(`${base}/health`);
       expect(down.status).toBe(503);
-      const body = await down.json();
+      const body = (await down.json()) as { failing: string[]; checks: Record<string, string> };
       expect(body.failing).toEqual(['redis']);
       expect(body.checks.postgres).toBe('up');
 

@@ -10,3 +10,4 @@ export * from './auth/service-token.guard';
 export * from './http/bootstrap';
 export * from './http/zod-validation.pipe';
 export * from './platform.module';
+export * from './crypto/secret-box';

@@ -1,5 +1,7 @@
 import { BlobEntity } from './blob.entity';
+import { TICKET_DOMAIN_ENTITIES } from './ticket-domain.entities';
 
 export { BlobEntity };
+export * from './ticket-domain.entities';
 
-export const ENTITIES = [BlobEntity];
+export const ENTITIES = [BlobEntity, ...TICKET_DOMAIN_ENTITIES];
