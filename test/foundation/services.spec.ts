@@ -1,6 +1,12 @@
 import { Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createTestDatabase, dropQueuePrefix, testQueuePrefix, testServiceEnv, TestDatabase } from '@oq/database/testing/test-env';
+import {
+  createTestDatabase,
+  dropQueuePrefix,
+  testQueuePrefix,
+  testServiceEnv,
+  TestDatabase,
+} from '@oq/database/testing/test-env';
 import { ConfigError, createHttpApp } from '@oq/platform';
 import { AppModule as ChatService } from '../../apps/chat-service/src/app.module';
 import { AppModule as EmailService } from '../../apps/email-service/src/app.module';
@@ -63,7 +69,9 @@ describe('every service boots with health, metrics and docs', () => {
     const { Client } = await import('pg');
     const c = new Client({ connectionString: db.url });
     await c.connect();
-    const removed = await c.query('DELETE FROM migrations WHERE id = (SELECT max(id) FROM migrations) RETURNING timestamp, name');
+    const removed = await c.query(
+      'DELETE FROM migrations WHERE id = (SELECT max(id) FROM migrations) RETURNING timestamp, name',
+    );
     await c.end();
     try {
       const err = await createHttpApp(VoiceService, { title: 'x', env: testServiceEnv(db, prefix) }).catch((e) => e);
@@ -71,7 +79,10 @@ describe('every service boots with health, metrics and docs', () => {
     } finally {
       const c2 = new Client({ connectionString: db.url });
       await c2.connect();
-      await c2.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [removed.rows[0].timestamp, removed.rows[0].name]);
+      await c2.query('INSERT INTO migrations (timestamp, name) VALUES ($1, $2)', [
+        removed.rows[0].timestamp,
+        removed.rows[0].name,
+      ]);
       await c2.end();
     }
   });
@@ -80,7 +91,10 @@ describe('every service boots with health, metrics and docs', () => {
     const redis = await RedisServerProcess.start();
     let app: NestFastifyApplication | undefined;
     try {
-      app = await createHttpApp(VoiceService, { title: 'x', env: testServiceEnv(db, prefix, { REDIS_URL: redis.url }) });
+      app = await createHttpApp(VoiceService, {
+        title: 'x',
+        env: testServiceEnv(db, prefix, { REDIS_URL: redis.url }),
+      });
       await app.listen({ port: 0, host: '127.0.0.1' });
       const base = await app.getUrl();
       expect((await fetch(`${base}/health`)).status).toBe(200);

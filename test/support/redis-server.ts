@@ -38,7 +38,20 @@ export class RedisServerProcess {
   async start(): Promise<void> {
     this.proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', ''],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--appendonly',
+        'yes',
+        '--maxmemory-policy',
+        'noeviction',
+        '--save',
+        '',
+      ],
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 5000;

@@ -8,7 +8,9 @@ import { ConfigSchema } from './config';
   imports: [
     PlatformModule.forRoot({ service: 'social-service', schema: ConfigSchema }),
     DatabaseModule,
-    QueueModule.forRoot({ produce: [QueueName.SocialRaw, QueueName.Inbound, QueueName.Delivery, QueueName.OutboundSocial] }),
+    QueueModule.forRoot({
+      produce: [QueueName.SocialRaw, QueueName.Inbound, QueueName.Delivery, QueueName.OutboundSocial],
+    }),
   ],
 })
 export class AppModule {}

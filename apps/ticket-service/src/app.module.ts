@@ -8,7 +8,17 @@ import { ConfigSchema } from './config';
   imports: [
     PlatformModule.forRoot({ service: 'ticket-service', schema: ConfigSchema }),
     DatabaseModule,
-    QueueModule.forRoot({ produce: [QueueName.Inbound, QueueName.Delivery, QueueName.TicketCommands, QueueName.Sla, QueueName.OutboundEmail, QueueName.OutboundSocial, QueueName.OutboundChat] }),
+    QueueModule.forRoot({
+      produce: [
+        QueueName.Inbound,
+        QueueName.Delivery,
+        QueueName.TicketCommands,
+        QueueName.Sla,
+        QueueName.OutboundEmail,
+        QueueName.OutboundSocial,
+        QueueName.OutboundChat,
+      ],
+    }),
   ],
 })
 export class AppModule {}

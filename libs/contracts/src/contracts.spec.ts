@@ -51,7 +51,9 @@ describe('contracts', () => {
   });
 
   it('rejects an unknown schema version', () => {
-    expect(() => parseJob(JobName.InboundMessage, { ...validInbound, v: 7 })).toThrow(/v: unsupported schema version 7/);
+    expect(() => parseJob(JobName.InboundMessage, { ...validInbound, v: 7 })).toThrow(
+      /v: unsupported schema version 7/,
+    );
   });
 
   it('validates the other payloads', () => {
@@ -128,5 +130,28 @@ describe('contracts', () => {
     expect(maskCardNumbers('pan 5500-0000-0000-0004.')).toBe('pan ••••-••••-••••-0004.');
     expect(maskCardNumbers('order 1234567890123 ok')).toBe('order 1234567890123 ok');
     expect(maskCardNumbers('phone +14155552671')).toBe('phone +14155552671');
+  });
+});
+
+describe('email threading ids', () => {
+  const { generateEmailMessageId, ticketIdFromEmailMessageId, ticketNumberFromSubject, replySubject } =
+    require('./email-threading') as typeof import('./email-threading');
+  const ticketId = randomUUID();
+  const messageId = randomUUID();
+
+  it('round-trips the ticket id through a generated Message-ID and rejects forgeries', () => {
+    const mid = generateEmailMessageId(ticketId, messageId, 'secret-1', 'mail.example.com');
+    expect(mid).toMatch(/^<oq\.[0-9a-f]{32}\.[0-9a-f]{32}\.[0-9a-f]{16}@mail\.example\.com>$/);
+    expect(ticketIdFromEmailMessageId(mid, 'secret-1')).toBe(ticketId);
+    expect(ticketIdFromEmailMessageId(mid, 'other-secret')).toBeNull();
+    expect(ticketIdFromEmailMessageId(mid.replace(/\.([0-9a-f]{16})@/, '.0000000000000000@'), 'secret-1')).toBeNull();
+    expect(ticketIdFromEmailMessageId('<random@gmail.com>', 'secret-1')).toBeNull();
+  });
+
+  it('reads and writes the subject token', () => {
+    expect(ticketNumberFromSubject('Re: refund [#10234]')).toBe(10234);
+    expect(ticketNumberFromSubject('no token')).toBeNull();
+    expect(replySubject('Refund please', 10234)).toBe('Re: Refund please [#10234]');
+    expect(replySubject('RE: Refund please [#10234]', 10234)).toBe('RE: Refund please [#10234]');
   });
 });

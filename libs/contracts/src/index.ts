@@ -4,3 +4,5 @@ export * from './payloads';
 export * from './jobs';
 export * from './job-policy';
 export * from './card-numbers';
+export * from './email-threading';
+export * from './internal-api';

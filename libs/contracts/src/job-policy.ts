@@ -41,7 +41,12 @@ export const JOB_POLICY: Record<JobName, JobPolicy> = {
     keepFailedSeconds: 7 * DAY,
   },
   // Timers are removed on completion or failure: the reconciler re-arms what is missing.
-  [JobName.SlaTimer]: { attempts: 3, backoff: { type: 'fixed', delay: 1000 }, keepCompletedSeconds: 0, keepFailedSeconds: 0 },
+  [JobName.SlaTimer]: {
+    attempts: 3,
+    backoff: { type: 'fixed', delay: 1000 },
+    keepCompletedSeconds: 0,
+    keepFailedSeconds: 0,
+  },
   [JobName.SlaReconcile]: { attempts: 1, keepCompletedSeconds: 0, keepFailedSeconds: 3600 },
   [JobName.SocialRawEvent]: {
     attempts: 8,

@@ -74,7 +74,10 @@ export function parseJob<N extends JobName>(name: N, data: unknown): JobPayload<
     data = entry.previous.upgrade(old.data);
   } else if (version !== entry.current) {
     const accepted = entry.previous ? `${entry.current - 1} or ${entry.current}` : `${entry.current}`;
-    throw new InvalidPayloadError(name, `v: unsupported schema version ${JSON.stringify(version)} (accepts ${accepted})`);
+    throw new InvalidPayloadError(
+      name,
+      `v: unsupported schema version ${JSON.stringify(version)} (accepts ${accepted})`,
+    );
   }
   const result = entry.schema.safeParse(data);
   if (!result.success) throw new InvalidPayloadError(name, describeZodError(result.error));

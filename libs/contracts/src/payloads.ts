@@ -62,7 +62,10 @@ export const InboundMessageV1 = z.object({
     linked: z.array(IdentityRef).max(5).default([]),
   }),
   /** Other participants (email To/CC); they become CCs of a new ticket. */
-  cc: z.array(IdentityRef.extend({ displayName: z.string().max(200).optional() })).max(100).default([]),
+  cc: z
+    .array(IdentityRef.extend({ displayName: z.string().max(200).optional() }))
+    .max(100)
+    .default([]),
   subject: z.string().max(998).optional(),
   text: z.string().max(1_000_000).default(''),
   html: z.string().max(5_000_000).optional(),

@@ -44,7 +44,11 @@ export class PlatformModule {
           useFactory: (config: PlatformConfig) => createLogger(config.SERVICE_NAME, config.LOG_LEVEL),
         },
         { provide: PinoNestLogger, inject: [LOGGER], useFactory: (logger) => new PinoNestLogger(logger) },
-        { provide: BlobStore, inject: [CONFIG], useFactory: (config: PlatformConfig) => new BlobStore(config.BLOB_DIR) },
+        {
+          provide: BlobStore,
+          inject: [CONFIG],
+          useFactory: (config: PlatformConfig) => new BlobStore(config.BLOB_DIR),
+        },
         MetricsService,
         ServiceTokenGuard,
       ],

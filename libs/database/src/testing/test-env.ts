@@ -66,7 +66,11 @@ export async function dropQueuePrefix(prefix: string, redisUrl = TEST_REDIS_URL)
 }
 
 /** Environment for booting a service against the test file's own database and prefix. */
-export function testServiceEnv(db: TestDatabase, prefix: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function testServiceEnv(
+  db: TestDatabase,
+  prefix: string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   return {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL || 'silent',

@@ -18,7 +18,8 @@ export class ServiceTokenGuard implements CanActivate {
   canActivate(ctx: ExecutionContext): boolean {
     const req = ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>();
     const token = req.headers[SERVICE_TOKEN_HEADER];
-    if (!token || !safeEqual(token, this.config.SERVICE_TOKEN)) throw new UnauthorizedException('invalid service token');
+    if (!token || !safeEqual(token, this.config.SERVICE_TOKEN))
+      throw new UnauthorizedException('invalid service token');
     return true;
   }
 }

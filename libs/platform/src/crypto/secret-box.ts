@@ -13,9 +13,13 @@ export class SecretBox {
     keyring: string,
     private readonly activeKeyId: string,
   ) {
-    for (const entry of keyring.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const entry of keyring
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [id, material] = entry.split(':');
-      if (!id || !material || !/^[A-Za-z0-9_-]+$/.test(id)) throw new Error('SECRETS_KEYS entries must look like <id>:<base64 key>');
+      if (!id || !material || !/^[A-Za-z0-9_-]+$/.test(id))
+        throw new Error('SECRETS_KEYS entries must look like <id>:<base64 key>');
       const key = Buffer.from(material, 'base64');
       if (key.length !== 32) throw new Error(`SECRETS_KEYS key ${id} must be 32 bytes (base64 of 32 random bytes)`);
       this.keys.set(id, key);

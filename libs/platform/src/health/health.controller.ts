@@ -12,7 +12,9 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   try {
     return await Promise.race([
       p,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms))),
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)),
+      ),
     ]);
   } finally {
     clearTimeout(timer);

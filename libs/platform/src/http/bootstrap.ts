@@ -91,7 +91,8 @@ export async function runService(
     app.get<Logger>(LOGGER).info({ port }, `${config.SERVICE_NAME} listening`);
     return app;
   } catch (err) {
-    const message = err instanceof ConfigError ? err.message : `${options.title} failed to start: ${(err as Error).message}`;
+    const message =
+      err instanceof ConfigError ? err.message : `${options.title} failed to start: ${(err as Error).message}`;
     process.stderr.write(`${message}\n`);
     process.exit(1);
   }

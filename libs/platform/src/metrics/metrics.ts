@@ -48,11 +48,17 @@ export class MetricsService {
   }
 
   counter(name: string, help: string, labelNames: string[] = []): Counter<string> {
-    return (this.registry.getSingleMetric(name) as Counter<string>) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+    return (
+      (this.registry.getSingleMetric(name) as Counter<string>) ??
+      new Counter({ name, help, labelNames, registers: [this.registry] })
+    );
   }
 
   gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {
-    return (this.registry.getSingleMetric(name) as Gauge<string>) ?? new Gauge({ name, help, labelNames, registers: [this.registry] });
+    return (
+      (this.registry.getSingleMetric(name) as Gauge<string>) ??
+      new Gauge({ name, help, labelNames, registers: [this.registry] })
+    );
   }
 
   histogram(name: string, help: string, buckets: number[], labelNames: string[] = []): Histogram<string> {

@@ -67,7 +67,8 @@ export class QueueService implements OnApplicationShutdown {
     @Inject(QUEUE_OPTIONS) options: QueueModuleOptions,
   ) {
     const names = new Set([...(options.produce ?? []), ...(options.consume ?? []).map((c) => c.queue)]);
-    for (const name of names) this.queues.set(name, new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }));
+    for (const name of names)
+      this.queues.set(name, new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }));
   }
 
   get prefix(): string {
@@ -153,7 +154,9 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     const consume = this.options.consume ?? [];
     if (!consume.length) return;
     const handlers = this.discoverHandlers();
-    const missing = consume.flatMap((c) => QUEUE_JOBS[c.queue].filter((n) => !handlers.has(n)).map((n) => `${c.queue}/${n}`));
+    const missing = consume.flatMap((c) =>
+      QUEUE_JOBS[c.queue].filter((n) => !handlers.has(n)).map((n) => `${c.queue}/${n}`),
+    );
     if (missing.length) throw new Error(`no handler for consumed job(s): ${missing.join(', ')}`);
 
     for (const c of consume) {
@@ -181,7 +184,10 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
         { connection: this.redis, prefix: this.config.QUEUE_PREFIX, concurrency: c.concurrency ?? 10 },
       );
       worker.on('failed', (job, err) =>
-        this.logger.warn({ queue: c.queue, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),
+        this.logger.warn(
+          { queue: c.queue, jobId: job?.id, attempts: job?.attemptsMade, err: err.message },
+          'job failed',
+        ),
       );
       worker.on('error', (err) => this.logger.error({ queue: c.queue, err: err.message }, 'worker error'));
       this.workers.push(worker);

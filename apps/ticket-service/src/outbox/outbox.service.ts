@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { JobName, JobPayloadInput, QueueName, TicketEvent, buildJob } from '@oq/contracts';
+import { Subject } from 'rxjs';
+import { EntityManager } from 'typeorm';
+
+export interface OutboxEntry {
+  queue: QueueName;
+  jobName: JobName;
+  payload: unknown;
+  jobId?: string;
+  delayMs?: number;
+}
+
+export interface TicketRef {
+  id: string;
+  teamId: string | null;
+  assigneeId: string | null;
+}
+
+/**
+ * Writes jobs into the outbox table inside the caller's transaction, so a job
+ * exists if and only if the change that caused it committed. The relay moves
+ * rows to BullMQ. Payloads are validated here, before they are stored.
+ */
+@Injectable()
+export class OutboxService {
+  job<N extends JobName>(
+    queue: QueueName,
+    jobName: N,
+    data: JobPayloadInput<N>,
+    opts: { jobId?: string; delayMs?: number } = {},
+  ): OutboxEntry {
+    return { queue, jobName, payload: buildJob(jobName, data), jobId: opts.jobId, delayMs: opts.delayMs };
+  }
+
+  /** A domain event for the SLA worker; the relay also fans it out to agents' sockets. */
+  ticketEvent(type: TicketEvent['type'], ticket: TicketRef, data: Record<string, unknown> = {}): OutboxEntry {
+    return this.job(QueueName.Sla, JobName.TicketEvent, {
+      v: 1,
+      eventId: randomUUID(),
+      type,
+      ticketId: ticket.id,
+      teamId: ticket.teamId,
+      assigneeId: ticket.assigneeId,
+      occurredAt: new Date().toISOString(),
+      data,
+    });
+  }
+
+  async write(manager: EntityManager, entries: OutboxEntry[]): Promise<void> {
+    if (!entries.length) return;
+    const params: unknown[] = [];
+    const rows = entries.map((e, i) => {
+      params.push(e.queue, e.jobName, e.jobId ?? null, JSON.stringify(e.payload), e.delayMs ?? 0);
+      const b = i * 5;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}::jsonb, $${b + 5})`;
+    });
+    // One multi-row INSERT: the statement-level trigger sends one pg_notify per commit.
+    await manager.query(
+      `INSERT INTO outbox (queue, job_name, job_id, payload, delay_ms) VALUES ${rows.join(', ')}`,
+      params,
+    );
+  }
+}
+
+/**
+ * In-process stream of ticket events the relay has published; the realtime
+ * gateway subscribes and emits them to agents' socket rooms (the socket.io Redis
+ * adapter carries them to sockets held by other replicas).
+ */
+@Injectable()
+export class TicketEventBus {
+  readonly events$ = new Subject<TicketEvent>();
+  publish(event: TicketEvent) {
+    this.events$.next(event);
+  }
+}

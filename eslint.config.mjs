@@ -1,0 +1,45 @@
+// Lint: typescript-eslint's recommended rules plus the dependency rule of the
+// architecture: an app never imports another app's code (only libs/ are shared).
+import tseslint from 'typescript-eslint';
+
+const APPS = ['ticket-service', 'sla-worker', 'email-service', 'social-service', 'voice-service', 'chat-service'];
+
+const appBoundaries = APPS.map((app) => ({
+  files: [`apps/${app}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: `^(\\.\\./)+(apps/)?(${APPS.filter((a) => a !== app).join('|')})(/|$)`,
+            message: `apps/${app} must not import another app's code: share it through libs/.`,
+          },
+          {
+            regex: `apps/(${APPS.filter((a) => a !== app).join('|')})(/|$)`,
+            message: `apps/${app} must not import another app's code: share it through libs/.`,
+          },
+        ],
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'var/**', 'coverage/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)apps/', message: 'libs/ must not import app code.' }] }],
+    },
+  },
+  ...appBoundaries,
+);
