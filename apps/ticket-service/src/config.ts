@@ -1,7 +1,38 @@
 import { BaseConfigSchema } from '@oq/platform';
 import { z } from 'zod';
 
+const secret = (what: string) => z.string().min(24, `${what} must be at least 24 characters`);
+
 export const ConfigSchema = BaseConfigSchema.extend({
   TICKET_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** HS256 key for agent access tokens. */
+  JWT_SECRET: secret('JWT_SECRET'),
+  JWT_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(8 * 3600),
+  /** Keyring for channel secrets at rest: `id:base64(32 bytes)[,id:…]`; no default key on purpose. */
+  SECRETS_KEYS: z.string().min(1),
+  SECRETS_ACTIVE_KEY: z.string().min(1),
+  /** HMAC key proving our generated email Message-IDs (threading must not trust guessable ticket numbers). */
+  EMAIL_THREADING_SECRET: secret('EMAIL_THREADING_SECRET'),
+  EMAIL_MESSAGE_ID_DOMAIN: z.string().min(1).default('onequeue.local'),
+  /** First start creates this admin; without a password one is generated and printed once. */
+  ADMIN_EMAIL: z.email().default('admin@onequeue.local'),
+  ADMIN_PASSWORD: z.string().min(8).optional(),
+  /** Solved tickets close (become immutable) this many days after solving. */
+  AUTO_CLOSE_DAYS: z.coerce.number().int().min(1).default(4),
+  /** Seed one inbox per channel, a team and sample data on first start (npm start). */
+  SEED_DEMO: z.stringbool().default(false),
+  /** Inbound micro-batch: up to this many jobs or this many ms per transaction. */
+  INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(50),
+  INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(10),
+  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(200),
+  MAX_ATTACHMENT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(25 * 1024 * 1024),
 });
 export type Config = z.infer<typeof ConfigSchema> & { SERVICE_NAME: string };

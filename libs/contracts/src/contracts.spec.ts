@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
+  generateEmailMessageId,
+  replySubject,
+  ticketIdFromEmailMessageId,
+  ticketNumberFromSubject,
   DEFAULT_QUEUE_PREFIX,
   InvalidPayloadError,
   JobName,
@@ -134,8 +138,6 @@ describe('contracts', () => {
 });
 
 describe('email threading ids', () => {
-  const { generateEmailMessageId, ticketIdFromEmailMessageId, ticketNumberFromSubject, replySubject } =
-    require('./email-threading') as typeof import('./email-threading');
   const ticketId = randomUUID();
   const messageId = randomUUID();
 

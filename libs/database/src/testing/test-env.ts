@@ -78,6 +78,10 @@ export function testServiceEnv(
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: prefix,
     SERVICE_TOKEN: 'test-service-token-0123456789abcdef',
+    JWT_SECRET: 'test-jwt-secret-0123456789abcdefghij',
+    SECRETS_KEYS: 'test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
+    SECRETS_ACTIVE_KEY: 'test1',
+    EMAIL_THREADING_SECRET: 'test-threading-secret-0123456789abc',
     ...extra,
   };
 }

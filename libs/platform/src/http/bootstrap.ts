@@ -7,6 +7,7 @@ import { Logger } from 'pino';
 import { CONFIG, ConfigError, PlatformConfig } from '../config/config';
 import { LOGGER, PinoNestLogger, correlation } from '../logging/logger';
 import { ENV } from '../platform.module';
+import { openRedisConnections } from '../redis/redis';
 
 export interface HttpAppOptions {
   /** Environment to read config from (defaults to process.env); tests pass their own. */
@@ -32,16 +33,13 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
     trustProxy: true,
   });
   let app: NestFastifyApplication;
-  if (options.env) {
-    // Built through the testing compiler so ENV can be replaced before providers resolve.
-    const { Test } = await import('@nestjs/testing');
-    const builder = Test.createTestingModule({ imports: [module] });
-    builder.overrideProvider(ENV).useValue(options.env);
-    options.override?.(builder as unknown as OverrideBuilder);
-    const moduleRef = await builder.compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(adapter, { rawBody: true, bufferLogs: true });
-  } else {
-    app = await NestFactory.create<NestFastifyApplication>(module, adapter, { rawBody: true, bufferLogs: true });
+  const before = new Set(openRedisConnections);
+  try {
+    app = await compileApp(module, adapter, options);
+  } catch (err) {
+    // Nest does not tear down providers of a failed boot: close the connections it opened.
+    for (const redis of openRedisConnections) if (!before.has(redis)) redis.disconnect();
+    throw err;
   }
   app.useLogger(app.get(PinoNestLogger));
   const logger = app.get<Logger>(LOGGER);
@@ -96,4 +94,20 @@ export async function runService(
     process.stderr.write(`${message}\n`);
     process.exit(1);
   }
+}
+
+async function compileApp(
+  module: Type<unknown>,
+  adapter: FastifyAdapter,
+  options: HttpAppOptions,
+): Promise<NestFastifyApplication> {
+  if (!options.env)
+    return NestFactory.create<NestFastifyApplication>(module, adapter, { rawBody: true, bufferLogs: true });
+  // Built through the testing compiler so ENV can be replaced before providers resolve.
+  const { Test } = await import('@nestjs/testing');
+  const builder = Test.createTestingModule({ imports: [module] });
+  builder.overrideProvider(ENV).useValue(options.env);
+  options.override?.(builder as unknown as OverrideBuilder);
+  const moduleRef = await builder.compile();
+  return moduleRef.createNestApplication<NestFastifyApplication>(adapter, { rawBody: true, bufferLogs: true });
 }

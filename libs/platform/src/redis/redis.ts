@@ -6,14 +6,20 @@ import { Logger } from 'pino';
  * (maxRetriesPerRequest: null); the health probe uses its own connection that
  * fails fast instead, so /health answers 503 rather than hanging.
  */
+/** Connections opened and not yet closed, so a boot that fails halfway can close what it opened. */
+export const openRedisConnections = new Set<Redis>();
+
 export function createRedis(url: string, name: string, overrides: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  const redis = new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(200 * times, 2000),
     ...overrides,
   });
+  openRedisConnections.add(redis);
+  redis.once('end', () => openRedisConnections.delete(redis));
+  return redis;
 }
 
 export function createProbeRedis(url: string, name: string): Redis {
