@@ -1,6 +1,14 @@
 import { Init1764000000000 } from './1764000000000-Init';
 import { TicketDomain1764000000100 } from './1764000000100-TicketDomain';
 import { QueueKeysetIndexes1764000003000 } from './1764000003000-QueueKeysetIndexes';
+import { VoiceCallState1764000006000 } from './1764000006000-VoiceCallState';
+import { Chat1764000007000 } from './1764000007000-Chat';
 
 /** Listed explicitly (not globbed) so the same list works from source, dist and jest. Keep in order. */
-export const MIGRATIONS = [Init1764000000000, TicketDomain1764000000100, QueueKeysetIndexes1764000003000];
+export const MIGRATIONS = [
+  Init1764000000000,
+  TicketDomain1764000000100,
+  QueueKeysetIndexes1764000003000,
+  VoiceCallState1764000006000,
+  Chat1764000007000,
+];
