@@ -1,0 +1,155 @@
+import { Injectable } from '@nestjs/common';
+import { IdentityKind, IdentityRef, VERIFIED_IDENTITY_KINDS } from '@oq/contracts';
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { EntityManager } from 'typeorm';
+import { ContactMergeService } from './contact-merge.service';
+
+export interface ResolvedIdentity {
+  contactId: string;
+  identityId: string;
+  /** True when this call created the identity (and, unless linked, its contact). */
+  created: boolean;
+}
+
+export interface InboundSender extends IdentityRef {
+  displayName?: string;
+  /** Identities the channel vouches for (a WhatsApp wa_id's phone number). */
+  linked?: IdentityRef[];
+}
+
+/** Canonical form of an identity value so `Foo@Bar.com` and `foo@bar.com` are one identity. */
+export function normalizeIdentity(ref: IdentityRef): IdentityRef {
+  const value = ref.value.trim();
+  switch (ref.kind) {
+    case 'email':
+      return { kind: ref.kind, value: value.toLowerCase() };
+    case 'phone': {
+      // E.164 when parseable (callers send "+49 30 1234", "0049…"); otherwise kept as given, digits only.
+      const compact = value.replace(/[\s().-]/g, '').replace(/^00/, '+');
+      const parsed = parsePhoneNumberFromString(compact.startsWith('+') ? compact : `+${compact}`);
+      return { kind: ref.kind, value: parsed?.isPossible() ? parsed.number : compact };
+    }
+    default:
+      return { kind: ref.kind, value };
+  }
+}
+
+/**
+ * Finds or creates contacts by identity. Safe under concurrency without locks:
+ * the identity insert is `ON CONFLICT DO NOTHING` and a loser adopts the winner's
+ * row (the ingest path additionally holds a per-sender advisory lock).
+ */
+@Injectable()
+export class ContactResolverService {
+  constructor(private readonly merges: ContactMergeService) {}
+
+  async find(manager: EntityManager, ref: IdentityRef): Promise<{ contactId: string; identityId: string } | null> {
+    const { kind, value } = normalizeIdentity(ref);
+    const rows: { id: string; contact_id: string }[] = await manager.query(
+      'SELECT id, contact_id FROM contact_identities WHERE kind = $1 AND value = $2',
+      [kind, value],
+    );
+    return rows.length ? { contactId: rows[0].contact_id, identityId: rows[0].id } : null;
+  }
+
+  /**
+   * The contact owning this exact identity, created (with `name`) when unknown —
+   * used by ingest and by "create a ticket on behalf of a customer".
+   */
+  async findOrCreate(
+    manager: EntityManager,
+    ref: IdentityRef,
+    opts: { name?: string; contactId?: string; linkedIdentityId?: string; verified?: boolean } = {},
+  ): Promise<ResolvedIdentity> {
+    const { kind, value } = normalizeIdentity(ref);
+    const existing = await this.find(manager, { kind, value });
+    if (existing) return { ...existing, created: false };
+
+    let contactId = opts.contactId;
+    let createdContact = false;
+    if (!contactId) {
+      const [c] = await manager.query('INSERT INTO contacts (name) VALUES ($1) RETURNING id', [opts.name ?? null]);
+      contactId = c.id as string;
+      createdContact = true;
+    }
+    const inserted: { id: string }[] = await manager.query(
+      `INSERT INTO contact_identities (contact_id, kind, value, verified, linked_identity_id)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, value) DO NOTHING RETURNING id`,
+      [contactId, kind, value, opts.verified ?? VERIFIED_IDENTITY_KINDS.includes(kind), opts.linkedIdentityId ?? null],
+    );
+    if (inserted.length) return { contactId, identityId: inserted[0].id, created: true };
+
+    // Lost a race with another transaction: use its identity, drop the contact we made.
+    if (createdContact) await manager.query('DELETE FROM contacts WHERE id = $1', [contactId]);
+    const winner = await this.find(manager, { kind, value });
+    if (!winner) throw new Error(`identity ${kind} vanished while resolving`);
+    return { ...winner, created: false };
+  }
+
+  /**
+   * The sender of an inbound message. A sender with linked identities (a wa_id and
+   * its E.164 phone) ends up on one contact with the link recorded. When the linked
+   * identity already belongs to ANOTHER contact, the two merge automatically only
+   * if the sender's identity is a verified kind; otherwise agents get a suggestion.
+   */
+  async resolveSender(
+    manager: EntityManager,
+    sender: InboundSender,
+  ): Promise<ResolvedIdentity & { mergedContactIds: string[]; suggested: string[] }> {
+    const mergedContactIds: string[] = [];
+    const suggested: string[] = [];
+    const linked = (sender.linked ?? []).map(normalizeIdentity).filter((l) => !sameIdentity(l, sender));
+
+    let own = await this.find(manager, sender);
+    let created = false;
+    // A new sender whose linked identity exists joins that contact (the customer we know by phone).
+    if (!own) {
+      let joinContact: string | undefined;
+      for (const l of linked) {
+        const found = await this.find(manager, l);
+        if (found) {
+          joinContact = found.contactId;
+          break;
+        }
+      }
+      const made = await this.findOrCreate(manager, sender, { name: sender.displayName, contactId: joinContact });
+      own = { contactId: made.contactId, identityId: made.identityId };
+      created = made.created;
+    } else if (sender.displayName) {
+      await manager.query('UPDATE contacts SET name = $2, updated_at = now() WHERE id = $1 AND name IS NULL', [
+        own.contactId,
+        sender.displayName,
+      ]);
+    }
+
+    for (const l of linked) {
+      const other = await this.findOrCreate(manager, l, { contactId: own.contactId });
+      if (other.contactId !== own.contactId) {
+        if (VERIFIED_IDENTITY_KINDS.includes(sender.kind as IdentityKind)) {
+          // The provider vouches for the link (WhatsApp verified the number): one person, one contact.
+          await this.merges.merge(manager, other.contactId, own.contactId, { type: 'system' });
+          mergedContactIds.push(other.contactId);
+        } else {
+          await this.merges.suggest(
+            manager,
+            own.contactId,
+            other.contactId,
+            `${sender.kind} sender linked to ${l.kind} ${l.value}`,
+          );
+          suggested.push(other.contactId);
+        }
+      }
+      // Record which phone identity a wa_id stands for (first link wins; never overwritten silently).
+      await manager.query(
+        'UPDATE contact_identities SET linked_identity_id = $2 WHERE id = $1 AND linked_identity_id IS NULL',
+        [own.identityId, other.identityId],
+      );
+    }
+    return { ...own, created, mergedContactIds, suggested };
+  }
+}
+
+function sameIdentity(a: IdentityRef, b: IdentityRef): boolean {
+  const n = normalizeIdentity(b);
+  return a.kind === n.kind && a.value === n.value;
+}

@@ -1,0 +1,177 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { JobName, QueueName, TicketEvent, isJobName, jobOptions, parseJob } from '@oq/contracts';
+import { CONFIG, LOGGER, PlatformConfig, QueueService } from '@oq/platform';
+import * as pg from 'pg';
+import { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { TicketEventBus } from './outbox.service';
+
+interface OutboxRow {
+  id: string;
+  queue: string;
+  job_name: string;
+  job_id: string | null;
+  payload: unknown;
+  delay_ms: number;
+}
+
+const CLAIM_LIMIT = 500;
+const POLL_MS = 1000;
+
+/**
+ * Moves outbox rows to BullMQ. Woken by LISTEN `outbox` (the table's trigger
+ * notifies at commit) with a 1 s poll as fallback. Rows are deleted in the same
+ * transaction that hands them to Redis and that transaction commits only after
+ * Redis accepted them: a crash in between re-sends, and every job carries a
+ * deterministic id (its own or `outbox-<row id>`) so a re-send is a no-op.
+ * `FOR UPDATE SKIP LOCKED` lets several replicas relay side by side.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private listener?: pg.Client;
+  private pollTimer?: NodeJS.Timeout;
+  private reconnectTimer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly queues: QueueService,
+    private readonly bus: TicketEventBus,
+    @Inject(CONFIG) private readonly config: PlatformConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap() {
+    void this.listen();
+    this.pollTimer = setInterval(() => this.wake(), POLL_MS);
+    this.pollTimer.unref();
+    this.wake();
+  }
+
+  async onApplicationShutdown() {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.reconnectTimer);
+    await this.listener?.end().catch(() => undefined);
+    await this.running;
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({ connectionString: this.config.DATABASE_URL, application_name: 'outbox-relay' });
+    this.listener = client;
+    const retry = (err?: Error) => {
+      if (this.stopped || this.listener !== client) return;
+      this.listener = undefined;
+      this.logger.warn({ err: err?.message }, 'outbox listener lost; reconnecting');
+      client.end().catch(() => undefined);
+      this.reconnectTimer = setTimeout(() => void this.listen(), 1000);
+    };
+    client.on('error', retry);
+    client.on('end', () => retry());
+    client.on('notification', () => this.wake());
+    try {
+      await client.connect();
+      await client.query('LISTEN outbox');
+      this.wake(); // rows committed while we were not listening
+    } catch (err) {
+      retry(err as Error);
+    }
+  }
+
+  /** Coalesces wake-ups: one drain at a time, and one more if woken meanwhile. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err) => this.logger.error({ err: (err as Error).message }, 'outbox relay failed; will retry'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Relays until the table is empty (or a claim comes back short). Resolves when done. */
+  async drain(): Promise<void> {
+    for (;;) {
+      const claimed = await this.relayOnce();
+      if (claimed < CLAIM_LIMIT || this.stopped) return;
+    }
+  }
+
+  private async relayOnce(): Promise<number> {
+    const events: TicketEvent[] = [];
+    const count = await this.ds.transaction(async (manager) => {
+      const [rows]: [OutboxRow[]] = await manager.query(
+        `DELETE FROM outbox WHERE id IN (
+           SELECT id FROM outbox ORDER BY id LIMIT ${CLAIM_LIMIT} FOR UPDATE SKIP LOCKED
+         ) RETURNING id, queue, job_name, job_id, payload, delay_ms`,
+      );
+      if (!rows.length) return 0;
+      rows.sort((a, b) => Number(a.id) - Number(b.id));
+      const byQueue = new Map<QueueName, OutboxRow[]>();
+      const known = new Set<string>(Object.values(QueueName));
+      const undeliverable: OutboxRow[] = [];
+      for (const row of rows) {
+        if (!known.has(row.queue) || !isJobName(row.job_name)) {
+          undeliverable.push(row);
+          continue;
+        }
+        const list = byQueue.get(row.queue as QueueName) ?? [];
+        list.push(row);
+        byQueue.set(row.queue as QueueName, list);
+      }
+      // Redis first; the DELETE commits only when every queue accepted its jobs.
+      await Promise.all(
+        [...byQueue].map(([queue, list]) =>
+          this.queues.queue(queue).addBulk(
+            list.map((r) => ({
+              name: r.job_name,
+              data: r.payload,
+              opts: jobOptions(r.job_name as JobName, {
+                jobId: r.job_id ?? `outbox-${r.id}`,
+                delay: r.delay_ms > 0 ? r.delay_ms : undefined,
+              }),
+            })),
+          ),
+        ),
+      );
+      if (undeliverable.length) {
+        // A row naming a queue this build does not know would block the relay forever: park it visibly.
+        for (const r of undeliverable)
+          this.logger.error({ outboxId: r.id, queue: r.queue, job: r.job_name }, 'outbox row for unknown queue/job');
+        await manager.query(
+          `INSERT INTO dead_letters (queue, job_name, job_id, payload, reason)
+           SELECT q, n, j, p, 'outbox row names an unknown queue or job'
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS t(q, n, j, p)`,
+          [
+            undeliverable.map((r) => r.queue),
+            undeliverable.map((r) => r.job_name),
+            undeliverable.map((r) => r.job_id ?? `outbox-${r.id}`),
+            undeliverable.map((r) => JSON.stringify(r.payload)),
+          ],
+        );
+      }
+      for (const r of rows)
+        if (r.job_name === JobName.TicketEvent) {
+          try {
+            events.push(parseJob(JobName.TicketEvent, r.payload));
+          } catch (err) {
+            this.logger.warn({ outboxId: r.id, err: (err as Error).message }, 'ticket event not published');
+          }
+        }
+      return rows.length;
+    });
+    // Published after commit: sockets never see an event whose jobs might be re-sent as new.
+    for (const e of events) this.bus.publish(e);
+    return count;
+  }
+}
