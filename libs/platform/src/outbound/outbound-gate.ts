@@ -1,0 +1,308 @@
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { Redis } from 'ioredis';
+
+/**
+ * Shared outbound toolkit for the channel services' delivery workers
+ * (outbound.email, outbound.social, outbound.chat).
+ *
+ * Two things every sender needs and BullMQ's free edition does not give per group:
+ *
+ * 1. A token bucket per inbox (`InboxRateLimiter`). One atomic Lua script per
+ *    take: refills by elapsed Redis time, takes one token or answers how many ms
+ *    to wait. A provider 429 pauses only that inbox (`pause(inboxId, ms)`, from
+ *    Retry-After); while paused every take answers the remaining pause.
+ *
+ * 2. Per-conversation ordering (`ConversationOrder`). Each pending job of a
+ *    conversation sits in a Redis sorted set scored by its createdAt; only the
+ *    head may send, the others defer themselves (~200 ms) and try again. Entries
+ *    leave on success and on final failure. A head whose BullMQ job no longer
+ *    exists or has finished (crash between send and cleanup, job removed by an
+ *    admin) is dropped by the next job that finds it in the way, so a lost job
+ *    never blocks its conversation.
+ *
+ * `OutboundGate.run(job, opts, send)` combines both for a worker:
+ *
+ *   const gate = new OutboundGate(redis, queuePrefix);
+ *   @JobHandler(JobName.OutboundMessage)
+ *   async deliver(msg: OutboundMessage, job: Job) {
+ *     return gate.run(job, {
+ *         inboxId: msg.inboxId,
+ *         conversationKey: `${msg.inboxId}|${msg.to.kind}|${msg.to.value}`,
+ *         createdAt: msg.createdAt,
+ *         rate: { perSecond: 20, burst: 40 },
+ *       },
+ *       async () => {
+ *         const res = await provider.send(msg);
+ *         if (res.status === 429) throw new ProviderRateLimitedError(parseRetryAfterMs(res.headers.get('retry-after')));
+ *         …
+ *       });
+ *   }
+ *
+ * Deferring (not head, bucket empty, inbox paused, provider 429) moves the job
+ * back to delayed with `job.moveToDelayed(ts, job.token)` and throws BullMQ's
+ * DelayedError: the job keeps its attemptsMade, so waiting never spends a retry.
+ * Any other error from `send` propagates unchanged (BullMQ retries with the job's
+ * backoff); when it is the job's last attempt or an UnrecoverableError, the job
+ * leaves its conversation first so the next reply is not blocked forever.
+ *
+ * Keys live under the queue prefix (a Redis Cluster hash tag such as `{oq}`), so
+ * the scripts may also read BullMQ's job hashes of the same slot.
+ */
+
+export interface RateLimit {
+  /** Sustained sends per second for one inbox. */
+  perSecond: number;
+  /** Bucket size: how many may go out at once after a quiet period. */
+  burst: number;
+}
+
+/** Throw from `send` when the provider answered 429 (or an equivalent throttling error). */
+export class ProviderRateLimitedError extends Error {
+  constructor(
+    /** How long the provider asked us to wait; the inbox pauses this long. */
+    readonly retryAfterMs: number,
+    message = `provider rate limit, retry after ${retryAfterMs} ms`,
+  ) {
+    super(message);
+    this.name = 'ProviderRateLimitedError';
+  }
+}
+
+/**
+ * Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3).
+ * Missing or unparseable → the fallback; never negative, capped at an hour.
+ */
+export function parseRetryAfterMs(header: string | null | undefined, fallbackMs = 1000, now = Date.now()): number {
+  if (!header) return fallbackMs;
+  const trimmed = header.trim();
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) ms = Math.ceil(Number(trimmed) * 1000);
+  else {
+    const at = Date.parse(trimmed);
+    if (Number.isNaN(at)) return fallbackMs;
+    ms = at - now;
+  }
+  return Math.min(Math.max(ms, 0), 3_600_000);
+}
+
+// KEYS[1] bucket hash, KEYS[2] pause key. ARGV: perSecond, burst, cost.
+// Returns 0 when a token was taken, else the ms to wait (nothing taken).
+const TAKE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local pausedUntil = tonumber(redis.call('GET', KEYS[2]) or '0')
+if pausedUntil > now then return pausedUntil - now end
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or burst
+local ts = tonumber(b[2]) or now
+if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end
+local wait = 0
+if tokens >= cost then tokens = tokens - cost else wait = math.ceil((cost - tokens) * 1000 / rate) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(math.max(now, ts)))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 60000)
+return wait
+`;
+
+// KEYS[1] pause key. ARGV: ms. Extends (never shortens) the pause.
+const PAUSE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local untilMs = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if untilMs > current then redis.call('SET', KEYS[1], tostring(untilMs), 'PX', tonumber(ARGV[1]) + 1000) end
+return untilMs
+`;
+
+// KEYS[1] conversation zset. ARGV: member (job id), score (createdAt ms), job key prefix, ttl ms.
+// Enters the member (keeping its first score) and returns the head that is in its
+// way, or '' when the member is the head. Heads whose job hash is gone or finished are dropped.
+const ENTER_SCRIPT = `
+redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+for i = 1, 20 do
+  local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+  if head == nil or head == ARGV[1] then return '' end
+  local jobKey = ARGV[3] .. head
+  if redis.call('EXISTS', jobKey) == 1 and redis.call('HEXISTS', jobKey, 'finishedOn') == 0 then return head end
+  redis.call('ZREM', KEYS[1], head)
+end
+return redis.call('ZRANGE', KEYS[1], 0, 0)[1] or ''
+`;
+
+type ScriptRedis = Redis & {
+  oqOutboundTake(bucket: string, pause: string, perSecond: number, burst: number, cost: number): Promise<number>;
+  oqOutboundPause(pause: string, ms: number): Promise<number>;
+  oqOutboundEnter(zset: string, member: string, score: number, jobKeyPrefix: string, ttlMs: number): Promise<string>;
+};
+
+function withScripts(redis: Redis): ScriptRedis {
+  const r = redis as ScriptRedis;
+  if (typeof r.oqOutboundTake !== 'function') {
+    redis.defineCommand('oqOutboundTake', { numberOfKeys: 2, lua: TAKE_SCRIPT });
+    redis.defineCommand('oqOutboundPause', { numberOfKeys: 1, lua: PAUSE_SCRIPT });
+    redis.defineCommand('oqOutboundEnter', { numberOfKeys: 1, lua: ENTER_SCRIPT });
+  }
+  return r;
+}
+
+/** Token bucket per inbox in Redis, shared by every replica of a channel service. */
+export class InboxRateLimiter {
+  private readonly redis: ScriptRedis;
+
+  constructor(
+    redis: Redis,
+    /** Queue prefix (hash tag) such as `{oq}`. */
+    private readonly prefix: string,
+  ) {
+    this.redis = withScripts(redis);
+  }
+
+  /** Takes one token: 0 → go; n > 0 → wait n ms (no token taken). */
+  async take(inboxId: string, limit: RateLimit, cost = 1): Promise<number> {
+    if (!(limit.perSecond > 0) || !(limit.burst >= cost)) throw new Error(`invalid rate limit for inbox ${inboxId}`);
+    return Number(
+      await this.redis.oqOutboundTake(
+        `${this.prefix}:outbound:rate:${inboxId}`,
+        `${this.prefix}:outbound:pause:${inboxId}`,
+        limit.perSecond,
+        limit.burst,
+        cost,
+      ),
+    );
+  }
+
+  /** Pauses one inbox (a provider 429 with Retry-After); other inboxes are not affected. */
+  async pause(inboxId: string, ms: number): Promise<void> {
+    await this.redis.oqOutboundPause(`${this.prefix}:outbound:pause:${inboxId}`, Math.max(1, Math.ceil(ms)));
+  }
+
+  /** Remaining pause of an inbox in ms (0 when not paused). */
+  async pausedFor(inboxId: string): Promise<number> {
+    const key = `${this.prefix}:outbound:pause:${inboxId}`;
+    const [[, until], [, time]] = (await this.redis.multi().get(key).time().exec()) as [
+      [null, string | null],
+      [null, [string, string]],
+    ];
+    const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    return Math.max(0, Number(until ?? 0) - now);
+  }
+}
+
+/** Keeps the replies of one conversation in createdAt order across workers and replicas. */
+export class ConversationOrder {
+  private readonly redis: ScriptRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    /** A conversation set expires when untouched this long (safety net; entries normally leave). */
+    private readonly ttlMs = 7 * 24 * 3600 * 1000,
+  ) {
+    this.redis = withScripts(redis);
+  }
+
+  private key(conversationKey: string): string {
+    return `${this.prefix}:outbound:order:${conversationKey}`;
+  }
+
+  /**
+   * Registers the job (first call keeps its first position) and answers the id of
+   * the older job still pending ahead of it, or null when this job may go.
+   */
+  async enter(
+    conversationKey: string,
+    job: Pick<Job, 'id' | 'queueName'>,
+    createdAtMs: number,
+  ): Promise<string | null> {
+    if (!job.id) throw new Error('job without id');
+    const head = await this.redis.oqOutboundEnter(
+      this.key(conversationKey),
+      job.id,
+      createdAtMs,
+      `${this.prefix}:${job.queueName}:`,
+      this.ttlMs,
+    );
+    return head ? head : null;
+  }
+
+  /** Removes the job from its conversation (after success or final failure). */
+  async leave(conversationKey: string, jobId: string): Promise<void> {
+    await this.redis.zrem(this.key(conversationKey), jobId);
+  }
+
+  /** Job ids still pending in a conversation, oldest first. */
+  async pending(conversationKey: string): Promise<string[]> {
+    return this.redis.zrange(this.key(conversationKey), 0, -1);
+  }
+}
+
+export interface GateOptions {
+  inboxId: string;
+  /** Identifies the conversation whose replies must stay in order (e.g. inbox|recipient). */
+  conversationKey: string;
+  /** When the reply was created (ISO string or ms); orders the conversation. */
+  createdAt: string | number;
+  rate: RateLimit;
+}
+
+export interface GateTuning {
+  /** How long a job that is not at the head of its conversation waits before trying again. */
+  orderRetryMs?: number;
+  /** Added to rate-limit waits so that a burst of deferred jobs does not wake at the same instant. */
+  jitterMs?: number;
+}
+
+/** Rate limit + conversation order around one send; see the module comment. */
+export class OutboundGate {
+  readonly limiter: InboxRateLimiter;
+  readonly order: ConversationOrder;
+  private readonly orderRetryMs: number;
+  private readonly jitterMs: number;
+
+  constructor(redis: Redis, prefix: string, tuning: GateTuning = {}) {
+    this.limiter = new InboxRateLimiter(redis, prefix);
+    this.order = new ConversationOrder(redis, prefix);
+    this.orderRetryMs = tuning.orderRetryMs ?? 200;
+    this.jitterMs = tuning.jitterMs ?? 50;
+  }
+
+  async run<T>(job: Job, opts: GateOptions, send: () => Promise<T>): Promise<T> {
+    const createdAtMs = typeof opts.createdAt === 'number' ? opts.createdAt : Date.parse(opts.createdAt);
+    if (Number.isNaN(createdAtMs)) throw new UnrecoverableError(`invalid createdAt ${String(opts.createdAt)}`);
+
+    const ahead = await this.order.enter(opts.conversationKey, job, createdAtMs);
+    if (ahead) await this.defer(job, this.orderRetryMs);
+
+    const wait = await this.limiter.take(opts.inboxId, opts.rate);
+    if (wait > 0) await this.defer(job, wait + Math.floor(Math.random() * this.jitterMs));
+
+    let result: T;
+    try {
+      result = await send();
+    } catch (err) {
+      if (err instanceof ProviderRateLimitedError) {
+        await this.limiter.pause(opts.inboxId, err.retryAfterMs);
+        await this.defer(job, err.retryAfterMs + Math.floor(Math.random() * this.jitterMs));
+      }
+      if (err instanceof UnrecoverableError || isFinalAttempt(job))
+        await this.order.leave(opts.conversationKey, job.id!);
+      throw err;
+    }
+    await this.order.leave(opts.conversationKey, job.id!);
+    return result;
+  }
+
+  /** Moves the active job back to delayed without spending an attempt; always throws DelayedError. */
+  async defer(job: Job, ms: number): Promise<never> {
+    await job.moveToDelayed(Date.now() + Math.max(1, Math.ceil(ms)), job.token);
+    throw new DelayedError(`deferred ${Math.ceil(ms)} ms`);
+  }
+}
+
+/** True when a failure now is the job's last: BullMQ will not retry it. */
+export function isFinalAttempt(job: Pick<Job, 'attemptsMade' | 'opts'>): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
