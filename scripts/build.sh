@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Compiles every app and lib to CommonJS under dist/ with SWC (decorator metadata
+# for NestJS DI; tsconfig path aliases rewritten to relative requires).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -rf dist
+npx swc apps libs -d dist --config-file .swcrc --ignore "**/*.spec.ts" --quiet
+# Non-TS assets some apps serve (widget pages, templates) are copied alongside.
+find apps libs -type f \( -name "*.html" -o -name "*.css" -o -name "*.hbs" \) -not -path "*/node_modules/*" \
+  -exec sh -c 'mkdir -p "dist/$(dirname "$1")" && cp "$1" "dist/$1"' _ {} \;
+if [ -f scripts/build-extra.sh ]; then bash scripts/build-extra.sh; fi
+echo "build: dist/ ready"
