@@ -109,6 +109,12 @@ export const OutboundMessageV1 = z.object({
     .optional(),
   /** Messenger message tag for sends outside the 24-hour window. */
   messageTag: z.string().optional(),
+  /**
+   * What the channel needs to know about the conversation to apply platform rules
+   * (Meta's 24-hour customer-service window): when the customer last wrote on it.
+   * Absent → the channel treats the window as closed.
+   */
+  conversation: z.object({ lastInboundAt: IsoDateTime.optional() }).optional(),
   /** Automatic mail (acknowledgement, notification): marked Auto-Submitted. */
   automatic: z.boolean().default(false),
   createdAt: IsoDateTime,
