@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { QueueName } from '@oq/contracts';
 import { DatabaseModule } from '@oq/database';
 import { PlatformModule, QueueModule } from '@oq/platform';
+import { AuthModule } from './auth/auth.module';
 import { ConfigSchema } from './config';
 
 @Module({
@@ -19,6 +20,7 @@ import { ConfigSchema } from './config';
         QueueName.OutboundChat,
       ],
     }),
+    AuthModule,
   ],
 })
 export class AppModule {}
