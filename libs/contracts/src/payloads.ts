@@ -75,6 +75,17 @@ export const InboundMessageV1 = z.object({
     autoSubmitted: z.boolean().default(false),
   }).optional(),
   call: CallLog.optional(),
+  /**
+   * A delivery-status report (bounce) for one of our outbound mails: ticket-service
+   * marks that message failed with the diagnostic instead of opening a ticket.
+   */
+  bounce: z
+    .object({
+      /** Message-ID header of our original outbound mail. */
+      originalMessageId: z.string().min(1).max(998),
+      diagnostic: z.string().min(1).max(2000),
+    })
+    .optional(),
   metadata: z.record(z.string(), z.unknown()).default({}),
 });
 export const InboundMessage = InboundMessageV1;
