@@ -1,6 +1,7 @@
 import { Init1764000000000 } from './1764000000000-Init';
 import { TicketDomain1764000000100 } from './1764000000100-TicketDomain';
 import { QueueKeysetIndexes1764000003000 } from './1764000003000-QueueKeysetIndexes';
+import { EmailImapCursors1764000005000 } from './1764000005000-EmailImapCursors';
 import { VoiceCallState1764000006000 } from './1764000006000-VoiceCallState';
 import { Chat1764000007000 } from './1764000007000-Chat';
 
@@ -9,6 +10,7 @@ export const MIGRATIONS = [
   Init1764000000000,
   TicketDomain1764000000100,
   QueueKeysetIndexes1764000003000,
+  EmailImapCursors1764000005000,
   VoiceCallState1764000006000,
   Chat1764000007000,
 ];

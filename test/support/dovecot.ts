@@ -1,0 +1,176 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ImapFlow } from 'imapflow';
+import { freePort } from './redis-server';
+
+const run = promisify(execFile);
+
+/**
+ * A throwaway Dovecot IMAP server for tests (Debian package dovecot-imapd):
+ * its own config, state and maildir in a temp dir, plaintext auth on a free
+ * port. Mail arrives the way it does in production — over IMAP (APPEND).
+ */
+export class DovecotServer {
+  readonly dir = mkdtempSync(join(tmpdir(), 'oq-dovecot-'));
+  private readonly users = new Map<string, string>();
+  private constructor(readonly port: number) {}
+
+  get conf(): string {
+    return join(this.dir, 'dovecot.conf');
+  }
+
+  static async start(users: Record<string, string> = {}): Promise<DovecotServer> {
+    if (spawnSync('which', ['dovecot']).status !== 0) {
+      throw new Error('dovecot is not installed: apt-get install -y dovecot-imapd');
+    }
+    const server = new DovecotServer(await freePort());
+    for (const [u, p] of Object.entries(users)) server.users.set(u, p);
+    server.writeConfig();
+    // dovecot daemonizes; its forked master keeps inherited pipes open, so detach stdio.
+    const master = spawnSync('dovecot', ['-c', server.conf], { stdio: 'ignore' });
+    if (master.status !== 0) throw new Error(`dovecot exited with ${master.status}; see ${server.dir}/dovecot.log`);
+    const deadline = Date.now() + 10_000;
+    while (!(await server.answers())) {
+      if (Date.now() > deadline) throw new Error(`dovecot on ${server.port} did not start`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return server;
+  }
+
+  private writeConfig() {
+    const d = this.dir;
+    chmodSync(d, 0o755);
+    // Dovecot drops to the dovecot user for mail access: the maildir root must be its own.
+    mkdirSync(join(d, 'mail'));
+    spawnSync('chown', ['dovecot:dovecot', join(d, 'mail')]);
+    writeFileSync(join(d, 'passwd'), [...this.users].map(([u, p]) => `${u}:{PLAIN}${p}::::::`).join('\n') + '\n');
+    writeFileSync(
+      this.conf,
+      `
+protocols = imap
+listen = 127.0.0.1
+base_dir = ${d}/run
+state_dir = ${d}/state
+log_path = ${d}/dovecot.log
+info_log_path = ${d}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = dovecot
+default_login_user = dovenull
+mail_location = maildir:${d}/mail/%u
+mail_uid = dovecot
+mail_gid = dovecot
+first_valid_uid = 1
+mail_max_userip_connections = 100
+imap_idle_notify_interval = 2 mins
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u ${d}/passwd
+}
+userdb {
+  driver = static
+  args = uid=dovecot gid=dovecot home=${d}/mail/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${this.port}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service stats {
+  unix_listener stats-reader {
+    mode = 0666
+  }
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+`,
+    );
+  }
+
+  private answers(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const s = connect(this.port, '127.0.0.1');
+      s.setTimeout(500);
+      s.once('data', (d) => {
+        s.destroy();
+        resolve(d.toString().startsWith('* OK'));
+      });
+      s.once('error', () => resolve(false));
+      s.once('timeout', () => {
+        s.destroy();
+        resolve(false);
+      });
+    });
+  }
+
+  /** Adds a user; the passwd-file is re-read on every login, so no reload is needed. */
+  addUser(user: string, password: string) {
+    this.users.set(user, password);
+    writeFileSync(
+      join(this.dir, 'passwd'),
+      [...this.users].map(([u, p]) => `${u}:{PLAIN}${p}::::::`).join('\n') + '\n',
+    );
+  }
+
+  async client(user: string): Promise<ImapFlow> {
+    const password = this.users.get(user);
+    if (password === undefined) throw new Error(`unknown dovecot user ${user}`);
+    const client = new ImapFlow({
+      host: '127.0.0.1',
+      port: this.port,
+      secure: false,
+      auth: { user, pass: password },
+      logger: false,
+    });
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  }
+
+  /** IMAP APPEND of raw messages; returns their UIDs. */
+  async append(
+    user: string,
+    messages: (string | Buffer)[],
+    options: { folder?: string; internalDate?: Date } = {},
+  ): Promise<number[]> {
+    const client = await this.client(user);
+    try {
+      const uids: number[] = [];
+      for (const raw of messages) {
+        const res = await client.append(options.folder ?? 'INBOX', raw, [], options.internalDate);
+        uids.push(res && typeof res === 'object' && 'uid' in res ? Number(res.uid) : 0);
+      }
+      return uids;
+    } finally {
+      await client.logout().catch(() => undefined);
+    }
+  }
+
+  /** Gives a mailbox a new UIDVALIDITY, as a server does after a rebuild or migration. */
+  async changeUidValidity(user: string, folder = 'INBOX', uidValidity?: number): Promise<number> {
+    const value = uidValidity ?? Math.floor(Date.now() / 1000) + Math.floor(Math.random() * 100000);
+    await run('doveadm', ['-c', this.conf, 'mailbox', 'update', '-u', user, '--uid-validity', String(value), folder]);
+    return value;
+  }
+
+  async stop(): Promise<void> {
+    await run('doveadm', ['-c', this.conf, 'stop']).catch(() => undefined);
+    const deadline = Date.now() + 5000;
+    while ((await this.answers()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
