@@ -11,3 +11,4 @@ export * from './http/bootstrap';
 export * from './http/zod-validation.pipe';
 export * from './platform.module';
 export * from './crypto/secret-box';
+export * from './inboxes/inbox-directory';
