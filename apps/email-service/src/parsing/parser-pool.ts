@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ParseOptions, ParsedMail } from './parse-mail';
+
+export class ParseTimeoutError extends Error {
+  constructor(readonly ms: number) {
+    super(`parsing took longer than ${ms} ms`);
+    this.name = 'ParseTimeoutError';
+  }
+}
+
+export class ParseFailedError extends Error {
+  constructor(reason: string) {
+    super(`mail could not be parsed: ${reason}`);
+    this.name = 'ParseFailedError';
+  }
+}
+
+interface Task {
+  id: number;
+  raw: Buffer;
+  resolve: (r: ParsedMail) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** The worker has loaded its modules: the timeout measures parsing, not start-up. */
+  ready: boolean;
+  task?: Task;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Source of the worker bootstrap. In a build the worker is plain JS; under jest
+ * and run-ts the app runs from .ts sources, so the worker installs the same SWC
+ * transform and @oq/* aliases that scripts/run-ts.cjs uses.
+ */
+function bootstrap(entry: string): string {
+  if (!entry.endsWith('.ts')) return `require(${JSON.stringify(entry)});`;
+  let root = dirname(entry);
+  while (!existsSync(join(root, '.swcrc')) && dirname(root) !== root) root = dirname(root);
+  return `
+const path = require('node:path'); const fs = require('node:fs'); const Module = require('node:module');
+const root = ${JSON.stringify(root)};
+const { transformSync } = require(${JSON.stringify(require.resolve('@swc/core'))});
+const swcrc = JSON.parse(fs.readFileSync(path.join(root, '.swcrc'), 'utf8'));
+delete swcrc.$schema; delete swcrc.jsc.baseUrl; delete swcrc.jsc.paths;
+const aliasRe = /^@oq\\/([a-z-]+)(\\/.*)?$/;
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  const m = aliasRe.exec(request);
+  if (m) request = path.join(root, 'libs', m[1], 'src', m[2] ?? '');
+  return resolve.call(this, request, ...rest);
+};
+require.extensions['.ts'] = function (module, filename) {
+  const { code } = transformSync(fs.readFileSync(filename, 'utf8'), { ...swcrc, filename, swcrc: false });
+  module._compile(code, filename);
+};
+require(${JSON.stringify(entry)});`;
+}
+
+/**
+ * Parses mail in worker threads: the event loop (IMAP, queues, health) never
+ * waits on a hostile MIME tree, and a parse running past the timeout is ended
+ * by terminating its worker — the only way to stop a runaway synchronous parse.
+ */
+export class ParserPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly entry: string;
+
+  constructor(
+    private readonly size: number,
+    private readonly timeoutMs: number,
+    private readonly options: ParseOptions,
+  ) {
+    const ts = join(__dirname, 'parse-worker.ts');
+    this.entry = __filename.endsWith('.ts') && existsSync(ts) ? ts : join(__dirname, 'parse-worker.js');
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(bootstrap(this.entry), { eval: true });
+    const slot: Slot = { worker, ready: false };
+    worker.on('message', (msg: { ready?: boolean; id: number; ok: boolean; result?: ParsedMail; error?: string }) => {
+      if (msg.ready) {
+        slot.ready = true;
+        return this.pump();
+      }
+      const task = slot.task;
+      if (!task || task.id !== msg.id) return;
+      this.finish(slot);
+      if (msg.ok) task.resolve(msg.result!);
+      else task.reject(new ParseFailedError(msg.error ?? 'unknown error'));
+      this.pump();
+    });
+    worker.on('error', (err) => this.replace(slot, new ParseFailedError(err.message)));
+    worker.on('exit', () => {
+      if (!this.closed && this.slots.includes(slot)) this.replace(slot, new ParseFailedError('parser worker exited'));
+    });
+    worker.unref();
+    return slot;
+  }
+
+  private finish(slot: Slot) {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.task = undefined;
+  }
+
+  /** Drops a broken or timed-out worker, failing its task, and starts a fresh one. */
+  private replace(slot: Slot, error: Error) {
+    const idx = this.slots.indexOf(slot);
+    if (idx < 0) return;
+    const task = slot.task;
+    this.finish(slot);
+    this.slots.splice(idx, 1);
+    void slot.worker.terminate();
+    if (!this.closed) this.slots.push(this.spawn());
+    task?.reject(error);
+    this.pump();
+  }
+
+  parse(raw: Buffer): Promise<ParsedMail> {
+    if (this.closed) return Promise.reject(new Error('parser pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ id: this.nextId++, raw, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump() {
+    for (const slot of this.slots) {
+      if (slot.task || !slot.ready) continue;
+      const task = this.waiting.shift();
+      if (!task) return;
+      slot.task = task;
+      slot.timer = setTimeout(() => this.replace(slot, new ParseTimeoutError(this.timeoutMs)), this.timeoutMs);
+      slot.worker.postMessage({ id: task.id, raw: task.raw, options: this.options });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.waiting.splice(0)) t.reject(new Error('parser pool is closed'));
+    await Promise.all(
+      this.slots.map((s) => {
+        s.task?.reject(new Error('parser pool is closed'));
+        this.finish(s);
+        return s.worker.terminate();
+      }),
+    );
+    this.slots.length = 0;
+  }
+}
