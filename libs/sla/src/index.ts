@@ -1,0 +1,3 @@
+export * from './schedule';
+export * from './policy';
+export * from './clock';
