@@ -4,6 +4,7 @@ import { QueueKeysetIndexes1764000003000 } from './1764000003000-QueueKeysetInde
 import { EmailImapCursors1764000005000 } from './1764000005000-EmailImapCursors';
 import { VoiceCallState1764000006000 } from './1764000006000-VoiceCallState';
 import { Chat1764000007000 } from './1764000007000-Chat';
+import { SlaEscalation1764000008000 } from './1764000008000-SlaEscalation';
 
 /** Listed explicitly (not globbed) so the same list works from source, dist and jest. Keep in order. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   EmailImapCursors1764000005000,
   VoiceCallState1764000006000,
   Chat1764000007000,
+  SlaEscalation1764000008000,
 ];
