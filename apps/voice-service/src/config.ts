@@ -1,7 +1,40 @@
 import { BaseConfigSchema } from '@oq/platform';
+import { getCountries } from 'libphonenumber-js';
 import { z } from 'zod';
+
+const COUNTRIES = new Set<string>(getCountries());
 
 export const ConfigSchema = BaseConfigSchema.extend({
   VOICE_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3004),
+  /**
+   * The public base URL the telephony provider calls (scheme, host, optional port and path prefix).
+   * Twilio signs the URL it called; behind a proxy the URL we see differs, so it is configuration.
+   */
+  VOICE_PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .default('http://localhost:3004')
+    .transform((u) => u.replace(/\/+$/, '')),
+  /** Region for numbers without a country code (ISO 3166 alpha-2); an inbox may override it in settings.defaultRegion. */
+  VOICE_DEFAULT_REGION: z
+    .string()
+    .toUpperCase()
+    .default('US')
+    .refine((r) => COUNTRIES.has(r), 'must be an ISO 3166 alpha-2 country code known to libphonenumber'),
+  /** ticket-service base URL for the internal inbox API. */
+  TICKET_SERVICE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3000'),
+  /** Full refresh of the inbox directory (changes also arrive over Redis pub/sub). */
+  INBOX_REFRESH_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Recording downloads from this origin are authenticated with the inbox's Twilio credentials (never sent elsewhere). */
+  TWILIO_API_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
+  VOICE_RECORDING_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(50 * 1024 * 1024),
+  VOICE_RECORDING_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Accepted clock skew / replay window for signed PBX call records. */
+  VOICE_PBX_MAX_AGE_SECONDS: z.coerce.number().int().min(1).default(300),
+  /** How often the sweep repairs calls whose log was committed but not yet enqueued (crash, Redis outage). */
+  VOICE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
 });
 export type Config = z.infer<typeof ConfigSchema> & { SERVICE_NAME: string };

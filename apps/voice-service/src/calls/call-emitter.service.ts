@@ -1,0 +1,122 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { JobName, QueueName, inboundJobId } from '@oq/contracts';
+import { CONFIG, LOGGER, MetricsService, QueueService, InboxDirectory } from '@oq/platform';
+import { Logger } from 'pino';
+import { Config } from '../config';
+import { contentHash } from './call-event';
+import { callLogMessage } from './call-log-message';
+import { CallRow, CallStore, emissionPending, recordingPending } from './call-store.service';
+import { RecordingFetcher, RecordingUnavailableError } from './recording-fetcher';
+
+/**
+ * Turns a final call into its InboundMessage on the `inbound` queue, with the
+ * recording downloaded first when there is one. Runs right after the webhook
+ * committed (not awaited by it: a download must not hold the provider's
+ * request) and from a periodic sweep that finishes whatever a crash or a Redis
+ * outage interrupted. Job ids are deterministic, so emitting twice is harmless.
+ */
+@Injectable()
+export class CallEmitter implements OnApplicationBootstrap, OnApplicationShutdown {
+  /** One run per call at a time, so a call's recording is not downloaded twice in parallel. */
+  private readonly running = new Map<string, Promise<void>>();
+  private timer?: NodeJS.Timeout;
+  private sweeping = false;
+  private stopped = false;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly store: CallStore,
+    private readonly queues: QueueService,
+    private readonly inboxes: InboxDirectory,
+    private readonly recordings: RecordingFetcher,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onApplicationBootstrap() {
+    this.timer = setInterval(() => void this.sweep(), this.config.VOICE_SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown() {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Starts (or chains after the running one) the work owed for this call; never throws. */
+  kick(inboxId: string, callId: string): Promise<void> {
+    const key = `${inboxId}|${callId}`;
+    const previous = this.running.get(key) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.process(inboxId, callId))
+      .catch((err) =>
+        this.logger.warn(
+          { inboxId, callId, err: (err as Error).message },
+          'call log not emitted yet; the sweep retries',
+        ),
+      )
+      .finally(() => {
+        if (this.running.get(key) === next) this.running.delete(key);
+      });
+    this.running.set(key, next);
+    return next;
+  }
+
+  async sweep(): Promise<void> {
+    if (this.sweeping || this.stopped) return;
+    this.sweeping = true;
+    try {
+      for (const { inboxId, callId } of await this.store.due(100)) await this.kick(inboxId, callId);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'call sweep failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async process(inboxId: string, callId: string): Promise<void> {
+    let row = await this.store.read(inboxId, callId);
+    if (!row || !row.final) return;
+    if (recordingPending(row.state)) row = await this.download(row);
+    if (emissionPending(row)) await this.emit(row);
+  }
+
+  private async download(row: CallRow): Promise<CallRow> {
+    const url = row.state.recordingUrl!;
+    const inbox = await this.inboxes.get(row.inboxId);
+    try {
+      const ref = await this.recordings.fetch(url, row.callId, inbox);
+      return await this.store.mutate(row.inboxId, row.callId, (r) => {
+        if (r.state.recordingUrl === url) r.state.recording = { ...ref, url };
+      });
+    } catch (err) {
+      const permanent = err instanceof RecordingUnavailableError;
+      this.logger.warn(
+        { inboxId: row.inboxId, callId: row.callId, err: (err as Error).message, permanent },
+        'recording not downloaded; the call log keeps its URL',
+      );
+      return this.store.mutate(row.inboxId, row.callId, (r) => {
+        r.state.recordingAttempts = permanent ? Number.MAX_SAFE_INTEGER : (r.state.recordingAttempts ?? 0) + 1;
+      });
+    }
+  }
+
+  private async emit(row: CallRow): Promise<void> {
+    const revision = row.targetRevision!;
+    const sentHash = contentHash(row.state);
+    await this.queues.add(
+      QueueName.Inbound,
+      JobName.InboundMessage,
+      callLogMessage(row.inboxId, row.state, revision, new Date()),
+      { jobId: inboundJobId(row.inboxId, row.callId, revision) },
+    );
+    this.metrics.counter('oq_voice_call_logs_enqueued_total', 'Call-log revisions enqueued on inbound').inc();
+    await this.store.mutate(row.inboxId, row.callId, (r) => {
+      r.emittedRevision = Math.max(r.emittedRevision ?? -1, revision);
+      // Content that changed while we were sending is owed as the next revision.
+      if (r.contentHash !== sentHash) r.contentHash = sentHash;
+    });
+    this.logger.info({ inboxId: row.inboxId, callId: row.callId, revision }, 'call log enqueued');
+  }
+}

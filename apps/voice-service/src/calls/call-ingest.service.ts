@@ -1,0 +1,29 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { LOGGER } from '@oq/platform';
+import { Logger } from 'pino';
+import { CallEmitter } from './call-emitter.service';
+import { CallEvent } from './call-event';
+import { CallStore, emissionPending, recordingPending } from './call-store.service';
+
+/** What every telephony webhook does with a verified, normalised event. */
+@Injectable()
+export class CallIngest {
+  constructor(
+    private readonly store: CallStore,
+    private readonly emitter: CallEmitter,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Folds the event into its call (committed before the provider hears 200),
+   * then starts the emission of a final call log without making the provider
+   * wait for a recording download; the sweep finishes it if this process dies.
+   */
+  async accept(inboxId: string, event: CallEvent): Promise<'stored' | 'duplicate' | 'ignored'> {
+    const { outcome, row } = await this.store.apply(inboxId, event);
+    this.logger.debug({ inboxId, callId: event.callId, status: event.status, outcome }, 'call event');
+    if (outcome === 'stored' && row.final && (emissionPending(row) || recordingPending(row.state)))
+      void this.emitter.kick(inboxId, event.callId);
+    return outcome;
+  }
+}

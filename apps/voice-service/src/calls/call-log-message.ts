@@ -1,0 +1,92 @@
+import { AttachmentRef, InboundMessageInput, maskCardNumbers } from '@oq/contracts';
+import { CallState, Disposition } from './call-event';
+
+const INBOUND_SUBJECT: Record<Disposition, string> = {
+  answered: 'Call from',
+  missed: 'Missed call from',
+  voicemail: 'Voicemail from',
+  busy: 'Missed call (line busy) from',
+  failed: 'Failed call from',
+  blocked: 'Blocked call from',
+};
+const OUTBOUND_SUBJECT: Record<Disposition, string> = {
+  answered: 'Call to',
+  missed: 'Unanswered call to',
+  voicemail: 'Call to voicemail of',
+  busy: 'Busy line calling',
+  failed: 'Failed call to',
+  blocked: 'Blocked call to',
+};
+
+function formatDuration(sec: number): string {
+  if (sec < 60) return `${sec} s`;
+  const m = Math.floor(sec / 60);
+  const s = sec % 60;
+  return s ? `${m} min ${s} s` : `${m} min`;
+}
+
+/**
+ * A final call as the InboundMessage every call path produces (kind call_log):
+ * the customer is the caller of an inbound call and the callee of an outbound one.
+ */
+export function callLogMessage(
+  inboxId: string,
+  state: CallState,
+  revision: number,
+  receivedAt: Date,
+): InboundMessageInput {
+  const disposition = state.status as Disposition;
+  const direction = state.direction!;
+  const customer = direction === 'inbound' ? state.from! : state.to!;
+  const recording: AttachmentRef | undefined = state.recording
+    ? {
+        sha256: state.recording.sha256,
+        size: state.recording.size,
+        filename: state.recording.filename,
+        contentType: state.recording.contentType,
+      }
+    : undefined;
+  const transcript = state.transcript ? maskCardNumbers(state.transcript) : undefined;
+
+  const lines = [
+    `${direction === 'inbound' ? 'Inbound' : 'Outbound'} call ${direction === 'inbound' ? 'from' : 'to'} ${customer}` +
+      ` (${disposition}${disposition === 'answered' ? `, ${formatDuration(state.durationSec)}` : ''})` +
+      (state.agent ? `, agent ${state.agent}` : '') +
+      (state.queue ? `, queue ${state.queue}` : '') +
+      '.',
+  ];
+  if (state.recordingUrl && !recording) lines.push(`Recording: ${state.recordingUrl}`);
+  if (transcript) lines.push('', 'Transcript:', transcript);
+
+  return {
+    v: 1,
+    inboxId,
+    channel: 'voice',
+    externalId: state.callId,
+    revision,
+    kind: 'call_log',
+    sourceTime: state.startedAt!,
+    receivedAt: receivedAt.toISOString(),
+    sender: { kind: 'phone', value: customer },
+    subject: `${(direction === 'inbound' ? INBOUND_SUBJECT : OUTBOUND_SUBJECT)[disposition]} ${customer}`,
+    text: lines.join('\n'),
+    attachments: recording ? [recording] : [],
+    call: {
+      callId: state.callId,
+      direction,
+      from: state.from!,
+      to: state.to!,
+      disposition,
+      startedAt: state.startedAt!,
+      answeredAt: state.answeredAt,
+      endedAt: state.endedAt,
+      durationSec: state.durationSec,
+      agent: state.agent,
+      queue: state.queue,
+      recordingUrl: state.recordingUrl,
+      recording,
+      transcript,
+    },
+    metadata: { provider: state.provider },
+  };
+}

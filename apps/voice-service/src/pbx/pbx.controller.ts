@@ -1,0 +1,86 @@
+import {
+  Controller,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  RawBodyRequest,
+  Req,
+  UnauthorizedException,
+  BadRequestException,
+} from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CONFIG, LOGGER, InboxDirectory } from '@oq/platform';
+import { FastifyRequest } from 'fastify';
+import { Logger } from 'pino';
+import { CallIngest } from '../calls/call-ingest.service';
+import { InvalidCallRecordError } from '../calls/call-record-error';
+import { Config } from '../config';
+import { pbxCallEvent } from './pbx-call-record.dto';
+import { PBX_SIGNATURE_HEADER, PBX_TIMESTAMP_HEADER, verifyPbxSignature } from './pbx-signature';
+
+const header = (req: FastifyRequest, name: string) => {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+};
+
+@ApiTags('webhooks')
+@Controller('webhooks/pbx')
+export class PbxController {
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly inboxes: InboxDirectory,
+    private readonly ingest: CallIngest,
+  ) {}
+
+  @Post(':inboxId')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Generic signed call record (Asterisk, FreeSWITCH, 3CX)',
+    description:
+      'JSON body; X-OneQueue-Timestamp: unix seconds; X-OneQueue-Signature: hex HMAC-SHA256 of "<timestamp>.<raw body>" ' +
+      'with the inbox signing secret. Records older than 5 minutes are rejected.',
+  })
+  async record(
+    @Param('inboxId') inboxId: string,
+    @Req() req: RawBodyRequest<FastifyRequest>,
+  ): Promise<{ status: string }> {
+    const inbox = await this.inboxes.get(inboxId);
+    const secret = inbox?.secrets.signingSecret;
+    if (!inbox || !secret) throw new NotFoundException(`no PBX voice inbox ${inboxId}`);
+
+    const raw = req.rawBody ?? Buffer.alloc(0);
+    const verdict = verifyPbxSignature(
+      secret,
+      header(req, PBX_TIMESTAMP_HEADER),
+      header(req, PBX_SIGNATURE_HEADER),
+      raw,
+      new Date(),
+      this.config.VOICE_PBX_MAX_AGE_SECONDS,
+    );
+    if (!verdict.ok) {
+      this.logger.warn({ inboxId, reason: verdict.reason }, 'pbx call record rejected');
+      throw new UnauthorizedException(verdict.reason);
+    }
+
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new BadRequestException({ statusCode: 400, field: '(body)', message: 'body is not JSON' });
+    }
+    const region = String(inbox.settings.defaultRegion ?? this.config.VOICE_DEFAULT_REGION);
+    try {
+      return { status: await this.ingest.accept(inboxId, pbxCallEvent(body, region)) };
+    } catch (err) {
+      if (err instanceof InvalidCallRecordError) {
+        const callId = (body as { callId?: unknown })?.callId;
+        this.logger.warn({ inboxId, callId, reason: err.message }, 'call record rejected');
+        throw err.toHttp();
+      }
+      throw err;
+    }
+  }
+}

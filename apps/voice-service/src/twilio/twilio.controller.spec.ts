@@ -1,0 +1,241 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestDatabase, dropQueuePrefix, testQueuePrefix, TestDatabase } from '@oq/database/testing/test-env';
+import { Client } from 'pg';
+import {
+  FakeInboxApi,
+  FakeRecordingServer,
+  VoiceStack,
+  callLogJobs,
+  postTwilio,
+  sha256,
+  sleep,
+  startVoiceService,
+  waitForCallLogs,
+} from '../testing/voice-test-kit';
+
+const TOKEN = 'twilio-auth-token-0123456789abcdef';
+const ACCOUNT = 'AC00000000000000000000000000000001';
+const CALLER = '+14155552671';
+const HOTLINE = '+18005550100';
+
+describe('Twilio status callbacks → one call log per call', () => {
+  let db: TestDatabase;
+  const prefix = testQueuePrefix();
+  let api: FakeInboxApi;
+  let twilio: FakeRecordingServer;
+  let voice: VoiceStack;
+  let pg: Client;
+  let inboxId: string;
+  let seq = 0;
+  const sid = () => `CA${Date.now().toString(16)}${(seq++).toString().padStart(4, '0')}`;
+  const at = (sec: number) => new Date(Date.UTC(2026, 10, 25, 10, 0, sec)).toUTCString();
+  const call = (callSid: string, over: Record<string, string>) => ({
+    AccountSid: ACCOUNT,
+    ApiVersion: '2010-04-01',
+    CallSid: callSid,
+    From: CALLER,
+    To: HOTLINE,
+    Direction: 'inbound',
+    ...over,
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    api = await new FakeInboxApi().start();
+    twilio = await new FakeRecordingServer().start();
+    inboxId = api.add({ secrets: { accountSid: ACCOUNT, authToken: TOKEN } }).id;
+    voice = await startVoiceService(db, prefix, { TICKET_SERVICE_URL: api.url, TWILIO_API_BASE_URL: twilio.url });
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+  });
+  afterAll(async () => {
+    await voice?.close();
+    await pg?.end();
+    await api?.close();
+    await twilio?.close();
+    await db?.drop();
+    await dropQueuePrefix(prefix);
+  });
+
+  const rows = async (callId: string) =>
+    (await pg.query('SELECT * FROM voice_calls WHERE call_id = $1', [callId])).rows;
+
+  it('folds out-of-order and repeated callbacks into one call log, revision 0', async () => {
+    const callSid = sid();
+    // Twilio retries and reorders: completed first, then ringing, in-progress, and completed again.
+    const completed = call(callSid, { CallStatus: 'completed', CallDuration: '95', Timestamp: at(100) });
+    for (const params of [
+      completed,
+      call(callSid, { CallStatus: 'ringing', Timestamp: at(0) }),
+      call(callSid, { CallStatus: 'in-progress', Timestamp: at(5) }),
+      completed,
+    ]) {
+      const res = await postTwilio(voice.base, inboxId, TOKEN, params);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/text\/xml/);
+    }
+    const jobs = await waitForCallLogs(voice.inbound, callSid, 1);
+    await sleep(300);
+    expect(await callLogJobs(voice.inbound, callSid)).toHaveLength(1);
+    const msg = jobs[0].data;
+    expect(msg).toMatchObject({
+      inboxId,
+      channel: 'voice',
+      kind: 'call_log',
+      externalId: callSid,
+      revision: 0,
+      sender: { kind: 'phone', value: CALLER },
+      call: {
+        callId: callSid,
+        direction: 'inbound',
+        from: CALLER,
+        to: HOTLINE,
+        disposition: 'answered',
+        endedAt: '2026-11-25T10:01:40.000Z',
+        durationSec: 95,
+      },
+    });
+    expect(msg.subject).toBe(`Call from ${CALLER}`);
+    const [row] = await rows(callSid);
+    expect(row.events).toHaveLength(3); // the repeated completed callback was stored once
+    // The late ringing / in-progress refine the stored call without a new revision.
+    expect(row.state).toMatchObject({ startedAt: '2026-11-25T10:00:00.000Z', answeredAt: '2026-11-25T10:00:05.000Z' });
+    expect(row.emitted_revision).toBe(0);
+  });
+
+  it('logs a missed call (no-answer) and a caller who hung up in the queue as missed', async () => {
+    const noAnswer = sid();
+    await postTwilio(voice.base, inboxId, TOKEN, call(noAnswer, { CallStatus: 'no-answer', CallDuration: '0' }));
+    const canceled = sid();
+    await postTwilio(voice.base, inboxId, TOKEN, call(canceled, { CallStatus: 'canceled' }));
+    const [a] = await waitForCallLogs(voice.inbound, noAnswer, 1);
+    const [b] = await waitForCallLogs(voice.inbound, canceled, 1);
+    expect(a.data.call).toMatchObject({ disposition: 'missed', durationSec: 0 });
+    expect(a.data.subject).toBe(`Missed call from ${CALLER}`);
+    expect(b.data.call?.disposition).toBe('missed');
+  });
+
+  it('treats a <Dial> nobody answered with a recording as voicemail', async () => {
+    const callSid = sid();
+    const url = twilio.serve(
+      `/2010-04-01/Accounts/${ACCOUNT}/Recordings/RE${callSid}`,
+      Buffer.from('vm'),
+      'audio/x-wav',
+      `${ACCOUNT}:${TOKEN}`,
+    );
+    await postTwilio(
+      voice.base,
+      inboxId,
+      TOKEN,
+      call(callSid, { CallStatus: 'completed', DialCallStatus: 'no-answer', CallDuration: '40', RecordingUrl: url }),
+    );
+    const [job] = await waitForCallLogs(voice.inbound, callSid, 1);
+    expect(job.data.call?.disposition).toBe('voicemail');
+    expect(job.data.attachments[0]).toMatchObject({ contentType: 'audio/x-wav', filename: `call-${callSid}.wav` });
+  });
+
+  it('uses the callee as the customer of an outbound call', async () => {
+    const callSid = sid();
+    await postTwilio(voice.base, inboxId, TOKEN, {
+      ...call(callSid, { CallStatus: 'completed', CallDuration: '30' }),
+      Direction: 'outbound-api',
+      From: HOTLINE,
+      To: '(415) 555-0199',
+    });
+    const [job] = await waitForCallLogs(voice.inbound, callSid, 1);
+    expect(job.data.sender).toEqual({ kind: 'phone', value: '+14155550199', linked: [] });
+    expect(job.data.call).toMatchObject({ direction: 'outbound', to: '+14155550199', from: HOTLINE });
+  });
+
+  it('adds a late recording and transcript as revisions 1 and 2, downloading with the account credentials', async () => {
+    const callSid = sid();
+    await postTwilio(voice.base, inboxId, TOKEN, call(callSid, { CallStatus: 'completed', CallDuration: '60' }));
+    const [first] = await waitForCallLogs(voice.inbound, callSid, 1);
+    expect(first.data.attachments).toEqual([]);
+
+    const audio = Buffer.from(`ID3 fake mp3 of ${callSid}`);
+    const path = `/2010-04-01/Accounts/${ACCOUNT}/Recordings/RE${callSid}`;
+    const url = twilio.serve(path, audio, 'audio/mpeg', `${ACCOUNT}:${TOKEN}`);
+    const recording = {
+      AccountSid: ACCOUNT,
+      CallSid: callSid,
+      RecordingSid: `RE${callSid}`,
+      RecordingUrl: url,
+      RecordingStatus: 'completed',
+      RecordingDuration: '58',
+    };
+    expect((await postTwilio(voice.base, inboxId, TOKEN, recording)).status).toBe(200);
+    const afterRecording = await waitForCallLogs(voice.inbound, callSid, 2);
+    expect(afterRecording).toHaveLength(2);
+    const rev1 = afterRecording[1].data;
+    expect(rev1.revision).toBe(1);
+    expect(rev1.attachments).toEqual([
+      { sha256: sha256(audio), size: audio.length, filename: `call-${callSid}.mp3`, contentType: 'audio/mpeg' },
+    ]);
+    expect(rev1.call?.recording?.sha256).toBe(sha256(audio));
+    const h = sha256(audio);
+    expect(existsSync(join(voice.blobDir, h.slice(0, 2), h.slice(2, 4), h))).toBe(true);
+
+    // A repeated recording callback changes nothing.
+    await postTwilio(voice.base, inboxId, TOKEN, recording);
+    await postTwilio(voice.base, inboxId, TOKEN, {
+      AccountSid: ACCOUNT,
+      CallSid: callSid,
+      TranscriptionStatus: 'completed',
+      TranscriptionText: 'my card 4111 1111 1111 1111 was charged twice',
+    });
+    const all = await waitForCallLogs(voice.inbound, callSid, 3);
+    await sleep(300);
+    expect((await callLogJobs(voice.inbound, callSid)).map((j) => j.data.revision)).toEqual([0, 1, 2]);
+    expect(all[2].data.call?.transcript).toBe('my card •••• •••• •••• 1111 was charged twice');
+    expect(all[2].data.text).not.toContain('4111 1111');
+    const [row] = await rows(callSid);
+    expect(JSON.stringify(row.events)).not.toContain('4111 1111');
+  });
+
+  it('answers 401 to a bad signature and stores nothing', async () => {
+    const callSid = sid();
+    const params = call(callSid, { CallStatus: 'completed', CallDuration: '10' });
+    const forged = await postTwilio(voice.base, inboxId, 'not-the-token-xxxxxxxxxxxxxxxxxxx', params);
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toMatchObject({ message: 'invalid X-Twilio-Signature' });
+    // Signed over the internal URL instead of the public one the provider used: also rejected.
+    const { twilioSignature } = await import('./twilio-signature');
+    const internal = twilioSignature(TOKEN, `${voice.base}/webhooks/twilio/${inboxId}`, params);
+    expect((await postTwilio(voice.base, inboxId, TOKEN, params, { signature: internal })).status).toBe(401);
+    expect((await postTwilio(voice.base, inboxId, TOKEN, params, { signature: '' })).status).toBe(401);
+    await sleep(200);
+    expect(await rows(callSid)).toEqual([]);
+    expect(await callLogJobs(voice.inbound, callSid)).toEqual([]);
+  });
+
+  it('answers 404 for an unknown inbox', async () => {
+    const res = await postTwilio(
+      voice.base,
+      '7d4f6c1e-0000-4000-8000-000000000000',
+      TOKEN,
+      call(sid(), { CallStatus: 'ringing' }),
+    );
+    expect(res.status).toBe(404);
+    expect((await postTwilio(voice.base, 'not-a-uuid', TOKEN, call(sid(), {}))).status).toBe(404);
+  });
+
+  it('answers 400 naming the field of an impossible callback, storing nothing', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ CallStatus: 'completed', From: 'hello' }, 'From'],
+      [{ CallStatus: 'completed', CallDuration: '-5' }, 'CallDuration'],
+      [{ CallStatus: 'exploded' }, 'CallStatus'],
+      [{ CallStatus: 'completed', Timestamp: 'yesterday-ish' }, 'Timestamp'],
+    ];
+    for (const [over, field] of cases) {
+      const callSid = sid();
+      const res = await postTwilio(voice.base, inboxId, TOKEN, call(callSid, over));
+      expect(res.status).toBe(400);
+      const body = await res.json();
+      expect(body.field).toBe(field);
+      expect(body.message).toMatch(new RegExp(`^${field}: `));
+      expect(await rows(callSid)).toEqual([]);
+    }
+  });
+});

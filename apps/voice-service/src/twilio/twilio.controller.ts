@@ -1,0 +1,70 @@
+import {
+  Controller,
+  Header,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  RawBodyRequest,
+  Req,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CONFIG, LOGGER, InboxDirectory } from '@oq/platform';
+import { FastifyRequest } from 'fastify';
+import { Logger } from 'pino';
+import { CallIngest } from '../calls/call-ingest.service';
+import { InvalidCallRecordError } from '../calls/call-record-error';
+import { Config } from '../config';
+import { twilioCallEvent } from './twilio-callback';
+import { isValidTwilioSignature, parseForm } from './twilio-signature';
+
+const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+
+@ApiTags('webhooks')
+@Controller('webhooks/twilio')
+export class TwilioController {
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly inboxes: InboxDirectory,
+    private readonly ingest: CallIngest,
+  ) {}
+
+  @Post(':inboxId')
+  @HttpCode(200)
+  @Header('content-type', 'text/xml; charset=utf-8')
+  @ApiOperation({
+    summary: 'Twilio status, recording and transcription callbacks (form-encoded, X-Twilio-Signature)',
+  })
+  async callback(@Param('inboxId') inboxId: string, @Req() req: RawBodyRequest<FastifyRequest>): Promise<string> {
+    const inbox = await this.inboxes.get(inboxId);
+    const authToken = inbox?.secrets.authToken;
+    if (!inbox || !authToken) throw new NotFoundException(`no Twilio voice inbox ${inboxId}`);
+
+    // Twilio signs the URL it called, which a proxy rewrites: rebuild it from configuration.
+    const url = this.config.VOICE_PUBLIC_BASE_URL + req.url;
+    const form = parseForm(req.rawBody);
+    const signature = req.headers['x-twilio-signature'];
+    if (!isValidTwilioSignature(authToken, url, form, typeof signature === 'string' ? signature : undefined)) {
+      this.logger.warn({ inboxId, url }, 'twilio callback with a bad signature rejected');
+      throw new UnauthorizedException('invalid X-Twilio-Signature');
+    }
+
+    const region = String(inbox.settings.defaultRegion ?? this.config.VOICE_DEFAULT_REGION);
+    try {
+      await this.ingest.accept(inboxId, twilioCallEvent(form, region, new Date()));
+    } catch (err) {
+      if (err instanceof InvalidCallRecordError) {
+        this.logger.warn(
+          { inboxId, callSid: new Map(form).get('CallSid'), reason: err.message },
+          'call event rejected',
+        );
+        throw err.toHttp();
+      }
+      throw err;
+    }
+    return EMPTY_TWIML;
+  }
+}
