@@ -3,12 +3,22 @@ import { QueueName } from '@oq/contracts';
 import { DatabaseModule } from '@oq/database';
 import { PlatformModule, QueueModule } from '@oq/platform';
 import { ConfigSchema } from './config';
+import { ImapModule } from './imap/imap.module';
+import { InboxesModule } from './inboxes/inboxes.module';
+import { OutboundModule } from './outbound/outbound.module';
 
 @Module({
   imports: [
     PlatformModule.forRoot({ service: 'email-service', schema: ConfigSchema }),
     DatabaseModule,
-    QueueModule.forRoot({ produce: [QueueName.Inbound, QueueName.Delivery, QueueName.OutboundEmail] }),
+    QueueModule.forRoot({
+      produce: [QueueName.Inbound, QueueName.Delivery],
+      // Sends are I/O-bound (SMTP round trips over pooled connections): high concurrency is cheap.
+      consume: [{ queue: QueueName.OutboundEmail, concurrency: 50 }],
+    }),
+    InboxesModule,
+    ImapModule,
+    OutboundModule,
   ],
 })
 export class AppModule {}

@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { AttachmentRef, InboundMessageInput, JobName, QueueName, inboundJobId } from '@oq/contracts';
+import { BlobStore, CONFIG, LOGGER, QueueService } from '@oq/platform';
+import { Logger } from 'pino';
+import { Config } from '../config';
+import { EmailInbox, InboxDirectory } from '../inboxes/inbox-directory.service';
+import { ParsedMail, quickHeaders } from '../parsing/parse-mail';
+import { ParseTimeoutError, ParserPool } from '../parsing/parser-pool';
+
+/** One mail as fetched from IMAP. */
+export interface FetchedMail {
+  uid: number;
+  uidValidity: number;
+  folder: string;
+  internalDate: Date;
+  size: number;
+  /** The raw source; absent for mails over the size limit, whose source went straight to the blob store. */
+  source?: Buffer;
+  /** Over the size limit: the header block and the stored raw source. */
+  oversized?: { headers: Buffer; rawSha256: string; rawSize: number };
+}
+
+export type IngestOutcome =
+  { kind: 'enqueue'; jobId: string; data: InboundMessageInput } | { kind: 'skip'; reason: string };
+
+const MAX_ATTACHMENTS = 100;
+const UNKNOWN_SENDER = 'unknown-sender@invalid';
+
+/**
+ * Turns a fetched mail into an InboundMessage: parse (worker pool), blobs
+ * first, then the job. Every mail yields a message or a logged skip — a mail
+ * the parser cannot take becomes a message saying so with the raw source attached.
+ */
+@Injectable()
+export class MailIngestService implements OnApplicationShutdown {
+  readonly pool: ParserPool;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly blobs: BlobStore,
+    private readonly queues: QueueService,
+    private readonly directory: InboxDirectory,
+  ) {
+    this.pool = new ParserPool(config.EMAIL_PARSER_THREADS, config.EMAIL_PARSE_TIMEOUT_MS, {
+      attachmentUrlBase: config.EMAIL_ATTACHMENT_URL_BASE,
+    });
+  }
+
+  async onApplicationShutdown() {
+    await this.pool.close();
+  }
+
+  async toInbound(inbox: EmailInbox, mail: FetchedMail): Promise<IngestOutcome> {
+    const base = {
+      v: 1 as const,
+      inboxId: inbox.id,
+      channel: 'email' as const,
+      sourceTime: mail.internalDate.toISOString(),
+      receivedAt: new Date().toISOString(),
+    };
+    const imap = { uid: mail.uid, uidValidity: mail.uidValidity, folder: mail.folder, size: mail.size };
+
+    if (mail.oversized) {
+      return this.fallback(inbox, base, imap, mail.oversized.headers, {
+        sha256: mail.oversized.rawSha256,
+        size: mail.oversized.rawSize,
+        notice: `This email (${formatSize(mail.size)}) is larger than the ${formatSize(this.config.EMAIL_MAX_MESSAGE_BYTES)} limit and was not imported. The original message is attached as original.eml.`,
+        reason: 'oversized',
+      });
+    }
+
+    const source = mail.source!;
+    let parsed: ParsedMail;
+    try {
+      parsed = await this.pool.parse(source);
+    } catch (err) {
+      const timedOut = err instanceof ParseTimeoutError;
+      this.logger.warn(
+        { inboxId: inbox.id, uid: mail.uid, err: (err as Error).message },
+        'mail could not be parsed; storing the raw source',
+      );
+      const raw = await this.blobs.put(source);
+      return this.fallback(inbox, base, imap, source, {
+        ...raw,
+        notice: timedOut
+          ? 'This email could not be processed in time (it is unusually complex) and is shown unformatted. The original message is attached as original.eml.'
+          : 'This email is malformed and could not be read. The original message is attached as original.eml.',
+        reason: timedOut ? 'parse_timeout' : 'parse_failed',
+      });
+    }
+
+    if (parsed.from && this.directory.isOwnAddress(parsed.from.address) && !parsed.bounce) {
+      return { kind: 'skip', reason: `sent from our own address ${parsed.from.address}` };
+    }
+
+    const attachments: AttachmentRef[] = [];
+    for (const a of parsed.attachments.slice(0, MAX_ATTACHMENTS)) {
+      const stored = await this.blobs.put(Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength));
+      attachments.push({
+        sha256: stored.sha256,
+        size: stored.size,
+        filename: a.filename,
+        contentType: a.contentType,
+        contentId: a.contentId?.slice(0, 255),
+        inline: a.inline || undefined,
+      });
+    }
+    const notices: string[] = [];
+    if (parsed.attachments.length > MAX_ATTACHMENTS) {
+      notices.push(`Only the first ${MAX_ATTACHMENTS} of ${parsed.attachments.length} attachments were imported.`);
+    }
+    if (parsed.truncated || parsed.attachments.length > MAX_ATTACHMENTS) {
+      const raw = await this.blobs.put(source);
+      attachments.splice(MAX_ATTACHMENTS - 1);
+      attachments.push({ ...raw, filename: 'original.eml', contentType: 'message/rfc822' });
+      if (parsed.truncated) notices.push('This email was too long to show in full; the original is attached.');
+    }
+
+    const externalId = this.externalId(parsed.messageId, source);
+    const sender = parsed.from?.address ?? UNKNOWN_SENDER;
+    const ccSeen = new Set([sender]);
+    const cc = [...parsed.to, ...parsed.cc]
+      .filter((a) => !this.directory.isOwnAddress(a.address) && !ccSeen.has(a.address) && ccSeen.add(a.address))
+      .slice(0, 100)
+      .map((a) => ({ kind: 'email' as const, value: a.address, displayName: a.name?.slice(0, 200) }));
+
+    const bounce =
+      parsed.bounce?.originalMessageId !== undefined
+        ? {
+            originalMessageId: parsed.bounce.originalMessageId,
+            diagnostic: parsed.bounce.diagnostic || 'delivery failed (the report gave no diagnostic)',
+          }
+        : undefined;
+
+    const data: InboundMessageInput = {
+      ...base,
+      externalId,
+      revision: 0,
+      sender: { kind: 'email', value: sender, displayName: parsed.from?.name?.slice(0, 200) },
+      cc,
+      subject: parsed.subject,
+      text: notices.length ? `${parsed.text}\n\n[${notices.join(' ')}]` : parsed.text,
+      html: parsed.html,
+      attachments,
+      email: {
+        messageId: parsed.messageId,
+        inReplyTo: parsed.inReplyTo.slice(0, 50),
+        references: parsed.references,
+        autoSubmitted: !!parsed.autoSubmittedReason,
+      },
+      bounce,
+      metadata: {
+        imap,
+        ...(parsed.quoted ? { quoted: parsed.quoted } : {}),
+        ...(parsed.signature ? { signature: parsed.signature } : {}),
+        ...(parsed.quoted || parsed.signature ? { fullText: parsed.fullText } : {}),
+        ...(parsed.autoSubmittedReason ? { autoSubmittedReason: parsed.autoSubmittedReason } : {}),
+        ...(parsed.bounce && !bounce ? { bounceWithoutOriginal: parsed.bounce.diagnostic ?? true } : {}),
+        ...(parsed.replyTo.length ? { replyTo: parsed.replyTo.map((a) => a.address) } : {}),
+        ...(notices.length ? { notices } : {}),
+      },
+    };
+    return { kind: 'enqueue', jobId: inboundJobId(inbox.id, externalId, 0), data };
+  }
+
+  /** Message-ID when there is a usable one; otherwise the content hash, so a re-fetch still deduplicates. */
+  private externalId(messageId: string | undefined, source: Buffer): string {
+    if (messageId && messageId.length <= 512) return messageId;
+    return `sha256:${createHash('sha256').update(source).digest('hex')}`;
+  }
+
+  private fallback(
+    inbox: EmailInbox,
+    base: { v: 1; inboxId: string; channel: 'email'; sourceTime: string; receivedAt: string },
+    imap: Record<string, unknown>,
+    headerSource: Buffer,
+    raw: { sha256: string; size: number; notice: string; reason: string },
+  ): IngestOutcome {
+    const h = quickHeaders(headerSource);
+    if (h.from && this.directory.isOwnAddress(h.from))
+      return { kind: 'skip', reason: `sent from our own address ${h.from}` };
+    const externalId = h.messageId && h.messageId.length <= 512 ? h.messageId : `sha256:${raw.sha256}`;
+    const data: InboundMessageInput = {
+      ...base,
+      externalId,
+      revision: 0,
+      sender: { kind: 'email', value: h.from ?? UNKNOWN_SENDER },
+      subject: h.subject,
+      text: raw.notice,
+      attachments: [{ sha256: raw.sha256, size: raw.size, filename: 'original.eml', contentType: 'message/rfc822' }],
+      email: { messageId: h.messageId, inReplyTo: [], references: [], autoSubmitted: false },
+      metadata: { imap, notice: raw.reason },
+    };
+    return { kind: 'enqueue', jobId: inboundJobId(inbox.id, externalId, 0), data };
+  }
+
+  /** Enqueues a batch; the deterministic job ids make a re-fetch after a crash a no-op. */
+  async enqueue(outcomes: IngestOutcome[]): Promise<number> {
+    const items = outcomes.flatMap((o) => (o.kind === 'enqueue' ? [{ data: o.data, jobId: o.jobId }] : []));
+    if (items.length) await this.queues.addBulk(QueueName.Inbound, JobName.InboundMessage, items);
+    return items.length;
+  }
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
+}

@@ -1,0 +1,134 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DeliveryReport, JobName, OutboundMessage, QueueName, generateEmailMessageId } from '@oq/contracts';
+import { BlobStore, CONFIG, JobHandler, LOGGER, QueueService, REDIS } from '@oq/platform';
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Logger } from 'pino';
+import { Config } from '../config';
+import { InboxDirectory } from '../inboxes/inbox-directory.service';
+import { ConversationOrder } from './conversation-order';
+import { SmtpTransports } from './smtp-transports';
+
+interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+}
+
+/**
+ * Sends agent replies (outbound.email) over the inbox's SMTP server. 4xx and
+ * network errors are retried with exponential backoff; a 5xx fails at once.
+ * Either way ticket-service gets a DeliveryReport. A retried job keeps its
+ * Message-ID, so a reply that reached the server before a timeout is
+ * recognisable as the same mail by the recipient's client.
+ */
+@Injectable()
+export class OutboundEmailService {
+  private readonly order: ConversationOrder;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(REDIS) redis: Redis,
+    private readonly queues: QueueService,
+    private readonly directory: InboxDirectory,
+    private readonly transports: SmtpTransports,
+    private readonly blobs: BlobStore,
+  ) {
+    this.order = new ConversationOrder(redis, config.QUEUE_PREFIX, queues.queue(QueueName.OutboundEmail));
+  }
+
+  @JobHandler(JobName.OutboundMessage)
+  async send(msg: OutboundMessage, job: Job): Promise<{ messageId: string }> {
+    const jobId = String(job.id);
+    if (!(await this.order.mayProceed(msg.ticketId, jobId, Date.parse(msg.createdAt)))) {
+      await job.moveToDelayed(Date.now() + 300, job.token);
+      throw new DelayedError();
+    }
+
+    let inbox = this.directory.get(msg.inboxId);
+    if (!inbox) {
+      await this.directory.refresh();
+      inbox = this.directory.get(msg.inboxId);
+    }
+    if (!inbox) return this.fail(msg, jobId, `inbox ${msg.inboxId} is not a configured email inbox`, 'unknown_inbox');
+    if (msg.to.kind !== 'email')
+      return this.fail(msg, jobId, `recipient is a ${msg.to.kind} identity, not email`, 'bad_recipient');
+
+    const fromAddress = inbox.settings.fromAddress ?? inbox.address;
+    const messageId = msg.email?.messageId ?? this.generatedMessageId(msg, fromAddress);
+    const references = msg.email?.references ?? [];
+    const headers: Record<string, string> = {};
+    if (msg.automatic) headers['Auto-Submitted'] = 'auto-replied';
+
+    try {
+      const info = await this.transports.get(inbox).sendMail({
+        from: inbox.settings.fromName ? { name: inbox.settings.fromName, address: fromAddress } : fromAddress,
+        to: msg.to.value,
+        cc: msg.cc.filter((c) => c.kind === 'email').map((c) => c.value),
+        subject: msg.subject ?? `[#${msg.ticketNumber}]`,
+        messageId,
+        inReplyTo: msg.email?.inReplyTo,
+        references: references.length ? references : undefined,
+        text: msg.text,
+        html: msg.html,
+        headers,
+        // Streams from the blob store: attachments never sit in memory whole.
+        attachments: msg.attachments.map((a) => ({
+          filename: a.filename,
+          contentType: a.contentType,
+          content: this.blobs.read(a.sha256),
+          cid: a.contentId,
+        })),
+      });
+      await this.order.done(msg.ticketId, jobId);
+      await this.report(msg, jobId, { status: 'sent', providerMessageId: messageId });
+      this.logger.info({ messageId: msg.messageId, jobId, response: info.response }, 'email sent');
+      return { messageId };
+    } catch (err) {
+      const e = err as SmtpError;
+      const response = (e.response ?? e.message ?? String(err)).slice(0, 1900);
+      const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500;
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      this.logger.warn(
+        { messageId: msg.messageId, jobId, code: e.code, responseCode: e.responseCode, permanent, lastAttempt },
+        'email send failed',
+      );
+      if (permanent || lastAttempt) {
+        return this.fail(msg, jobId, `SMTP: ${response}`, e.responseCode ? String(e.responseCode) : e.code);
+      }
+      throw err;
+    }
+  }
+
+  private generatedMessageId(msg: OutboundMessage, fromAddress: string): string {
+    const domain = fromAddress.split('@')[1] ?? 'localhost';
+    if (!this.config.EMAIL_THREADING_SECRET) return `<${msg.messageId}@${domain}>`;
+    return generateEmailMessageId(msg.ticketId, msg.messageId, this.config.EMAIL_THREADING_SECRET, domain);
+  }
+
+  private async fail(msg: OutboundMessage, jobId: string, reason: string, errorCode?: string): Promise<never> {
+    await this.order.done(msg.ticketId, jobId);
+    await this.report(msg, jobId, { status: 'failed', reason, errorCode });
+    throw new UnrecoverableError(reason);
+  }
+
+  private async report(
+    msg: OutboundMessage,
+    jobId: string,
+    r: { status: 'sent' | 'failed'; providerMessageId?: string; reason?: string; errorCode?: string },
+  ) {
+    const data: DeliveryReport = {
+      v: 1,
+      inboxId: msg.inboxId,
+      messageId: msg.messageId,
+      providerMessageId: r.providerMessageId,
+      status: r.status,
+      reason: r.reason,
+      errorCode: r.errorCode?.slice(0, 100),
+      occurredAt: new Date().toISOString(),
+    };
+    // One report per job outcome: a redelivered job does not report twice.
+    await this.queues.add(QueueName.Delivery, JobName.DeliveryReport, data, { jobId: `email-${jobId}-${r.status}` });
+  }
+}
