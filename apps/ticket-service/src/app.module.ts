@@ -3,7 +3,10 @@ import { QueueName } from '@oq/contracts';
 import { DatabaseModule } from '@oq/database';
 import { PlatformModule, QueueModule } from '@oq/platform';
 import { AuthModule } from './auth/auth.module';
-import { ConfigSchema } from './config';
+import { Config, ConfigSchema } from './config';
+import { DeliveryModule } from './delivery/delivery.module';
+import { InboundModule } from './inbound/inbound.module';
+import { OutboxModule } from './outbox/outbox.module';
 
 @Module({
   imports: [
@@ -19,8 +22,18 @@ import { ConfigSchema } from './config';
         QueueName.OutboundSocial,
         QueueName.OutboundChat,
       ],
+      consume: [
+        {
+          queue: QueueName.Inbound,
+          concurrency: (c) => (c as unknown as Config).INGEST_CONCURRENCY,
+        },
+        { queue: QueueName.Delivery, concurrency: 20 },
+      ],
     }),
     AuthModule,
+    OutboxModule,
+    InboundModule,
+    DeliveryModule,
   ],
 })
 export class AppModule {}

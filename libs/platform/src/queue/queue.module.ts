@@ -46,7 +46,8 @@ export type HandlerFn<N extends JobName> = (payload: JobPayload<N>, job: Job) =>
 
 export interface ConsumeOptions {
   queue: QueueName;
-  concurrency?: number;
+  /** Jobs in flight per worker; a function reads it from the service's validated config. */
+  concurrency?: number | ((config: BaseConfig & Record<string, unknown>) => number);
 }
 
 export interface QueueModuleOptions {
@@ -181,7 +182,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
             return handler.fn(payload, job);
           });
         },
-        { connection: this.redis, prefix: this.config.QUEUE_PREFIX, concurrency: c.concurrency ?? 10 },
+        { connection: this.redis, prefix: this.config.QUEUE_PREFIX, concurrency: this.concurrencyOf(c) },
       );
       worker.on('failed', (job, err) =>
         this.logger.warn(
@@ -192,6 +193,11 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       worker.on('error', (err) => this.logger.error({ queue: c.queue, err: err.message }, 'worker error'));
       this.workers.push(worker);
     }
+  }
+
+  private concurrencyOf(c: ConsumeOptions): number {
+    if (typeof c.concurrency === 'function') return c.concurrency(this.config as BaseConfig & Record<string, unknown>);
+    return c.concurrency ?? 10;
   }
 
   /** Stops taking jobs and waits for the active ones; BullMQ returns unfinished ones to the queue on restart. */

@@ -1,0 +1,177 @@
+import { Injectable } from '@nestjs/common';
+import { DeliveryReport, InvalidPayloadError, JobName, QueueName, parseJob } from '@oq/contracts';
+import { JobHandler } from '@oq/platform';
+import { Job } from 'bullmq';
+import { DataSource, EntityManager } from 'typeorm';
+import { DeadLetterService } from '../dead-letters/dead-letter.service';
+import { OutboxService } from '../outbox/outbox.service';
+
+type Status = 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+const RANK: Record<Exclude<Status, 'failed'>, number> = { queued: 0, sent: 1, delivered: 2, read: 3 };
+
+/** Forward only: queued < sent < delivered < read; failed from anything but read; failed is final. */
+export function deliveryMoves(from: Status | null, to: Status): boolean {
+  if (from === null) return true;
+  if (from === 'failed' || from === to) return false;
+  if (to === 'failed') return from !== 'read';
+  return RANK[to] > RANK[from];
+}
+
+interface MessageRow {
+  id: string;
+  inbox_id: string;
+  delivery_status: Status | null;
+  provider_message_id: string | null;
+  ticket_id: string;
+  team_id: string;
+  assignee_id: string | null;
+}
+
+interface ParkedRow {
+  id: string;
+  status: Status;
+  reason: string | null;
+  error_code: string | null;
+  occurred_at: Date;
+}
+
+export type DeliveryOutcome =
+  | { status: 'applied' | 'stale'; messageId: string; deliveryStatus: Status | null }
+  | { status: 'parked' }
+  | { status: 'dead_letter'; reason: string };
+
+const SELECT_MESSAGE = `SELECT m.id, m.inbox_id, m.delivery_status, m.provider_message_id, m.ticket_id, t.team_id, t.assignee_id
+  FROM messages m JOIN tickets t ON t.id = m.ticket_id`;
+
+/**
+ * Applies DeliveryReports to outbound messages. A provider callback can outrun
+ * the send result that records the provider's id: such a report is parked and
+ * applied when the send result arrives. Both paths take the same advisory lock
+ * on (inbox, provider id), so a parked report can never slip between them.
+ */
+@Injectable()
+export class DeliveryConsumer {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly outbox: OutboxService,
+    private readonly deadLetters: DeadLetterService,
+  ) {}
+
+  @JobHandler(JobName.DeliveryReport, { raw: true })
+  async handle(data: unknown, job: Job): Promise<DeliveryOutcome> {
+    let report: DeliveryReport;
+    try {
+      report = parseJob(JobName.DeliveryReport, data);
+    } catch (err) {
+      if (!(err instanceof InvalidPayloadError)) throw err;
+      await this.deadLetters.record({
+        queue: QueueName.Delivery,
+        jobName: JobName.DeliveryReport,
+        jobId: job.id,
+        payload: data,
+        reason: err.reason,
+      });
+      return { status: 'dead_letter', reason: err.reason };
+    }
+    return this.ds.transaction((m) => this.apply(m, report, job.id ?? null, data));
+  }
+
+  async apply(m: EntityManager, report: DeliveryReport, jobId: string | null, raw: unknown): Promise<DeliveryOutcome> {
+    if (report.providerMessageId)
+      await m.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `delivery|${report.inboxId}|${report.providerMessageId}`,
+      ]);
+
+    if (report.messageId) {
+      const rows: MessageRow[] = await m.query(`${SELECT_MESSAGE} WHERE m.id = $1 FOR UPDATE OF m`, [report.messageId]);
+      if (!rows.length) {
+        const reason = `no message ${report.messageId}`;
+        await this.deadLetters.record(
+          { queue: QueueName.Delivery, jobName: JobName.DeliveryReport, jobId, payload: raw, reason },
+          m,
+        );
+        return { status: 'dead_letter', reason };
+      }
+      let msg = rows[0];
+      if (report.providerMessageId && !msg.provider_message_id) {
+        await m.query('UPDATE messages SET provider_message_id = $2 WHERE id = $1', [msg.id, report.providerMessageId]);
+        msg = { ...msg, provider_message_id: report.providerMessageId };
+      }
+      const outcome = await this.move(m, msg, report.status, report.reason, report.errorCode, report.occurredAt);
+      if (msg.provider_message_id) {
+        // Reports that arrived before we knew the provider id, in the order they happened.
+        const [parked]: [ParkedRow[]] = await m.query(
+          `DELETE FROM parked_delivery_reports WHERE inbox_id = $1 AND provider_message_id = $2
+           RETURNING id, status, reason, error_code, occurred_at`,
+          [msg.inbox_id, msg.provider_message_id],
+        );
+        parked.sort((a, b) => a.occurred_at.getTime() - b.occurred_at.getTime() || Number(a.id) - Number(b.id));
+        let current = outcome.deliveryStatus;
+        for (const p of parked) {
+          const r = await this.move(
+            m,
+            { ...msg, delivery_status: current },
+            p.status,
+            p.reason ?? undefined,
+            p.error_code ?? undefined,
+            p.occurred_at.toISOString(),
+          );
+          current = r.deliveryStatus;
+        }
+        if (parked.length) return { status: 'applied', messageId: msg.id, deliveryStatus: current };
+      }
+      return outcome;
+    }
+
+    const rows: MessageRow[] = await m.query(
+      `${SELECT_MESSAGE} WHERE m.inbox_id = $1 AND m.provider_message_id = $2 FOR UPDATE OF m`,
+      [report.inboxId, report.providerMessageId],
+    );
+    if (!rows.length) {
+      await m.query(
+        `INSERT INTO parked_delivery_reports (inbox_id, provider_message_id, status, reason, error_code, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [
+          report.inboxId,
+          report.providerMessageId,
+          report.status,
+          report.reason ?? null,
+          report.errorCode ?? null,
+          report.occurredAt,
+        ],
+      );
+      return { status: 'parked' };
+    }
+    return this.move(m, rows[0], report.status, report.reason, report.errorCode, report.occurredAt);
+  }
+
+  private async move(
+    m: EntityManager,
+    msg: MessageRow,
+    to: Status,
+    reason: string | undefined,
+    errorCode: string | undefined,
+    occurredAt: string,
+  ): Promise<{ status: 'applied' | 'stale'; messageId: string; deliveryStatus: Status | null }> {
+    if (!deliveryMoves(msg.delivery_status, to))
+      return { status: 'stale', messageId: msg.id, deliveryStatus: msg.delivery_status };
+    await m.query(
+      `UPDATE messages SET delivery_status = $2,
+         delivery_reason = CASE WHEN $2 = 'failed' THEN $3 ELSE delivery_reason END,
+         delivery_error_code = CASE WHEN $2 = 'failed' THEN $4 ELSE delivery_error_code END,
+         metadata = metadata || jsonb_build_object('delivery',
+           COALESCE(metadata->'delivery', '{}'::jsonb) || jsonb_build_object($2::text, $5::text)),
+         updated_at = now()
+       WHERE id = $1`,
+      [msg.id, to, reason ?? null, errorCode ?? null, occurredAt],
+    );
+    await this.outbox.write(m, [
+      this.outbox.ticketEvent(
+        'message.delivery',
+        { id: msg.ticket_id, teamId: msg.team_id, assigneeId: msg.assignee_id },
+        { messageId: msg.id, status: to, from: msg.delivery_status, reason: reason ?? null, occurredAt },
+      ),
+    ]);
+    return { status: 'applied', messageId: msg.id, deliveryStatus: to };
+  }
+}

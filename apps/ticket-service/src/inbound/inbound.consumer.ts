@@ -1,0 +1,200 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InboundMessage, InvalidPayloadError, JobName, QueueName, parseJob } from '@oq/contracts';
+import { CONFIG, JobHandler, LOGGER } from '@oq/platform';
+import { Job } from 'bullmq';
+import { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { Config } from '../config';
+import { DeadLetterService } from '../dead-letters/dead-letter.service';
+import { OutboxService } from '../outbox/outbox.service';
+import { BatchWrites, InboundProcessor, InboxRow, IngestOutcome, senderLockKey } from './inbound.processor';
+
+interface Pending {
+  msg: InboundMessage;
+  job: Job;
+  key: string;
+  resolve: (o: IngestOutcome) => void;
+  reject: (e: Error) => void;
+  outcome?: IngestOutcome;
+  error?: unknown;
+}
+
+/** Thrown so BullMQ retries the job later (a race another transaction won, a deadlock). */
+export class RetryableIngestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RetryableIngestError';
+  }
+}
+
+// unique_violation, serialization_failure, deadlock_detected, lock_not_available: someone else won; try again.
+const RETRYABLE_PG = new Set(['23505', '40001', '40P01', '55P03']);
+
+/**
+ * Consumes `inbound` in micro-batches: the jobs BullMQ hands us concurrently are
+ * collected for up to INGEST_BATCH_WAIT_MS or INGEST_BATCH_SIZE jobs and written
+ * in ONE transaction (one commit/fsync for many messages), with a SAVEPOINT per
+ * message so a failing message rolls back alone. Each job settles with its own outcome.
+ */
+@Injectable()
+export class InboundConsumer {
+  private pending: Pending[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly processor: InboundProcessor,
+    private readonly deadLetters: DeadLetterService,
+    private readonly outbox: OutboxService,
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @JobHandler(JobName.InboundMessage, { raw: true })
+  async handle(data: unknown, job: Job): Promise<IngestOutcome> {
+    let msg: InboundMessage;
+    try {
+      msg = parseJob(JobName.InboundMessage, data);
+    } catch (err) {
+      if (!(err instanceof InvalidPayloadError)) throw err;
+      // Invalid for good: park it with the reason, write nothing else, complete the job.
+      await this.deadLetters.record({
+        queue: QueueName.Inbound,
+        jobName: JobName.InboundMessage,
+        jobId: job.id,
+        payload: data,
+        reason: err.reason,
+      });
+      return { status: 'dead_letter', reason: err.reason };
+    }
+    return new Promise<IngestOutcome>((resolve, reject) => {
+      this.pending.push({ msg, job, key: senderLockKey(msg), resolve, reject });
+      if (this.pending.length >= this.config.INGEST_BATCH_SIZE) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.config.INGEST_BATCH_WAIT_MS);
+    });
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.pending.length) {
+      const batch = this.pending.splice(0, this.config.INGEST_BATCH_SIZE);
+      void this.runBatch(batch);
+    }
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    // Locks are taken in key order in every batch, so two concurrent batches cannot deadlock on them.
+    batch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const started = Date.now();
+    const qr = this.ds.createQueryRunner();
+    try {
+      await qr.connect();
+      await qr.startTransaction();
+      const m = qr.manager;
+      const inboxIds = [...new Set(batch.map((p) => p.msg.inboxId))];
+      const inboxes = new Map<string, InboxRow>(
+        (
+          await m.query(
+            'SELECT id, channel, address, default_team_id, enabled FROM inboxes WHERE id = ANY($1::uuid[])',
+            [inboxIds],
+          )
+        ).map((r: InboxRow) => [r.id, r]),
+      );
+      const writes: BatchWrites = { outbox: [], audit: [] };
+      for (const item of batch) {
+        const inbox = inboxes.get(item.msg.inboxId);
+        const problem = !inbox
+          ? `unknown inbox ${item.msg.inboxId}`
+          : !inbox.enabled
+            ? `inbox ${inbox.id} is disabled`
+            : inbox.channel !== item.msg.channel
+              ? `channel ${item.msg.channel} does not match inbox ${inbox.id} (${inbox.channel})`
+              : null;
+        if (problem || !inbox) {
+          await this.deadLetters.record(
+            {
+              queue: QueueName.Inbound,
+              jobName: JobName.InboundMessage,
+              jobId: item.job.id,
+              payload: item.job.data,
+              reason: problem ?? 'unknown inbox',
+            },
+            m,
+          );
+          item.outcome = { status: 'dead_letter', reason: problem ?? 'unknown inbox' };
+          continue;
+        }
+        const local: BatchWrites = { outbox: [], audit: [] };
+        await m.query('SAVEPOINT inbound_msg');
+        try {
+          item.outcome = await this.processor.process(m, item.msg, inbox, local);
+          await m.query('RELEASE SAVEPOINT inbound_msg');
+          writes.outbox.push(...local.outbox);
+          writes.audit.push(...local.audit);
+        } catch (err) {
+          await m.query('ROLLBACK TO SAVEPOINT inbound_msg');
+          item.error = err;
+        }
+      }
+      if (writes.audit.length)
+        await m.query(
+          `INSERT INTO ticket_audit (ticket_id, actor_type, action, changes)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
+          [
+            writes.audit.map((a) => a.ticketId),
+            writes.audit.map((a) => a.actorType),
+            writes.audit.map((a) => a.action),
+            writes.audit.map((a) => JSON.stringify(a.changes)),
+          ],
+        );
+      // One multi-row insert per batch (chunked far below the 65k bind-parameter limit).
+      for (let i = 0; i < writes.outbox.length; i += 2000) await this.outbox.write(m, writes.outbox.slice(i, i + 2000));
+      await qr.commitTransaction();
+    } catch (err) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      this.logger.warn({ err: (err as Error).message, jobs: batch.length }, 'inbound batch failed; jobs will retry');
+      for (const item of batch) {
+        item.outcome = undefined;
+        item.error = err;
+      }
+    } finally {
+      await qr.release().catch(() => undefined);
+    }
+    this.logger.debug({ jobs: batch.length, ms: Date.now() - started }, 'inbound batch');
+    await Promise.all(batch.map((item) => this.settle(item)));
+  }
+
+  private async settle(item: Pending): Promise<void> {
+    if (item.outcome) return item.resolve(item.outcome);
+    const err = item.error as { code?: string; message?: string } | undefined;
+    const message = err?.message ?? String(err);
+    const code = err?.code;
+    if (code && RETRYABLE_PG.has(code)) {
+      this.logger.info({ jobId: item.job.id, code, err: message }, 'inbound message lost a race; retrying');
+      return item.reject(new RetryableIngestError(`${code}: ${message}`));
+    }
+    const attempts = item.job.opts.attempts ?? 1;
+    // Data errors (class 22, 23) can never succeed; other errors get their retries first.
+    const permanent = !!code && /^2[23]/.test(code);
+    if (permanent || item.job.attemptsMade + 1 >= attempts) {
+      try {
+        await this.deadLetters.record({
+          queue: QueueName.Inbound,
+          jobName: JobName.InboundMessage,
+          jobId: item.job.id,
+          payload: item.job.data,
+          reason: `processing failed${code ? ` (${code})` : ''}: ${message}`,
+        });
+        return item.resolve({ status: 'dead_letter', reason: message });
+      } catch (dlErr) {
+        return item.reject(dlErr as Error);
+      }
+    }
+    this.logger.warn(
+      { jobId: item.job.id, err: message, attempt: item.job.attemptsMade + 1 },
+      'inbound message failed',
+    );
+    item.reject(err instanceof Error ? err : new Error(message));
+  }
+}

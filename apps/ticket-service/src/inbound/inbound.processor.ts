@@ -1,0 +1,448 @@
+import { Injectable } from '@nestjs/common';
+import { CallLog, InboundMessage, maskCardNumbers } from '@oq/contracts';
+import { EntityManager } from 'typeorm';
+import { ContactResolverService, normalizeIdentity } from '../contacts/contact-resolver.service';
+import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
+import { bracketMessageId, Route, TicketRouterService } from '../threading/ticket-router.service';
+import { IngestChange, IngestHooks } from './ingest-hooks';
+
+export interface InboxRow {
+  id: string;
+  channel: string;
+  address: string;
+  default_team_id: string;
+  enabled: boolean;
+}
+
+export type IngestOutcome =
+  | { status: 'created' | 'updated'; ticketId: string; messageId: string; ticketCreated: boolean }
+  | { status: 'duplicate'; ticketId: string; messageId: string }
+  | { status: 'bounce'; messageId: string }
+  | { status: 'dead_letter'; reason: string };
+
+/** Rows the batch writes once for all its messages (fewer round trips on the hot path). */
+export interface BatchWrites {
+  outbox: OutboxEntry[];
+  audit: AuditRow[];
+}
+
+interface AuditRow {
+  ticketId: string;
+  actorType: 'customer' | 'system';
+  action: string;
+  changes: Record<string, unknown>;
+}
+
+const MISSED = new Set<CallLog['disposition']>(['missed', 'voicemail', 'busy']);
+const REOPENS = new Set(['pending', 'on_hold', 'solved']);
+const SUBJECT_MAX = 200;
+
+/** The sender lock key: two first messages of one new customer in one inbox serialise here. */
+export function senderLockKey(msg: InboundMessage): string {
+  const s = normalizeIdentity(msg.sender);
+  return `${msg.inboxId}|${s.kind}|${s.value}`;
+}
+
+/**
+ * Turns one validated InboundMessage into contact, ticket, message, conversation,
+ * audit and outbox rows inside the caller's transaction (the batch's SAVEPOINT).
+ */
+@Injectable()
+export class InboundProcessor {
+  constructor(
+    private readonly contacts: ContactResolverService,
+    private readonly router: TicketRouterService,
+    private readonly outbox: OutboxService,
+    private readonly hooks: IngestHooks,
+  ) {}
+
+  async process(
+    manager: EntityManager,
+    raw: InboundMessage,
+    inbox: InboxRow,
+    out: BatchWrites,
+  ): Promise<IngestOutcome> {
+    const msg = maskMessage(raw);
+    const sourceTime = new Date(Math.min(Date.parse(msg.sourceTime), Date.now()));
+
+    await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [senderLockKey(msg)]);
+
+    if (msg.bounce) {
+      const bounced = await this.applyBounce(manager, msg, out);
+      if (bounced) return bounced;
+    }
+
+    const existing: { id: string; ticket_id: string; revision: number; metadata: Record<string, unknown> }[] =
+      await manager.query(
+        'SELECT id, ticket_id, revision, metadata FROM messages WHERE inbox_id = $1 AND external_id = $2',
+        [inbox.id, msg.externalId],
+      );
+    if (existing.length) {
+      const prev = existing[0];
+      if (msg.revision <= prev.revision) return { status: 'duplicate', ticketId: prev.ticket_id, messageId: prev.id };
+      return this.applyRevision(manager, msg, prev, out);
+    }
+
+    const sender = await this.contacts.resolveSender(manager, msg.sender);
+    const route = await this.router.route(manager, msg, {
+      inboxId: inbox.id,
+      identityId: sender.identityId,
+      contactId: sender.contactId,
+    });
+
+    const direction = msg.kind === 'call_log' && msg.call?.direction === 'outbound' ? 'outbound' : 'inbound';
+    const autoSubmitted = Boolean(msg.email?.autoSubmitted || msg.bounce);
+    const missedCall = direction === 'inbound' && !!msg.call && MISSED.has(msg.call.disposition);
+    const awaitsReply = direction === 'inbound' && !autoSubmitted;
+
+    const ticket =
+      route.kind === 'new'
+        ? await this.openTicket(manager, msg, inbox, sender.contactId, route, { missedCall, awaitsReply, sourceTime })
+        : await this.touchTicket(manager, route, { missedCall, awaitsReply, sourceTime });
+    const ref = { id: ticket.id, teamId: ticket.teamId, assigneeId: ticket.assigneeId };
+
+    if (msg.cc.length) await this.addCcs(manager, ticket.id, msg, inbox, sender.contactId);
+
+    const [{ id: messageId }] = await manager.query(
+      `INSERT INTO messages (ticket_id, inbox_id, channel, direction, kind, author_contact_id, external_id, revision,
+         subject, text, html, attachments, metadata, email_message_id, auto_submitted, source_time)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16) RETURNING id`,
+      [
+        ticket.id,
+        inbox.id,
+        msg.channel,
+        direction,
+        msg.kind,
+        sender.contactId,
+        msg.externalId,
+        msg.revision,
+        msg.subject ?? null,
+        messageText(msg),
+        msg.html ?? null,
+        JSON.stringify(messageAttachments(msg)),
+        JSON.stringify(messageMetadata(msg)),
+        msg.email?.messageId ? bracketMessageId(msg.email.messageId) : null,
+        autoSubmitted,
+        sourceTime,
+      ],
+    );
+
+    // The pair now points at the ticket the customer last wrote to (replies default to it).
+    await manager.query(
+      `INSERT INTO conversations (inbox_id, identity_id, ticket_id, last_inbound_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (inbox_id, identity_id) DO UPDATE
+         SET ticket_id = excluded.ticket_id,
+             last_inbound_at = GREATEST(conversations.last_inbound_at, excluded.last_inbound_at),
+             updated_at = now()`,
+      [inbox.id, sender.identityId, ticket.id, direction === 'inbound' ? sourceTime : null],
+    );
+
+    if (ticket.created)
+      out.outbox.push(
+        this.outbox.ticketEvent('ticket.created', ref, {
+          number: Number(ticket.number),
+          channel: msg.channel,
+          priority: ticket.priority,
+          requesterId: sender.contactId,
+          followUpOfId: route.kind === 'new' ? (route.followUpOfId ?? null) : null,
+          via: route.via,
+        }),
+      );
+    out.outbox.push(
+      this.outbox.ticketEvent('message.created', ref, {
+        messageId,
+        direction,
+        kind: msg.kind,
+        channel: msg.channel,
+        autoSubmitted,
+      }),
+    );
+    if (ticket.statusFrom && ticket.statusFrom !== ticket.status) {
+      out.outbox.push(
+        this.outbox.ticketEvent('ticket.status_changed', ref, { from: ticket.statusFrom, to: ticket.status }),
+      );
+      out.audit.push({
+        ticketId: ticket.id,
+        actorType: 'customer',
+        action: 'status_changed',
+        changes: { status: [ticket.statusFrom, ticket.status], messageId },
+      });
+    }
+    if (ticket.priorityFrom && ticket.priorityFrom !== ticket.priority) {
+      out.outbox.push(this.outbox.ticketEvent('ticket.updated', ref, { priority: ticket.priority }));
+      out.audit.push({
+        ticketId: ticket.id,
+        actorType: 'system',
+        action: 'priority_raised',
+        changes: { priority: [ticket.priorityFrom, ticket.priority], reason: 'missed call', messageId },
+      });
+    }
+
+    const change: IngestChange = {
+      ticketId: ticket.id,
+      ticketCreated: ticket.created,
+      teamId: ticket.teamId,
+      assigneeId: ticket.assigneeId,
+      messageId,
+      sourceTime,
+      direction,
+      kind: msg.kind,
+      awaitsReply,
+      statusFrom: ticket.statusFrom,
+      statusTo: ticket.status,
+      priority: ticket.priority,
+      missedCall,
+    };
+    out.outbox.push(...(await this.hooks.run(manager, change)));
+    return { status: 'created', ticketId: ticket.id, messageId, ticketCreated: ticket.created };
+  }
+
+  private async openTicket(
+    manager: EntityManager,
+    msg: InboundMessage,
+    inbox: InboxRow,
+    contactId: string,
+    route: Extract<Route, { kind: 'new' }>,
+    o: { missedCall: boolean; awaitsReply: boolean; sourceTime: Date },
+  ) {
+    const priority = o.missedCall ? 'high' : 'normal';
+    const [t] = await manager.query(
+      `INSERT INTO tickets (subject, priority, team_id, requester_id, channel, inbox_id, follow_up_of_id,
+         customer_message_count, last_customer_message_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       RETURNING id, number, status, priority, team_id, assignee_id`,
+      [
+        ticketSubject(msg),
+        priority,
+        inbox.default_team_id,
+        contactId,
+        msg.channel,
+        inbox.id,
+        route.followUpOfId ?? null,
+        o.awaitsReply ? 1 : 0,
+        o.awaitsReply ? o.sourceTime : null,
+      ],
+    );
+    await manager.query(`INSERT INTO ticket_participants (ticket_id, contact_id, role) VALUES ($1, $2, 'requester')`, [
+      t.id,
+      contactId,
+    ]);
+    await manager.query(
+      `INSERT INTO ticket_audit (ticket_id, actor_type, action, changes) VALUES ($1, 'customer', 'created', $2::jsonb)`,
+      [
+        t.id,
+        JSON.stringify({ channel: msg.channel, via: route.via, followUpOfId: route.followUpOfId ?? null, priority }),
+      ],
+    );
+    return {
+      id: t.id as string,
+      number: t.number as string,
+      status: t.status as string,
+      priority: t.priority as string,
+      teamId: t.team_id as string,
+      assigneeId: t.assignee_id as string | null,
+      created: true,
+      statusFrom: null as string | null,
+      priorityFrom: null as string | null,
+    };
+  }
+
+  /** Customer activity on an existing ticket: counters, reopen, missed-call priority — one UPDATE. */
+  private async touchTicket(
+    manager: EntityManager,
+    route: Extract<Route, { kind: 'existing' }>,
+    o: { missedCall: boolean; awaitsReply: boolean; sourceTime: Date },
+  ) {
+    const t = route.ticket;
+    const reopen = o.awaitsReply && REOPENS.has(t.status);
+    const raise = o.missedCall && (t.priority === 'low' || t.priority === 'normal');
+    const status = reopen ? 'open' : t.status;
+    const priority = raise ? 'high' : t.priority;
+    await manager.query(
+      `UPDATE tickets SET
+         status = $2, priority = $3,
+         solved_at = CASE WHEN $4 THEN NULL ELSE solved_at END,
+         customer_message_count = customer_message_count + $5,
+         last_customer_message_at = CASE WHEN $5 = 1 THEN GREATEST(last_customer_message_at, $6) ELSE last_customer_message_at END,
+         version = version + $7,
+         updated_at = now()
+       WHERE id = $1`,
+      [t.id, status, priority, reopen, o.awaitsReply ? 1 : 0, o.sourceTime, reopen || raise ? 1 : 0],
+    );
+    return {
+      id: t.id,
+      number: t.number,
+      status,
+      priority,
+      teamId: t.team_id,
+      assigneeId: t.assignee_id,
+      created: false,
+      statusFrom: t.status,
+      priorityFrom: t.priority,
+    };
+  }
+
+  /** Email To/CC people become CC participants (never our own mailbox or the sender). */
+  private async addCcs(manager: EntityManager, ticketId: string, msg: InboundMessage, inbox: InboxRow, sender: string) {
+    const own = inbox.address.trim().toLowerCase();
+    const ids: string[] = [];
+    for (const cc of msg.cc) {
+      if (cc.kind === 'email' && cc.value.trim().toLowerCase() === own) continue;
+      const c = await this.contacts.findOrCreate(manager, cc, { name: cc.displayName });
+      if (c.contactId !== sender) ids.push(c.contactId);
+    }
+    if (ids.length)
+      await manager.query(
+        `INSERT INTO ticket_participants (ticket_id, contact_id, role)
+         SELECT $1, c, 'cc' FROM unnest($2::uuid[]) AS c ON CONFLICT DO NOTHING`,
+        [ticketId, ids],
+      );
+  }
+
+  /** A higher revision (edit, late recording, transcript) updates the stored message in place. */
+  private async applyRevision(
+    manager: EntityManager,
+    msg: InboundMessage,
+    prev: { id: string; ticket_id: string; metadata: Record<string, unknown> },
+    out: BatchWrites,
+  ): Promise<IngestOutcome> {
+    await manager.query(
+      `UPDATE messages SET revision = $2, text = $3, html = $4, attachments = $5::jsonb, metadata = $6::jsonb,
+         subject = COALESCE($7, subject), updated_at = now()
+       WHERE id = $1`,
+      [
+        prev.id,
+        msg.revision,
+        messageText(msg),
+        msg.html ?? null,
+        JSON.stringify(messageAttachments(msg)),
+        JSON.stringify(messageMetadata(msg)),
+        msg.subject ?? null,
+      ],
+    );
+    const [t]: { id: string; team_id: string; assignee_id: string | null; priority: string; status: string }[] =
+      await manager.query('SELECT id, team_id, assignee_id, priority, status FROM tickets WHERE id = $1 FOR UPDATE', [
+        prev.ticket_id,
+      ]);
+    const ref = { id: t.id, teamId: t.team_id, assigneeId: t.assignee_id };
+    out.outbox.push(this.outbox.ticketEvent('message.updated', ref, { messageId: prev.id, revision: msg.revision }));
+
+    // A call first reported as ringing/answered and later as missed still needs its call back.
+    const before = (prev.metadata?.call as { disposition?: CallLog['disposition'] } | undefined)?.disposition;
+    const nowMissed =
+      msg.call &&
+      msg.call.direction === 'inbound' &&
+      MISSED.has(msg.call.disposition) &&
+      !(before && MISSED.has(before));
+    if (nowMissed && t.status !== 'closed' && (t.priority === 'low' || t.priority === 'normal')) {
+      await manager.query(
+        `UPDATE tickets SET priority = 'high', version = version + 1, updated_at = now() WHERE id = $1`,
+        [t.id],
+      );
+      out.outbox.push(this.outbox.ticketEvent('ticket.updated', ref, { priority: 'high' }));
+      out.audit.push({
+        ticketId: t.id,
+        actorType: 'system',
+        action: 'priority_raised',
+        changes: { priority: [t.priority, 'high'], reason: 'missed call', messageId: prev.id },
+      });
+    }
+    return { status: 'updated', ticketId: t.id, messageId: prev.id, ticketCreated: false };
+  }
+
+  /** A delivery-status report fails the outbound message it names; unknown originals fall through as mail. */
+  private async applyBounce(
+    manager: EntityManager,
+    msg: InboundMessage,
+    out: BatchWrites,
+  ): Promise<IngestOutcome | null> {
+    const bounce = msg.bounce!;
+    const rows: {
+      id: string;
+      delivery_status: string | null;
+      ticket_id: string;
+      team_id: string;
+      assignee_id: string | null;
+    }[] = await manager.query(
+      `SELECT m.id, m.delivery_status, m.ticket_id, t.team_id, t.assignee_id
+       FROM messages m JOIN tickets t ON t.id = m.ticket_id
+       WHERE m.email_message_id = $1 AND m.direction = 'outbound'
+       ORDER BY m.created_at DESC LIMIT 1 FOR UPDATE OF m`,
+      [bracketMessageId(bounce.originalMessageId)],
+    );
+    if (!rows.length) return null;
+    const m = rows[0];
+    // Forward-only: a message already read stays read; failed stays failed.
+    if (m.delivery_status !== 'read' && m.delivery_status !== 'failed') {
+      await manager.query(
+        `UPDATE messages SET delivery_status = 'failed', delivery_reason = $2, delivery_error_code = 'bounce',
+           updated_at = now() WHERE id = $1`,
+        [m.id, bounce.diagnostic],
+      );
+      out.outbox.push(
+        this.outbox.ticketEvent(
+          'message.delivery',
+          { id: m.ticket_id, teamId: m.team_id, assigneeId: m.assignee_id },
+          { messageId: m.id, status: 'failed', reason: bounce.diagnostic, from: m.delivery_status },
+        ),
+      );
+    }
+    return { status: 'bounce', messageId: m.id };
+  }
+}
+
+/** Card numbers never reach the database: subject, text, HTML and call transcripts are masked. */
+function maskMessage(msg: InboundMessage): InboundMessage {
+  return {
+    ...msg,
+    subject: msg.subject === undefined ? undefined : maskCardNumbers(msg.subject),
+    text: maskCardNumbers(msg.text),
+    html: msg.html === undefined ? undefined : maskCardNumbers(msg.html),
+    call: msg.call?.transcript ? { ...msg.call, transcript: maskCardNumbers(msg.call.transcript) } : msg.call,
+  };
+}
+
+function messageText(msg: InboundMessage): string {
+  if (msg.text || !msg.call) return msg.text;
+  return msg.call.transcript ?? describeCall(msg.call);
+}
+
+function messageAttachments(msg: InboundMessage) {
+  return msg.call?.recording ? [...msg.attachments, msg.call.recording] : msg.attachments;
+}
+
+function messageMetadata(msg: InboundMessage): Record<string, unknown> {
+  const meta: Record<string, unknown> = { ...msg.metadata, receivedAt: msg.receivedAt };
+  if (msg.call) meta.call = msg.call;
+  if (msg.email)
+    meta.email = {
+      inReplyTo: msg.email.inReplyTo,
+      references: msg.email.references,
+      autoSubmitted: msg.email.autoSubmitted,
+    };
+  if (msg.cc.length) meta.cc = msg.cc;
+  if (msg.bounce) meta.bounce = msg.bounce;
+  return meta;
+}
+
+function describeCall(call: CallLog): string {
+  const who = call.direction === 'inbound' ? `from ${call.from}` : `to ${call.to}`;
+  const mins = Math.floor(call.durationSec / 60);
+  const secs = call.durationSec % 60;
+  return `${call.direction === 'inbound' ? 'Inbound' : 'Outbound'} call ${who}: ${call.disposition}${
+    call.durationSec ? `, ${mins}m ${secs}s` : ''
+  }`;
+}
+
+function ticketSubject(msg: InboundMessage): string {
+  if (msg.call) {
+    const number = msg.call.direction === 'inbound' ? msg.call.from : msg.call.to;
+    if (msg.call.direction === 'inbound' && MISSED.has(msg.call.disposition)) return `Missed call from ${number}`;
+    return `${msg.call.direction === 'inbound' ? 'Call from' : 'Call to'} ${number}`;
+  }
+  const subject = msg.subject?.trim();
+  if (subject) return subject.slice(0, SUBJECT_MAX);
+  const firstLine = msg.text.trim().split('\n')[0] ?? '';
+  if (firstLine) return firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine;
+  return msg.attachments.length ? `${msg.channel}: ${msg.attachments[0].filename}` : `New ${msg.channel} message`;
+}

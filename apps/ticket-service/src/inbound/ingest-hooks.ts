@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { OutboxEntry } from '../outbox/outbox.service';
+
+/** What one ingested message changed on its ticket, handed to hooks inside the message's transaction. */
+export interface IngestChange {
+  ticketId: string;
+  ticketCreated: boolean;
+  teamId: string;
+  assigneeId: string | null;
+  messageId: string;
+  /** The message's source time capped at ingest time (SLA clocks start here). */
+  sourceTime: Date;
+  direction: 'inbound' | 'outbound';
+  kind: 'message' | 'call_log';
+  /** Auto-replies, bounces and outbound call logs do not wait for an agent. */
+  awaitsReply: boolean;
+  statusFrom: string | null;
+  statusTo: string;
+  priority: string;
+  /** A missed inbound call, voicemail or busy line: the ticket needs a call back. */
+  missedCall: boolean;
+}
+
+export type IngestHook = (manager: EntityManager, change: IngestChange) => Promise<OutboxEntry[] | void>;
+
+/**
+ * Extension point for work that must commit with an ingested message (SLA
+ * clocks): a hook runs inside the message's SAVEPOINT, so if it throws, that
+ * message alone rolls back and is retried.
+ */
+@Injectable()
+export class IngestHooks {
+  private readonly hooks: IngestHook[] = [];
+
+  register(hook: IngestHook): void {
+    this.hooks.push(hook);
+  }
+
+  async run(manager: EntityManager, change: IngestChange): Promise<OutboxEntry[]> {
+    const out: OutboxEntry[] = [];
+    for (const hook of this.hooks) {
+      const entries = await hook(manager, change);
+      if (entries) out.push(...entries);
+    }
+    return out;
+  }
+}

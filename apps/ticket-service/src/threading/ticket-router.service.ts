@@ -1,0 +1,141 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InboundMessage, ticketIdFromEmailMessageId, ticketNumberFromSubject } from '@oq/contracts';
+import { CONFIG } from '@oq/platform';
+import { EntityManager } from 'typeorm';
+import { Config } from '../config';
+
+/** The ticket columns ingest needs, read `FOR UPDATE` so status decisions cannot race agents. */
+export interface TicketRow {
+  id: string;
+  number: string;
+  status: string;
+  priority: string;
+  team_id: string;
+  assignee_id: string | null;
+  requester_id: string;
+  merged_into_id: string | null;
+}
+
+export type Route =
+  { kind: 'existing'; ticket: TicketRow; via: string } | { kind: 'new'; followUpOfId?: string; via: string };
+
+const TICKET_COLUMNS =
+  't.id, t.number, t.status, t.priority, t.team_id, t.assignee_id, t.requester_id, t.merged_into_id';
+const MAX_MERGE_HOPS = 5;
+
+/** Normalises a Message-ID to `<…>` as stored. */
+export function bracketMessageId(id: string): string {
+  const trimmed = id.trim();
+  return trimmed.startsWith('<') ? trimmed : `<${trimmed}>`;
+}
+
+/**
+ * Decides which ticket an inbound message lands on (ARCHITECTURE "Which ticket a
+ * message lands on"): conversation binding for messaging channels, headers then
+ * subject token for email, the contact's latest open ticket for calls. A closed
+ * ticket is never written: the message opens a follow-up linked to it.
+ */
+@Injectable()
+export class TicketRouterService {
+  constructor(@Inject(CONFIG) private readonly config: Config) {}
+
+  async route(
+    manager: EntityManager,
+    msg: InboundMessage,
+    ctx: { inboxId: string; identityId: string; contactId: string },
+  ): Promise<Route> {
+    if (msg.kind === 'call_log' || msg.channel === 'voice') return this.routeCall(manager, ctx.contactId);
+    if (msg.channel === 'email') return this.routeEmail(manager, msg, ctx.contactId);
+    return this.routeConversation(manager, ctx.inboxId, ctx.identityId);
+  }
+
+  private async routeConversation(manager: EntityManager, inboxId: string, identityId: string): Promise<Route> {
+    const rows: TicketRow[] = await manager.query(
+      `SELECT ${TICKET_COLUMNS} FROM conversations c JOIN tickets t ON t.id = c.ticket_id
+       WHERE c.inbox_id = $1 AND c.identity_id = $2 FOR UPDATE OF t`,
+      [inboxId, identityId],
+    );
+    if (!rows.length) return { kind: 'new', via: 'new_conversation' };
+    return this.openOrFollowUp(manager, rows[0], 'conversation');
+  }
+
+  /** A finished or missed call lands on the contact's most recently updated ticket that is still open. */
+  private async routeCall(manager: EntityManager, contactId: string): Promise<Route> {
+    const rows: TicketRow[] = await manager.query(
+      `SELECT ${TICKET_COLUMNS} FROM tickets t
+       WHERE t.requester_id = $1 AND t.status <> 'closed' AND t.merged_into_id IS NULL
+       ORDER BY t.updated_at DESC LIMIT 1 FOR UPDATE OF t`,
+      [contactId],
+    );
+    return rows.length
+      ? { kind: 'existing', ticket: rows[0], via: 'latest_open_ticket' }
+      : { kind: 'new', via: 'call' };
+  }
+
+  private async routeEmail(manager: EntityManager, msg: InboundMessage, contactId: string): Promise<Route> {
+    const found = await this.threadedTicketId(manager, msg);
+    if (!found) return { kind: 'new', via: 'new_thread' };
+    const rows: TicketRow[] = await manager.query(
+      `SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = $1 FOR UPDATE`,
+      [found.ticketId],
+    );
+    if (!rows.length) return { kind: 'new', via: 'new_thread' };
+    const ticket = await this.followMerges(manager, rows[0]);
+    // Ticket numbers are guessable and Message-IDs leak: only the ticket's people may write into it.
+    const [{ participant }] = await manager.query(
+      `SELECT ($2::uuid = $3::uuid OR EXISTS (
+         SELECT 1 FROM ticket_participants WHERE ticket_id = $1 AND contact_id = $2)) AS participant`,
+      [ticket.id, contactId, ticket.requester_id],
+    );
+    if (!participant) return { kind: 'new', followUpOfId: ticket.id, via: `${found.via}_non_participant` };
+    if (ticket.status === 'closed') return { kind: 'new', followUpOfId: ticket.id, via: `${found.via}_closed` };
+    return { kind: 'existing', ticket, via: found.via };
+  }
+
+  /** In-Reply-To/References (our HMAC-signed ids first, then ids we stored), then the `[#number]` token. */
+  private async threadedTicketId(
+    manager: EntityManager,
+    msg: InboundMessage,
+  ): Promise<{ ticketId: string; via: string } | null> {
+    const ids = [...(msg.email?.inReplyTo ?? []), ...[...(msg.email?.references ?? [])].reverse()]
+      .map(bracketMessageId)
+      .filter((id, i, all) => all.indexOf(id) === i);
+    for (const id of ids) {
+      const ticketId = ticketIdFromEmailMessageId(id, this.config.EMAIL_THREADING_SECRET);
+      if (ticketId) return { ticketId, via: 'signed_message_id' };
+    }
+    if (ids.length) {
+      const rows: { ticket_id: string }[] = await manager.query(
+        `SELECT ticket_id FROM messages WHERE email_message_id = ANY($1::text[]) ORDER BY created_at DESC LIMIT 1`,
+        [ids],
+      );
+      if (rows.length) return { ticketId: rows[0].ticket_id, via: 'stored_message_id' };
+    }
+    const number = ticketNumberFromSubject(msg.subject);
+    if (number !== null) {
+      const rows: { id: string }[] = await manager.query('SELECT id FROM tickets WHERE number = $1', [number]);
+      if (rows.length) return { ticketId: rows[0].id, via: 'subject_token' };
+    }
+    return null;
+  }
+
+  private async openOrFollowUp(manager: EntityManager, row: TicketRow, via: string): Promise<Route> {
+    const ticket = await this.followMerges(manager, row);
+    if (ticket.status === 'closed') return { kind: 'new', followUpOfId: ticket.id, via: `${via}_closed` };
+    return { kind: 'existing', ticket, via };
+  }
+
+  /** A merged ticket forwards to the ticket it was merged into. */
+  private async followMerges(manager: EntityManager, ticket: TicketRow): Promise<TicketRow> {
+    let current = ticket;
+    for (let hop = 0; current.merged_into_id && hop < MAX_MERGE_HOPS; hop++) {
+      const rows: TicketRow[] = await manager.query(
+        `SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = $1 FOR UPDATE`,
+        [current.merged_into_id],
+      );
+      if (!rows.length) break;
+      current = rows[0];
+    }
+    return current;
+  }
+}
