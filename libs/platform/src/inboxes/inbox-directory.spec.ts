@@ -57,7 +57,7 @@ describe('InboxDirectory', () => {
       SERVICE_TOKEN: token,
       TICKET_SERVICE_URL: `http://127.0.0.1:${port}`,
       INBOX_REFRESH_MS: 60_000,
-    } as PlatformConfig;
+    } as unknown as PlatformConfig;
     directory = new InboxDirectory(config, pino({ level: 'silent' }), { channels: ['voice'] });
     await directory.onApplicationBootstrap();
   });
