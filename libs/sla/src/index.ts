@@ -1,3 +1,4 @@
 export * from './schedule';
 export * from './policy';
 export * from './clock';
+export * from './rows';

@@ -73,5 +73,7 @@ export function selectPolicy<P extends PolicyLike>(policies: P[], ticket: Ticket
 }
 
 export function targetFor(policy: PolicyLike, metric: SlaMetricName, priority: string): Target | null {
-  return policy.targets[metric]?.[priority as Priority] ?? null;
+  const t = policy.targets[metric]?.[priority as Priority];
+  // Stored JSON may omit businessTime: calendar time is the default.
+  return t ? { seconds: t.seconds, businessTime: t.businessTime === true } : null;
 }

@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { generateEmailMessageId, JobName, outboundJobId, QueueName, TicketCommand } from '@oq/contracts';
+import { CONFIG, JobHandler, LOGGER } from '@oq/platform';
+import { Logger } from 'pino';
+import { DataSource, EntityManager } from 'typeorm';
+import { Config } from '../config';
+import { OutboxEntry, OutboxService, TicketRef } from '../outbox/outbox.service';
+import { SlaClockService } from './sla-clock.service';
+
+const RANK: Record<string, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
+
+interface TicketRow {
+  id: string;
+  number: string;
+  subject: string;
+  status: string;
+  priority: string;
+  team_id: string;
+  assignee_id: string | null;
+  channel: string;
+  inbox_id: string | null;
+}
+
+type Action = TicketCommand['actions'][number];
+
+/**
+ * Applies escalation commands from `ticket.commands` (sent by sla-worker), so
+ * only ticket-service writes tickets. Idempotent by commandId: the id is
+ * recorded in `applied_ticket_commands` in the same transaction as the changes,
+ * so a redelivered or duplicated command changes nothing. Each applied command
+ * leaves one audit row listing what it did and what it skipped (and why).
+ */
+@Injectable()
+export class EscalationConsumer {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly outbox: OutboxService,
+    private readonly sla: SlaClockService,
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @JobHandler(JobName.TicketCommand)
+  async handle(cmd: TicketCommand): Promise<{ applied: boolean }> {
+    return this.ds.transaction(async (m) => {
+      const [t] = (await m.query(
+        `SELECT id, number, subject, status, priority, team_id, assignee_id, channel, inbox_id
+           FROM tickets WHERE id = $1 FOR NO KEY UPDATE`,
+        [cmd.ticketId],
+      )) as TicketRow[];
+      if (!t) {
+        this.logger.warn({ commandId: cmd.commandId, ticketId: cmd.ticketId }, 'ticket command for unknown ticket');
+        return { applied: false };
+      }
+      const fresh = await m.query(
+        `INSERT INTO applied_ticket_commands (command_id, ticket_id) VALUES ($1, $2)
+         ON CONFLICT (command_id) DO NOTHING RETURNING command_id`,
+        [cmd.commandId, t.id],
+      );
+      if (!fresh.length) return { applied: false };
+
+      const done: Record<string, unknown>[] = [];
+      const events: OutboxEntry[] = [];
+      const before = { ...t };
+      for (const action of cmd.actions) {
+        const result =
+          t.status === 'closed' ? { skipped: 'ticket is closed' } : await this.apply(m, t, action, cmd, events);
+        done.push({ kind: action.kind, ...result });
+      }
+      const changed = t.priority !== before.priority || t.team_id !== before.team_id;
+      if (changed || t.assignee_id !== before.assignee_id)
+        await m.query(
+          `UPDATE tickets SET priority = $2, team_id = $3, assignee_id = $4, version = version + 1,
+                        updated_at = now() WHERE id = $1`,
+          [t.id, t.priority, t.team_id, t.assignee_id],
+        );
+      if (t.status !== before.status) {
+        await m.query(`UPDATE tickets SET status = $2 WHERE id = $1`, [t.id, t.status]);
+        await this.sla.onStatusChange(m, t.id, before.status, t.status);
+      }
+      // A raised priority re-targets the running clocks (the refresh re-selects the policy too).
+      if (changed) await this.sla.onPriorityChange(m, t.id);
+      await m.query(
+        `INSERT INTO ticket_audit (ticket_id, actor_type, action, changes) VALUES ($1, 'system', 'sla_escalation', $2::jsonb)`,
+        [t.id, JSON.stringify({ commandId: cmd.commandId, reason: cmd.reason, actions: done })],
+      );
+      await m.query(`UPDATE applied_ticket_commands SET result = $2::jsonb WHERE command_id = $1`, [
+        cmd.commandId,
+        JSON.stringify(done),
+      ]);
+      const ref: TicketRef = { id: t.id, teamId: t.team_id, assigneeId: t.assignee_id };
+      if (changed || t.assignee_id !== before.assignee_id)
+        events.push(
+          this.outbox.ticketEvent(t.assignee_id !== before.assignee_id ? 'ticket.assigned' : 'ticket.updated', ref, {
+            source: 'sla_escalation',
+            commandId: cmd.commandId,
+            changes: diff(before, t),
+          }),
+        );
+      await this.outbox.write(m, events);
+      return { applied: true };
+    });
+  }
+
+  private async apply(
+    m: EntityManager,
+    t: TicketRow,
+    a: Action,
+    cmd: TicketCommand,
+    events: OutboxEntry[],
+  ): Promise<Record<string, unknown>> {
+    switch (a.kind) {
+      case 'raise_priority':
+        // Escalation only ever raises; a manual higher priority is kept.
+        if (RANK[a.priority] <= RANK[t.priority]) return { skipped: `priority is already ${t.priority}` };
+        t.priority = a.priority;
+        return { priority: a.priority };
+      case 'move_team': {
+        const [team] = await m.query(`SELECT id FROM teams WHERE id = $1`, [a.teamId]);
+        if (!team) return { skipped: `team ${a.teamId} does not exist` };
+        t.team_id = a.teamId;
+        return { teamId: a.teamId };
+      }
+      case 'assign': {
+        const [agent] = await m.query(`SELECT id FROM agents WHERE id = $1 AND active`, [a.agentId]);
+        if (!agent) return { skipped: `agent ${a.agentId} does not exist or is inactive` };
+        t.assignee_id = a.agentId;
+        // Assignment opens a new ticket (the lifecycle: new → open on first reply or assignment).
+        if (t.status === 'new') t.status = 'open';
+        return { agentId: a.agentId };
+      }
+      case 'notify':
+        // Reaches agents in realtime: the relay hands ticket events to the socket gateway.
+        events.push(
+          this.outbox.ticketEvent(
+            'ticket.updated',
+            { id: t.id, teamId: t.team_id, assigneeId: t.assignee_id },
+            {
+              notification: {
+                kind: 'sla_escalation',
+                message: a.message,
+                reason: cmd.reason,
+                commandId: cmd.commandId,
+              },
+            },
+          ),
+        );
+        return { notified: true };
+      case 'email_supervisor':
+        return this.emailSupervisor(m, t, a, cmd, events);
+    }
+  }
+
+  /**
+   * An automatic email to a supervisor through the normal outbound flow: stored as
+   * an internal system message of the ticket (so its delivery status is visible and
+   * delivery reports find it) and sent from the ticket's email inbox, else an
+   * email inbox of its team, else any enabled email inbox.
+   */
+  private async emailSupervisor(
+    m: EntityManager,
+    t: TicketRow,
+    a: Extract<Action, { kind: 'email_supervisor' }>,
+    cmd: TicketCommand,
+    events: OutboxEntry[],
+  ): Promise<Record<string, unknown>> {
+    const [inbox] = await m.query(
+      `SELECT id FROM inboxes WHERE channel = 'email' AND enabled
+        ORDER BY (id = $1) DESC, (default_team_id = $2) DESC, created_at LIMIT 1`,
+      [t.inbox_id, t.team_id],
+    );
+    if (!inbox) return { skipped: 'no enabled email inbox to send from' };
+    const messageId = randomUUID();
+    const now = new Date();
+    const subject = `[SLA] Ticket #${t.number}: ${cmd.reason}`.slice(0, 998);
+    const text = `${a.message}\n\nTicket #${t.number}: ${t.subject}\nReason: ${cmd.reason}`;
+    const emailId = generateEmailMessageId(
+      t.id,
+      messageId,
+      this.config.EMAIL_THREADING_SECRET,
+      this.config.EMAIL_MESSAGE_ID_DOMAIN,
+    );
+    await m.query(
+      `INSERT INTO messages (id, ticket_id, inbox_id, channel, direction, kind, subject, text, metadata,
+                             email_message_id, auto_submitted, delivery_status, source_time)
+       VALUES ($1, $2, $3, 'email', 'internal', 'system', $4, $5, $6::jsonb, $7, true, 'queued', $8)`,
+      [
+        messageId,
+        t.id,
+        inbox.id,
+        subject,
+        text,
+        JSON.stringify({ to: a.email, commandId: cmd.commandId }),
+        emailId,
+        now,
+      ],
+    );
+    events.push(
+      this.outbox.job(
+        QueueName.OutboundEmail,
+        JobName.OutboundMessage,
+        {
+          v: 1,
+          messageId,
+          ticketId: t.id,
+          ticketNumber: Number(t.number),
+          inboxId: inbox.id,
+          channel: 'email',
+          attempt: 0,
+          to: { kind: 'email', value: a.email },
+          cc: [],
+          subject,
+          text,
+          attachments: [],
+          email: { messageId: emailId, references: [] },
+          automatic: true,
+          createdAt: now.toISOString(),
+        },
+        { jobId: outboundJobId(messageId, 0) },
+      ),
+    );
+    return { emailedTo: a.email, messageId };
+  }
+}
+
+function diff(a: TicketRow, b: TicketRow): Record<string, [unknown, unknown]> {
+  const out: Record<string, [unknown, unknown]> = {};
+  for (const k of ['priority', 'team_id', 'assignee_id', 'status'] as const) if (a[k] !== b[k]) out[k] = [a[k], b[k]];
+  return out;
+}

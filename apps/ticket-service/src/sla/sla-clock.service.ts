@@ -1,0 +1,363 @@
+import { Injectable } from '@nestjs/common';
+import {
+  activate,
+  cancel,
+  Clock,
+  CLOCK_COLUMNS,
+  ClockEvent,
+  clockFromRow,
+  ClockRow,
+  clockValues,
+  fulfil,
+  isOpen,
+  isRunning,
+  Measures,
+  measuresFor,
+  pause,
+  PolicyLike,
+  resume,
+  retarget,
+  Schedule,
+  selectPolicy,
+  SlaMetricName,
+  targetFor,
+  Transition,
+} from '@oq/sla';
+import { EntityManager } from 'typeorm';
+import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
+
+/** What an ingested message changed (the subset of ingest's IngestChange the clocks need). */
+export interface IngestedMessage {
+  ticketId: string;
+  ticketCreated: boolean;
+  sourceTime: Date;
+  direction: 'inbound' | 'outbound';
+  awaitsReply: boolean;
+  missedCall: boolean;
+  statusFrom: string | null;
+  statusTo: string;
+}
+
+const PAUSED_STATUSES = ['pending', 'on_hold'];
+const DONE_STATUSES = ['solved', 'closed'];
+
+interface TicketRow {
+  id: string;
+  status: string;
+  priority: string;
+  channel: string;
+  inbox_id: string | null;
+  team_id: string;
+  assignee_id: string | null;
+  tags: string[];
+  category_id: string | null;
+  type: string;
+}
+
+interface PolicyRow extends PolicyLike {
+  schedule: Schedule | null;
+}
+
+interface Slot {
+  id: string | null;
+  clock: Clock;
+  events: ClockEvent[];
+  dirty: boolean;
+}
+
+/** One ticket's SLA state loaded inside the caller's transaction. */
+class TicketClocks {
+  readonly slots: Slot[];
+  constructor(
+    readonly ticket: TicketRow,
+    readonly policy: PolicyRow | null,
+    rows: ClockRow[],
+    /** Whether first_reply ever ran on this ticket (a fulfilled or cancelled one is not re-opened). */
+    readonly firstReplyEver: boolean,
+  ) {
+    this.slots = rows.map((r) => ({ id: r.id, clock: clockFromRow(r), events: [], dirty: false }));
+  }
+
+  measures(c: Clock): Measures {
+    return measuresFor(c.businessTime, this.policy?.schedule ?? null);
+  }
+
+  open(metric: SlaMetricName): Slot | undefined {
+    return this.slots.find((s) => s.clock.metric === metric && isOpen(s.clock));
+  }
+
+  apply(slot: Slot, t: Transition) {
+    if (!t.events.length) return;
+    slot.clock = t.clock;
+    slot.events.push(...t.events);
+    slot.dirty = true;
+  }
+
+  start(metric: SlaMetricName, startedAt: number, now: number, paused = false): void {
+    if (!this.policy || this.open(metric)) return;
+    const target = targetFor(this.policy, metric, this.ticket.priority);
+    if (!target) return;
+    const m = measuresFor(target.businessTime, this.policy.schedule);
+    const t = activate(
+      { metric, policyId: this.policy.id, target, warningPercent: this.policy.warningPercent, startedAt, now, paused },
+      m,
+    );
+    this.slots.push({ id: null, clock: t.clock, events: t.events, dirty: true });
+  }
+}
+
+/**
+ * Moves a ticket's SLA clocks inside the transaction of the change that moved
+ * them (ingest, reply, status, priority, escalation), updates the ticket's
+ * `next_due_at` and writes an `sla.changed` event so sla-worker re-arms timers.
+ *
+ * Rules (see libs/sla for the arithmetic):
+ * - first_reply starts at the first customer message's source time (capped at
+ *   ingest) and is fulfilled by the first public agent reply;
+ * - next_reply starts at the oldest customer message left unanswered after an
+ *   agent reply (a running one is never restarted by later messages);
+ * - a missed call, voicemail or busy line counts as a customer message: it
+ *   starts first_reply/next_reply (the call-back clock), and a logged outbound
+ *   call counts as the agent's reply;
+ * - resolution runs from ticket creation until solved, paused in pending/on_hold;
+ *   reopening a solved ticket starts a new resolution instance;
+ * - solving cancels reply clocks still running;
+ * - at every event the policy is re-selected and running clocks re-targeted
+ *   (priority change, policy edit) from their original start, never reset.
+ */
+@Injectable()
+export class SlaClockService {
+  constructor(private readonly outbox: OutboxService) {}
+
+  /** A ticket was opened at `at` (its first message's source time, capped at ingest). */
+  async onTicketCreated(manager: EntityManager, ticketId: string, at: Date, now = new Date()): Promise<void> {
+    await this.run(manager, ticketId, now, (c) => this.ensureResolution(c, at.getTime(), now.getTime()));
+  }
+
+  /** A customer message (or missed call) that waits for an agent, with its source time. */
+  async onCustomerMessage(manager: EntityManager, ticketId: string, sourceTime: Date, now = new Date()) {
+    await this.run(manager, ticketId, now, (c) => this.customerMessage(c, sourceTime.getTime(), now.getTime()));
+  }
+
+  /** A public agent reply (not a note, not an automatic message). */
+  async onAgentPublicReply(manager: EntityManager, ticketId: string, at: Date = new Date()) {
+    await this.run(manager, ticketId, at, (c) => this.agentReply(c, at.getTime()));
+  }
+
+  async onStatusChange(manager: EntityManager, ticketId: string, from: string, to: string, at: Date = new Date()) {
+    await this.run(manager, ticketId, at, (c) => this.statusChange(c, from, to, at.getTime()));
+  }
+
+  /** Priority (or team, tags, category, type) changed: running clocks are re-targeted by the refresh. */
+  async onPriorityChange(manager: EntityManager, ticketId: string, at: Date = new Date()) {
+    await this.run(manager, ticketId, at, () => undefined);
+  }
+
+  /** The ingest hook: everything one ingested message changed, returned as outbox entries of its transaction. */
+  async onIngest(manager: EntityManager, change: IngestedMessage): Promise<OutboxEntry[]> {
+    const now = Date.now();
+    const source = change.sourceTime.getTime();
+    return this.apply(manager, change.ticketId, now, (c) => {
+      if (change.statusFrom && change.statusFrom !== change.statusTo)
+        this.statusChange(c, change.statusFrom, change.statusTo, now);
+      if (change.ticketCreated) this.ensureResolution(c, source, now);
+      if (change.direction === 'inbound' && (change.awaitsReply || change.missedCall))
+        this.customerMessage(c, source, now);
+      // An outbound message or call logged through a channel (a call back) is the agent's reply.
+      else if (change.direction === 'outbound') this.agentReply(c, source);
+    });
+  }
+
+  private ensureResolution(c: TicketClocks, startedAt: number, now: number) {
+    const status = c.ticket.status;
+    if (DONE_STATUSES.includes(status)) return;
+    c.start('resolution', startedAt, now, PAUSED_STATUSES.includes(status));
+  }
+
+  private customerMessage(c: TicketClocks, source: number, now: number) {
+    this.ensureResolution(c, source, now);
+    if (!c.firstReplyEver) c.start('first_reply', source, now);
+    else if (!c.open('first_reply')) c.start('next_reply', source, now);
+  }
+
+  private agentReply(c: TicketClocks, at: number) {
+    for (const metric of ['first_reply', 'next_reply'] as const) {
+      const slot = c.open(metric);
+      if (slot) c.apply(slot, fulfil(slot.clock, Math.max(at, slot.clock.startedAt), c.measures(slot.clock)));
+    }
+  }
+
+  private statusChange(c: TicketClocks, from: string, to: string, at: number) {
+    const res = c.open('resolution');
+    if (DONE_STATUSES.includes(to)) {
+      if (res) c.apply(res, fulfil(res.clock, at, c.measures(res.clock)));
+      for (const metric of ['first_reply', 'next_reply'] as const) {
+        const slot = c.open(metric);
+        if (slot) c.apply(slot, cancel(slot.clock, at, c.measures(slot.clock), `ticket ${to}`));
+      }
+      return;
+    }
+    if (res && PAUSED_STATUSES.includes(to)) c.apply(res, pause(res.clock, at, c.measures(res.clock)));
+    else if (res && !PAUSED_STATUSES.includes(to)) c.apply(res, resume(res.clock, at, c.measures(res.clock)));
+    else if (!res && DONE_STATUSES.includes(from)) this.ensureResolution(c, at, at);
+  }
+
+  /** Re-select the policy and re-target running clocks; cancel those the policy no longer covers. */
+  private refresh(c: TicketClocks, at: number) {
+    for (const slot of c.slots) {
+      if (!isRunning(slot.clock)) continue;
+      const target = c.policy ? targetFor(c.policy, slot.clock.metric, c.ticket.priority) : null;
+      if (!target) {
+        c.apply(slot, cancel(slot.clock, at, c.measures(slot.clock), 'no SLA policy target'));
+        continue;
+      }
+      const m = measuresFor(target.businessTime, c.policy!.schedule);
+      c.apply(
+        slot,
+        retarget(slot.clock, { target, warningPercent: c.policy!.warningPercent, policyId: c.policy!.id }, at, m),
+      );
+    }
+  }
+
+  private async run(manager: EntityManager, ticketId: string, now: Date, op: (c: TicketClocks) => void) {
+    const entries = await this.apply(manager, ticketId, now.getTime(), op);
+    await this.outbox.write(manager, entries);
+  }
+
+  private async apply(
+    manager: EntityManager,
+    ticketId: string,
+    now: number,
+    op: (c: TicketClocks) => void,
+  ): Promise<OutboxEntry[]> {
+    const c = await this.load(manager, ticketId);
+    if (!c) return [];
+    this.refresh(c, now);
+    op(c);
+    const dirty = c.slots.filter((s) => s.dirty);
+    if (!dirty.length) return [];
+    await this.save(manager, c, dirty);
+    const running = c.slots.filter((s) => isOpen(s.clock));
+    return [
+      this.outbox.ticketEvent(
+        'sla.changed',
+        { id: c.ticket.id, teamId: c.ticket.team_id, assigneeId: c.ticket.assignee_id },
+        {
+          clocks: running.map((s) => ({
+            metric: s.clock.metric,
+            state: s.clock.state,
+            dueAt: s.clock.dueAt === null ? null : new Date(s.clock.dueAt).toISOString(),
+            warnAt: s.clock.warnAt === null ? null : new Date(s.clock.warnAt).toISOString(),
+          })),
+        },
+      ),
+    ];
+  }
+
+  private async load(manager: EntityManager, ticketId: string): Promise<TicketClocks | null> {
+    // Serialises clock changes per ticket (two first messages must not both start first_reply).
+    const [ticket] = (await manager.query(
+      `SELECT id, status, priority, channel, inbox_id, team_id, assignee_id, tags, category_id, type
+         FROM tickets WHERE id = $1 FOR NO KEY UPDATE`,
+      [ticketId],
+    )) as TicketRow[];
+    if (!ticket) return null;
+    // Few active policies (an admin-curated list): read them all and match in memory.
+    const policies = (
+      (await manager.query(
+        `SELECT p.id, p.position, p.conditions, p.targets, p.schedule_id, p.warning_percent,
+                s.timezone, s.weekly, s.holidays
+           FROM sla_policies p LEFT JOIN sla_schedules s ON s.id = p.schedule_id
+          WHERE p.active ORDER BY p.position`,
+      )) as {
+        id: string;
+        position: number;
+        conditions: PolicyRow['conditions'];
+        targets: PolicyRow['targets'];
+        schedule_id: string | null;
+        warning_percent: number | null;
+        timezone: string | null;
+        weekly: Schedule['weekly'] | null;
+        holidays: Schedule['holidays'] | null;
+      }[]
+    ).map((p): PolicyRow => ({
+      id: p.id,
+      position: p.position,
+      conditions: p.conditions,
+      targets: p.targets,
+      scheduleId: p.schedule_id,
+      warningPercent: p.warning_percent,
+      schedule: p.timezone ? { timezone: p.timezone, weekly: p.weekly ?? [], holidays: p.holidays ?? [] } : null,
+    }));
+    const policy = selectPolicy(policies, {
+      priority: ticket.priority,
+      channel: ticket.channel,
+      inboxId: ticket.inbox_id,
+      teamId: ticket.team_id,
+      tags: ticket.tags ?? [],
+      categoryId: ticket.category_id,
+      type: ticket.type,
+    });
+    // Row locks: sla-worker takes the same locks before it warns or breaches, so the two never interleave.
+    const rows = (await manager.query(
+      `SELECT * FROM ticket_sla
+        WHERE ticket_id = $1 AND (state IN ('active', 'paused') OR (state = 'breached' AND fulfilled_at IS NULL))
+        ORDER BY created_at FOR UPDATE`,
+      [ticketId],
+    )) as ClockRow[];
+    const [{ ever }] = await manager.query(
+      `SELECT EXISTS (SELECT 1 FROM ticket_sla WHERE ticket_id = $1 AND metric = 'first_reply') AS ever`,
+      [ticketId],
+    );
+    for (const r of rows) {
+      if (r.policy_id === policy?.id) r.warning_percent = policy.warningPercent;
+      else r.warning_percent = null;
+    }
+    return new TicketClocks(ticket, policy, rows, ever);
+  }
+
+  private async save(manager: EntityManager, c: TicketClocks, dirty: Slot[]) {
+    for (const slot of dirty) {
+      const values = clockValues(slot.clock);
+      if (slot.id === null) {
+        const cols = ['ticket_id', ...CLOCK_COLUMNS];
+        const [row] = await manager.query(
+          `INSERT INTO ticket_sla (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
+          [c.ticket.id, ...values],
+        );
+        slot.id = row.id as string;
+      } else {
+        const sets = CLOCK_COLUMNS.map((col, i) => `${col} = $${i + 2}`).join(', ');
+        await manager.query(`UPDATE ticket_sla SET ${sets}, version = version + 1, updated_at = now() WHERE id = $1`, [
+          slot.id,
+          ...values,
+        ]);
+      }
+      await insertTrail(manager, slot.id, slot.events);
+      slot.events = [];
+      slot.dirty = false;
+    }
+    // The queue orders by next_due_at: the earliest due of clocks still waiting (breached ones sort first).
+    await manager.query(
+      `UPDATE tickets SET next_due_at = (
+         SELECT min(due_at) FROM ticket_sla
+          WHERE ticket_id = $1 AND fulfilled_at IS NULL AND state IN ('active', 'breached'))
+        WHERE id = $1`,
+      [c.ticket.id],
+    );
+  }
+}
+
+export async function insertTrail(manager: EntityManager, slaId: string, events: ClockEvent[]): Promise<void> {
+  if (!events.length) return;
+  const params: unknown[] = [];
+  const rows = events.map((e, i) => {
+    params.push(slaId, e.kind, new Date(e.at), e.businessSeconds, e.calendarSeconds, JSON.stringify(e.data));
+    const b = i * 6;
+    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}::jsonb)`;
+  });
+  await manager.query(
+    `INSERT INTO ticket_sla_events (ticket_sla_id, kind, at, business_seconds, calendar_seconds, data) VALUES ${rows.join(', ')}`,
+    params,
+  );
+}
