@@ -1,0 +1,123 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AttachmentRef, JobName, QueueName, SocialRawEvent, inboundJobId, maskCardNumbers } from '@oq/contracts';
+import { BlobStore, BlobTooLargeError, CONFIG, JobHandler, LOGGER, QueueService } from '@oq/platform';
+import { Job } from 'bullmq';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Logger } from 'pino';
+import { Config } from '../config';
+import { SocialInboxes } from '../inboxes/social-inboxes.service';
+import { SocialInbox, isMetaInbox } from '../inboxes/social-inbox';
+import { GraphClient } from '../providers/graph-client';
+import { ProviderError } from '../providers/provider-error';
+import { TelegramClient } from '../providers/telegram-client';
+import { parseMessenger } from './messenger-parser';
+import { MediaRef, ParsedEvents, ParsedMessage } from './parsed';
+import { parseTelegram } from './telegram-parser';
+import { parseWhatsApp } from './whatsapp-parser';
+
+/** Delivery reports are deduplicated like inbound messages: the same status of the same message once. */
+export function deliveryReportJobId(inboxId: string, providerMessageId: string, status: string, at: string): string {
+  return createHash('sha256').update(`${inboxId}|${providerMessageId}|${status}|${at}`).digest('hex');
+}
+
+/**
+ * Worker on `social.raw`: turns a verified webhook body into InboundMessages
+ * (media downloaded into the blob store first, jobs carry blob refs) and
+ * DeliveryReports. A retry redoes the whole body; the deterministic job ids make
+ * that harmless. Media the provider no longer has (expired, deleted, too large)
+ * does not lose the message: it arrives without that file and names it in metadata.
+ */
+@Injectable()
+export class SocialRawWorker {
+  constructor(
+    private readonly inboxes: SocialInboxes,
+    private readonly queues: QueueService,
+    private readonly blobs: BlobStore,
+    private readonly graph: GraphClient,
+    private readonly telegram: TelegramClient,
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @JobHandler(JobName.SocialRawEvent)
+  async handle(event: SocialRawEvent, job: Job): Promise<{ messages: number; reports: number }> {
+    const inbox = await this.inboxes.get(event.inboxId);
+    // Retried with backoff: the inbox may be momentarily unknown while ticket-service restarts.
+    if (!inbox) throw new Error(`inbox ${event.inboxId} is not known (yet)`);
+    const parsed = this.parse(event, inbox);
+    if (parsed.ignored.length) this.logger.debug({ jobId: job.id, ignored: parsed.ignored }, 'webhook events ignored');
+
+    const messages = [];
+    for (const m of parsed.messages) messages.push(await this.complete(m, inbox));
+    if (messages.length)
+      await this.queues.addBulk(
+        QueueName.Inbound,
+        JobName.InboundMessage,
+        messages.map((data) => ({ data, jobId: inboundJobId(data.inboxId, data.externalId, data.revision ?? 0) })),
+      );
+    if (parsed.reports.length)
+      await this.queues.addBulk(
+        QueueName.Delivery,
+        JobName.DeliveryReport,
+        parsed.reports.map((r) => ({
+          data: { v: 1 as const, ...r },
+          jobId: deliveryReportJobId(r.inboxId, r.providerMessageId ?? r.messageId!, r.status, r.occurredAt),
+        })),
+      );
+    return { messages: messages.length, reports: parsed.reports.length };
+  }
+
+  private parse(event: SocialRawEvent, inbox: SocialInbox): ParsedEvents {
+    if (event.provider === 'telegram' || !isMetaInbox(inbox))
+      return parseTelegram(event.body, inbox.id, event.receivedAt);
+    if (inbox.channel === 'whatsapp') return parseWhatsApp(event.body, inbox.id, inbox.address, event.receivedAt);
+    return parseMessenger(event.body, inbox.id, inbox.channel, event.receivedAt);
+  }
+
+  private async complete(m: ParsedMessage, inbox: SocialInbox) {
+    const { media, ...rest } = m;
+    const attachments: AttachmentRef[] = [];
+    const missingMedia: { filename: string; reason: string }[] = [];
+    for (const ref of media) {
+      try {
+        attachments.push(await this.store(ref, inbox));
+      } catch (err) {
+        if (err instanceof ProviderError && !err.transient)
+          missingMedia.push({ filename: ref.filename, reason: err.message });
+        else if (err instanceof BlobTooLargeError) missingMedia.push({ filename: ref.filename, reason: err.message });
+        else throw err;
+        this.logger.warn(
+          { inboxId: inbox.id, externalId: m.externalId, err: (err as Error).message },
+          'media not downloaded',
+        );
+      }
+    }
+    return {
+      ...rest,
+      text: maskCardNumbers(rest.text ?? ''),
+      attachments,
+      metadata: missingMedia.length ? { ...rest.metadata, missingMedia } : rest.metadata,
+    };
+  }
+
+  private async store(ref: MediaRef, inbox: SocialInbox): Promise<AttachmentRef> {
+    let stream: Readable;
+    let contentType = ref.mimeType;
+    if (ref.source === 'whatsapp' && isMetaInbox(inbox)) {
+      const media = await this.graph.downloadWhatsAppMedia(ref.mediaId, inbox.secrets.accessToken);
+      stream = media.stream;
+      contentType = contentType ?? media.mimeType;
+    } else if (ref.source === 'url') stream = await this.graph.download(ref.url);
+    else if (ref.source === 'telegram' && inbox.channel === 'telegram')
+      stream = await this.telegram.downloadFile(inbox.secrets.botToken, ref.fileId);
+    else throw new ProviderError('meta', false, 'media_source', `${ref.source} media on a ${inbox.channel} inbox`);
+    const blob = await this.blobs.putStream(stream, this.config.SOCIAL_MEDIA_MAX_BYTES);
+    return {
+      sha256: blob.sha256,
+      size: blob.size,
+      filename: ref.filename,
+      contentType: contentType ?? 'application/octet-stream',
+    };
+  }
+}

@@ -1,0 +1,128 @@
+import {
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Req,
+  UnauthorizedException,
+  ForbiddenException,
+  BadRequestException,
+  RawBodyRequest,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { JobName, QueueName, socialRawJobId } from '@oq/contracts';
+import { LOGGER, QueueService, safeEqual } from '@oq/platform';
+import { FastifyRequest } from 'fastify';
+import { Logger } from 'pino';
+import { SocialInboxes } from '../inboxes/social-inboxes.service';
+import { MetaInbox, SocialInbox, TelegramInbox, isMetaInbox } from '../inboxes/social-inbox';
+import { maskWebhookBody } from './redact';
+import { verifyMetaSignature, verifyTelegramSecret } from './signature';
+
+type WebhookRequest = RawBodyRequest<FastifyRequest>;
+
+/**
+ * Provider webhooks. Each inbox has its own URL, so the inbox (and with it the
+ * secret to verify with) is known before the body is looked at:
+ *
+ *   GET  /webhooks/meta/:inboxId      Meta's subscription handshake
+ *   POST /webhooks/meta/:inboxId      Messenger / Instagram / WhatsApp Cloud events (X-Hub-Signature-256)
+ *   POST /webhooks/telegram/:inboxId  Telegram updates (X-Telegram-Bot-Api-Secret-Token)
+ *
+ * A verified body goes to `social.raw` (job id = hash of the exact bytes, so a
+ * provider's redelivery is one job) and is acknowledged; parsing, media downloads
+ * and InboundMessages happen in the social.raw worker.
+ */
+@ApiExcludeController()
+@Controller('webhooks')
+export class WebhooksController {
+  constructor(
+    private readonly inboxes: SocialInboxes,
+    private readonly queues: QueueService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @Get('meta/:inboxId')
+  @Header('content-type', 'text/plain; charset=utf-8')
+  async verifyMeta(
+    @Param('inboxId') inboxId: string,
+    @Query('hub.mode') mode?: string,
+    @Query('hub.verify_token') token?: string,
+    @Query('hub.challenge') challenge?: string,
+  ): Promise<string> {
+    const inbox = await this.metaInbox(inboxId);
+    if (mode !== 'subscribe' || !token || !safeEqual(token, inbox.secrets.verifyToken)) {
+      this.logger.warn({ inboxId, mode }, 'meta webhook verification refused: hub.mode or hub.verify_token mismatch');
+      throw new ForbiddenException('hub.mode must be subscribe and hub.verify_token must match the inbox verify token');
+    }
+    if (!challenge) throw new BadRequestException('hub.challenge is missing');
+    return challenge;
+  }
+
+  @Post('meta/:inboxId')
+  @HttpCode(200)
+  async receiveMeta(@Param('inboxId') inboxId: string, @Req() req: WebhookRequest): Promise<{ ok: true }> {
+    const inbox = await this.metaInbox(inboxId);
+    const raw = this.rawBody(req);
+    const header = req.headers['x-hub-signature-256'];
+    if (!verifyMetaSignature(raw, typeof header === 'string' ? header : undefined, inbox.secrets.appSecret)) {
+      this.logger.warn({ inboxId, bytes: raw.length }, 'meta webhook refused: X-Hub-Signature-256 does not match');
+      throw new UnauthorizedException('X-Hub-Signature-256 missing or does not match the body');
+    }
+    await this.enqueue('meta', inbox, raw);
+    return { ok: true };
+  }
+
+  @Post('telegram/:inboxId')
+  @HttpCode(200)
+  async receiveTelegram(@Param('inboxId') inboxId: string, @Req() req: WebhookRequest): Promise<{ ok: true }> {
+    const inbox = await this.inbox(inboxId);
+    if (inbox.channel !== 'telegram') throw new NotFoundException(`no telegram inbox ${inboxId}`);
+    const header = req.headers['x-telegram-bot-api-secret-token'];
+    if (!verifyTelegramSecret(typeof header === 'string' ? header : undefined, inbox.secrets.webhookSecret)) {
+      this.logger.warn({ inboxId }, 'telegram webhook refused: X-Telegram-Bot-Api-Secret-Token does not match');
+      throw new UnauthorizedException('X-Telegram-Bot-Api-Secret-Token missing or wrong');
+    }
+    await this.enqueue('telegram', inbox as TelegramInbox, this.rawBody(req));
+    return { ok: true };
+  }
+
+  private async inbox(inboxId: string): Promise<SocialInbox> {
+    const inbox = await this.inboxes.get(inboxId);
+    if (!inbox || !inbox.enabled) throw new NotFoundException(`no enabled social inbox ${inboxId}`);
+    return inbox;
+  }
+
+  private async metaInbox(inboxId: string): Promise<MetaInbox> {
+    const inbox = await this.inbox(inboxId);
+    if (!isMetaInbox(inbox)) throw new NotFoundException(`no Meta inbox ${inboxId}`);
+    return inbox;
+  }
+
+  private rawBody(req: WebhookRequest): Buffer {
+    // Fastify has already refused malformed JSON with 400; rawBody is the exact bytes signed by the provider.
+    if (!req.rawBody || !req.rawBody.length) throw new BadRequestException('empty body');
+    return req.rawBody;
+  }
+
+  private async enqueue(provider: 'meta' | 'telegram', inbox: SocialInbox, raw: Buffer): Promise<void> {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new BadRequestException('body is not valid JSON');
+    }
+    if (!body || typeof body !== 'object') throw new BadRequestException('body must be a JSON object');
+    await this.queues.add(
+      QueueName.SocialRaw,
+      JobName.SocialRawEvent,
+      { v: 1, provider, inboxId: inbox.id, receivedAt: new Date().toISOString(), body: maskWebhookBody(body) },
+      { jobId: socialRawJobId(provider, inbox.id, raw.toString('utf8')) },
+    );
+  }
+}

@@ -1,0 +1,402 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { InboundMessage, QueueName } from '@oq/contracts';
+import { BlobStore } from '@oq/platform';
+import { registerTelegramWebhook } from '../providers/telegram-webhook';
+import { messaging, messengerEvent, telegramUpdate, whatsappMessage, whatsappStatus } from '../testing/fixtures';
+import { SocialTestKit, metaInbox, telegramInbox } from '../testing/social-test-kit';
+import { signMetaBody } from './signature';
+
+describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot API)', () => {
+  const kit = new SocialTestKit();
+  let wa: ReturnType<typeof metaInbox>;
+  let fb: ReturnType<typeof metaInbox>;
+  let ig: ReturnType<typeof metaInbox>;
+  let tg: ReturnType<typeof telegramInbox>;
+
+  beforeAll(async () => {
+    await kit.start();
+    wa = kit.addInbox(metaInbox('whatsapp', kit.accessToken));
+    fb = kit.addInbox(metaInbox('messenger', kit.accessToken));
+    ig = kit.addInbox(metaInbox('instagram', kit.accessToken));
+    tg = kit.addInbox(telegramInbox(kit.botToken));
+  });
+  afterAll(() => kit.stop());
+
+  const postMeta = (inboxId: string, body: string, signature: string | undefined) =>
+    fetch(`${kit.base}/webhooks/meta/${inboxId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) },
+      body,
+    });
+  const signed = (inbox: { id: string; secrets: Record<string, string> }, payload: unknown) => {
+    const body = JSON.stringify(payload);
+    return postMeta(inbox.id, body, signMetaBody(body, inbox.secrets.appSecret));
+  };
+  const postTelegram = (inboxId: string, payload: unknown, secret: string | undefined) =>
+    fetch(`${kit.base}/webhooks/telegram/${inboxId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(secret ? { 'x-telegram-bot-api-secret-token': secret } : {}) },
+      body: JSON.stringify(payload),
+    });
+  const inbound = async (externalId: string) =>
+    (await kit.jobs(QueueName.Inbound)).map((j) => j.data as InboundMessage).filter((m) => m.externalId === externalId);
+  /** Waits for `count` versions of a message on the inbound queue. */
+  const arrived = (externalId: string, count = 1) =>
+    kit.until(async () => {
+      const found = await inbound(externalId);
+      return found.length >= count ? found : null;
+    });
+
+  describe('Meta verification handshake', () => {
+    it('echoes hub.challenge for the inbox verify token, 403 otherwise, 404 for an unknown inbox', async () => {
+      const q = (token: string) =>
+        `hub.mode=subscribe&hub.verify_token=${encodeURIComponent(token)}&hub.challenge=1158201444`;
+      const ok = await fetch(`${kit.base}/webhooks/meta/${wa.id}?${q(wa.secrets.verifyToken)}`);
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toBe('1158201444');
+      const bad = await fetch(`${kit.base}/webhooks/meta/${wa.id}?${q('guess')}`);
+      expect(bad.status).toBe(403);
+      expect(await bad.text()).not.toContain('1158201444');
+      // Another inbox's token does not open this one.
+      expect((await fetch(`${kit.base}/webhooks/meta/${wa.id}?${q(fb.secrets.verifyToken)}`)).status).toBe(403);
+      expect(
+        (
+          await fetch(
+            `${kit.base}/webhooks/meta/${wa.id}?hub.mode=unsubscribe&hub.verify_token=${wa.secrets.verifyToken}&hub.challenge=1`,
+          )
+        ).status,
+      ).toBe(403);
+      expect((await fetch(`${kit.base}/webhooks/meta/7d0f4a5e-0000-4000-8000-000000000000?${q('x')}`)).status).toBe(
+        404,
+      );
+    });
+  });
+
+  describe('signature and body checks', () => {
+    it('bad signature → 401 and nothing stored; malformed JSON → 400; unknown inbox → 404', async () => {
+      const payload = whatsappMessage(wa.address, '16315551181', {
+        id: 'wamid.badsig',
+        type: 'text',
+        text: { body: 'hi' },
+      });
+      const body = JSON.stringify(payload);
+      expect((await postMeta(wa.id, body, undefined)).status).toBe(401);
+      expect((await postMeta(wa.id, body, signMetaBody(body, 'not-the-app-secret'))).status).toBe(401);
+      expect((await postMeta(wa.id, body, signMetaBody(body + ' ', wa.secrets.appSecret))).status).toBe(401);
+      // Signed by another inbox's app secret.
+      expect((await postMeta(wa.id, body, signMetaBody(body, fb.secrets.appSecret))).status).toBe(401);
+      const malformed = '{"object":"whatsapp_business_account",';
+      expect((await postMeta(wa.id, malformed, signMetaBody(malformed, wa.secrets.appSecret))).status).toBe(400);
+      expect(
+        (await postMeta('1d0f4a5e-0000-4000-8000-000000000000', body, signMetaBody(body, wa.secrets.appSecret))).status,
+      ).toBe(404);
+      expect(await kit.queue(QueueName.SocialRaw).count()).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await inbound('wamid.badsig')).toEqual([]);
+    });
+  });
+
+  describe('WhatsApp Cloud API', () => {
+    it('text message → one InboundMessage with wa_id linked to an E.164 phone, card numbers masked, duplicates harmless', async () => {
+      const payload = whatsappMessage(wa.address, '16315551181', {
+        id: 'wamid.HBgLMTYzMTU1NTExODEVAgASGBQzQUZDMjcxNkE3MEQ2MUQ0',
+        type: 'text',
+        text: { body: 'Refund to my card 4111 1111 1111 1111 please' },
+      });
+      const started = Date.now();
+      const res = await signed(wa, payload);
+      expect(res.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect((await signed(wa, payload)).status).toBe(200); // Meta redelivers the same body
+      const [msg, ...more] = await arrived('wamid.HBgLMTYzMTU1NTExODEVAgASGBQzQUZDMjcxNkE3MEQ2MUQ0');
+      expect(more).toEqual([]);
+      expect(msg).toMatchObject({
+        inboxId: wa.id,
+        channel: 'whatsapp',
+        revision: 0,
+        sender: {
+          kind: 'whatsapp',
+          value: '16315551181',
+          displayName: 'Kerry Fisher',
+          linked: [{ kind: 'phone', value: '+16315551181' }],
+        },
+        text: 'Refund to my card •••• •••• •••• 1111 please',
+      });
+      const raw = await kit.jobs(QueueName.SocialRaw);
+      expect(raw.filter((j) => JSON.stringify(j.data).includes('HBgLMTYzMTU1NTExODEV'))).toHaveLength(1);
+      // The raw event on Redis is masked too.
+      expect(JSON.stringify(raw.map((j) => j.data))).not.toContain('4111 1111 1111 1111');
+    });
+
+    it('image message → media fetched through the Graph media endpoint, blob byte-identical', async () => {
+      const bytes = Buffer.concat([
+        Buffer.from([0xff, 0xd8, 0xff, 0xe0]),
+        Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 256)),
+      ]);
+      const media = kit.graph.addMedia(bytes, 'image/jpeg');
+      const payload = whatsappMessage(wa.address, '4915123456789', {
+        id: 'wamid.image1',
+        type: 'image',
+        image: { caption: 'receipt', mime_type: 'image/jpeg', sha256: media.sha256, id: media.id },
+      });
+      expect((await signed(wa, payload)).status).toBe(200);
+      const [msg] = await arrived('wamid.image1');
+      expect(msg.text).toBe('receipt');
+      expect(msg.sender.linked).toEqual([{ kind: 'phone', value: '+4915123456789' }]);
+      expect(msg.attachments).toHaveLength(1);
+      const att = msg.attachments[0];
+      expect(att).toMatchObject({
+        size: bytes.length,
+        contentType: 'image/jpeg',
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      });
+      expect(await readFile(new BlobStore(kit.blobDir).pathOf(att.sha256))).toEqual(bytes);
+      const mediaCalls = kit.graph.find((r) => r.method === 'GET' && r.path.endsWith(`/${media.id}`));
+      expect(mediaCalls.length).toBeGreaterThanOrEqual(2); // metadata, then the download
+      expect(mediaCalls.every((r) => r.headers.authorization === `Bearer ${kit.accessToken}`)).toBe(true);
+    });
+
+    it('location, contacts and interactive replies become readable messages', async () => {
+      await signed(
+        wa,
+        whatsappMessage(wa.address, '16315551181', {
+          id: 'wamid.loc',
+          type: 'location',
+          location: {
+            latitude: 37.483307,
+            longitude: 122.148981,
+            name: 'Pablo Morales',
+            address: '1 Hacker Way, Menlo Park, CA 94025',
+          },
+        }),
+      );
+      await signed(
+        wa,
+        whatsappMessage(wa.address, '16315551181', {
+          id: 'wamid.contacts',
+          type: 'contacts',
+          contacts: [
+            {
+              name: { formatted_name: 'Barbara Johnson', first_name: 'Barbara' },
+              phones: [{ phone: '+1 (940) 555-1234', type: 'HOME', wa_id: '19405551234' }],
+            },
+          ],
+        }),
+      );
+      await signed(
+        wa,
+        whatsappMessage(wa.address, '16315551181', {
+          id: 'wamid.button',
+          type: 'interactive',
+          interactive: { type: 'button_reply', button_reply: { id: 'refund-status', title: 'Refund status' } },
+        }),
+      );
+      const get = async (id: string) => (await arrived(id))[0];
+      expect((await get('wamid.loc')).text).toContain('1 Hacker Way');
+      expect((await get('wamid.loc')).metadata.location).toMatchObject({ latitude: 37.483307 });
+      expect((await get('wamid.contacts')).text).toContain('Barbara Johnson, +1 (940) 555-1234');
+      expect(await get('wamid.button')).toMatchObject({
+        text: 'Refund status',
+        metadata: { interactive: { id: 'refund-status' } },
+      });
+    });
+
+    it('statuses → DeliveryReports, failed ones with the error code and title', async () => {
+      await signed(wa, whatsappStatus(wa.address, '16315551181', 'wamid.out1', 'delivered'));
+      await signed(
+        wa,
+        whatsappStatus(wa.address, '16315551181', 'wamid.out2', 'failed', [
+          {
+            code: 131026,
+            title: 'Message undeliverable',
+            message: 'Message undeliverable',
+            error_data: { details: 'Recipient is not a WhatsApp user' },
+          },
+        ]),
+      );
+      const delivered = await kit.until(async () => (await kit.reports({ providerMessageId: 'wamid.out1' }))[0]);
+      expect(delivered).toMatchObject({ status: 'delivered' });
+      const failed = await kit.until(async () => (await kit.reports({ providerMessageId: 'wamid.out2' }))[0]);
+      expect(failed).toMatchObject({
+        status: 'failed',
+        errorCode: '131026',
+        reason: 'Message undeliverable: Recipient is not a WhatsApp user',
+      });
+    });
+  });
+
+  describe('Messenger and Instagram', () => {
+    it('text, quick reply and attachment → messages; echoes ignored; deliveries and Instagram reads → reports', async () => {
+      const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+      const url = kit.graph.addCdnFile('screenshot.png', png, 'image/png');
+      const psid = '6612345678901234';
+      await signed(
+        fb,
+        messengerEvent('page', fb.address, [
+          messaging(psid, fb.address, {
+            message: { mid: 'm_text1', text: 'My transfer failed', quick_reply: { payload: 'TOPIC_TRANSFER' } },
+          }),
+          messaging(psid, fb.address, {
+            message: { mid: 'm_att1', attachments: [{ type: 'image', payload: { url } }] },
+          }),
+          messaging(psid, fb.address, { message: { mid: 'm_echo', is_echo: true, text: 'our reply' } }, true),
+          messaging(psid, fb.address, { delivery: { mids: ['m_sent1'], watermark: Date.now() } }),
+        ]),
+      );
+      const text = (await arrived('m_text1'))[0];
+      expect(text).toMatchObject({
+        channel: 'messenger',
+        sender: { kind: 'messenger', value: psid },
+        text: 'My transfer failed',
+        metadata: { quickReplyPayload: 'TOPIC_TRANSFER' },
+      });
+      const att = (await arrived('m_att1'))[0];
+      expect(att.attachments[0]).toMatchObject({ filename: 'screenshot.png', size: png.length });
+      expect(await readFile(new BlobStore(kit.blobDir).pathOf(att.attachments[0].sha256))).toEqual(png);
+      expect(await inbound('m_echo')).toEqual([]);
+      expect(await kit.until(async () => (await kit.reports({ providerMessageId: 'm_sent1' }))[0])).toMatchObject({
+        status: 'delivered',
+      });
+
+      const igsid = '17841400000000001';
+      await signed(
+        ig,
+        messengerEvent('instagram', ig.address, [
+          messaging(igsid, ig.address, {
+            message: { mid: 'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx', text: 'hello from instagram' },
+          }),
+          messaging(igsid, ig.address, { read: { mid: 'ig_sent_1' } }),
+        ]),
+      );
+      const igMsg = (await arrived('aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx'))[0];
+      expect(igMsg).toMatchObject({ channel: 'instagram', sender: { kind: 'instagram', value: igsid } });
+      expect(await kit.until(async () => (await kit.reports({ providerMessageId: 'ig_sent_1' }))[0])).toMatchObject({
+        status: 'read',
+      });
+    });
+  });
+
+  describe('Telegram', () => {
+    it('checks the secret token header', async () => {
+      const update = telegramUpdate(900001, 'message', { message_id: 1, text: 'hi' });
+      expect((await postTelegram(tg.id, update, undefined)).status).toBe(401);
+      expect((await postTelegram(tg.id, update, 'wrong')).status).toBe(401);
+      expect((await postTelegram(wa.id, update, tg.secrets.webhookSecret)).status).toBe(404);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await inbound('1111111:1')).toEqual([]);
+    });
+
+    it('message then edited_message → same externalId, revision = edit_date; photo, document, voice downloaded; location', async () => {
+      expect(
+        (
+          await postTelegram(
+            tg.id,
+            telegramUpdate(900010, 'message', { message_id: 1365, text: 'My card was charged twice' }),
+            tg.secrets.webhookSecret,
+          )
+        ).status,
+      ).toBe(200);
+      const editDate = Math.floor(Date.now() / 1000);
+      await postTelegram(
+        tg.id,
+        telegramUpdate(900011, 'edited_message', {
+          message_id: 1365,
+          edit_date: editDate,
+          text: 'My card was charged three times',
+        }),
+        tg.secrets.webhookSecret,
+      );
+      const versions = await arrived('1111111:1365', 2);
+      expect(versions.map((v) => [v.revision, v.text]).sort()).toEqual([
+        [0, 'My card was charged twice'],
+        [editDate, 'My card was charged three times'],
+      ]);
+      expect(versions[0].sender).toMatchObject({
+        kind: 'telegram',
+        value: '1111111',
+        displayName: 'Test Firstname Test Lastname',
+      });
+
+      const photo = Buffer.from('photo-bytes-' + 'x'.repeat(3000));
+      const doc = Buffer.from('%PDF-1.4 statement');
+      const voice = Buffer.from('OggS voice note');
+      const photoId = kit.telegram.addFile(photo, 'photos/file_1.jpg', 'image/jpeg');
+      const docId = kit.telegram.addFile(doc, 'documents/file_2.pdf', 'application/pdf');
+      const voiceId = kit.telegram.addFile(voice, 'voice/file_3.oga', 'audio/ogg');
+      await postTelegram(
+        tg.id,
+        telegramUpdate(900012, 'message', {
+          message_id: 1366,
+          caption: 'receipt',
+          photo: [
+            { file_id: 'small', file_unique_id: 's', width: 90, height: 90 },
+            { file_id: photoId, file_unique_id: 'AQADbig', width: 1280, height: 960 },
+          ],
+        }),
+        tg.secrets.webhookSecret,
+      );
+      await postTelegram(
+        tg.id,
+        telegramUpdate(900013, 'message', {
+          message_id: 1367,
+          document: { file_id: docId, file_unique_id: 'd', file_name: 'statement.pdf', mime_type: 'application/pdf' },
+        }),
+        tg.secrets.webhookSecret,
+      );
+      await postTelegram(
+        tg.id,
+        telegramUpdate(900014, 'message', {
+          message_id: 1368,
+          voice: { file_id: voiceId, file_unique_id: 'v', duration: 3, mime_type: 'audio/ogg' },
+        }),
+        tg.secrets.webhookSecret,
+      );
+      await postTelegram(
+        tg.id,
+        telegramUpdate(900015, 'message', { message_id: 1369, location: { latitude: 52.52, longitude: 13.405 } }),
+        tg.secrets.webhookSecret,
+      );
+      const one = async (id: string) => (await arrived(id))[0];
+      const store = new BlobStore(kit.blobDir);
+      const p = await one('1111111:1366');
+      expect(p.text).toBe('receipt');
+      expect(await readFile(store.pathOf(p.attachments[0].sha256))).toEqual(photo);
+      const d = await one('1111111:1367');
+      expect(d.attachments[0]).toMatchObject({ filename: 'statement.pdf', contentType: 'application/pdf' });
+      expect(await readFile(store.pathOf(d.attachments[0].sha256))).toEqual(doc);
+      const v = await one('1111111:1368');
+      expect(await readFile(store.pathOf(v.attachments[0].sha256))).toEqual(voice);
+      expect(v.metadata.voice).toBe(true);
+      expect((await one('1111111:1369')).text).toContain('52.52,13.405');
+      expect(kit.telegram.calls('getFile').map((c) => (c.json as { file_id: string }).file_id)).toEqual(
+        expect.arrayContaining([photoId, docId, voiceId]),
+      );
+    });
+
+    it('registers the webhook with setWebhook and the inbox secret', async () => {
+      const url = await registerTelegramWebhook({
+        apiBase: kit.telegram.baseUrl,
+        botToken: kit.botToken,
+        publicBaseUrl: 'https://support.example.com/',
+        inboxId: tg.id,
+        secretToken: tg.secrets.webhookSecret,
+      });
+      expect(url).toBe(`https://support.example.com/webhooks/telegram/${tg.id}`);
+      expect(kit.telegram.webhook).toEqual({
+        url,
+        secret_token: tg.secrets.webhookSecret,
+        allowed_updates: ['message', 'edited_message'],
+      });
+      await expect(
+        registerTelegramWebhook({
+          apiBase: kit.telegram.baseUrl,
+          botToken: '1:wrong',
+          publicBaseUrl: 'https://x',
+          inboxId: tg.id,
+          secretToken: 's',
+        }),
+      ).rejects.toThrow(/setWebhook refused: Unauthorized/);
+    });
+  });
+});
