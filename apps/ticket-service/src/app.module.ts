@@ -2,7 +2,12 @@ import { Module } from '@nestjs/common';
 import { QueueName } from '@oq/contracts';
 import { DatabaseModule } from '@oq/database';
 import { PlatformModule, QueueModule } from '@oq/platform';
+import { AttachmentsModule } from './attachments/attachments.module';
 import { AuthModule } from './auth/auth.module';
+import { ContactsApiModule } from './contacts/contacts-api.module';
+import { MessagesModule } from './messages/messages.module';
+import { TicketQueueModule } from './queue/queue.module';
+import { TicketsModule } from './tickets/tickets.module';
 import { Config, ConfigSchema } from './config';
 import { DeliveryModule } from './delivery/delivery.module';
 import { InboundModule } from './inbound/inbound.module';
@@ -34,6 +39,11 @@ import { OutboxModule } from './outbox/outbox.module';
     OutboxModule,
     InboundModule,
     DeliveryModule,
+    TicketsModule,
+    MessagesModule,
+    TicketQueueModule,
+    ContactsApiModule,
+    AttachmentsModule,
   ],
 })
 export class AppModule {}

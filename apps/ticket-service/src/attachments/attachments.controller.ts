@@ -1,0 +1,79 @@
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { CONFIG } from '@oq/platform';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
+import { Config } from '../config';
+import { Viewer } from '../tickets/viewer';
+import { AttachmentsService } from './attachments.service';
+
+@ApiTags('attachments')
+@AgentAuth()
+@Controller('v1/attachments')
+export class AttachmentsController {
+  constructor(
+    private readonly attachments: AttachmentsService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  /**
+   * Upload one file (multipart field `file`); reference the returned sha256 in a
+   * reply or note. Content-addressed, so a retried upload is naturally idempotent.
+   */
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Upload an attachment (multipart/form-data, field "file")' })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } }, required: ['file'] },
+  })
+  @ApiResponse({ status: 413, description: 'Larger than MAX_ATTACHMENT_BYTES' })
+  async upload(@Req() req: FastifyRequest) {
+    if (!req.isMultipart()) throw new BadRequestException('expected multipart/form-data with a "file" field');
+    const max = this.config.MAX_ATTACHMENT_BYTES;
+    // One byte over the limit lets the blob store see (and reject) an oversized file.
+    const part = await req.file({ limits: { fileSize: max + 1, files: 1 } });
+    if (!part) throw new BadRequestException('expected multipart/form-data with a "file" field');
+    const filename = (part.filename || 'attachment').replace(/[\r\n"\\/]/g, '_').slice(0, 255);
+    return this.attachments.store(part.file, filename, part.mimetype, max);
+  }
+
+  @Get(':sha256')
+  @ApiOperation({ summary: 'Download an attachment of a message on a ticket the caller can see' })
+  @ApiQuery({ name: 'ticketId', required: true, description: 'The ticket whose message references the attachment' })
+  @ApiProduces('application/octet-stream')
+  @ApiResponse({ status: 404, description: 'Unknown, not referenced by that ticket, or the ticket is not visible' })
+  async download(
+    @CurrentAgent() agent: Viewer,
+    @Param('sha256') sha256: string,
+    @Query('ticketId', new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException('attachment not found') }))
+    ticketId: string,
+    @Res() reply: FastifyReply,
+  ) {
+    const { ref, stream } = await this.attachments.open(agent, sha256, ticketId);
+    const ascii = ref.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+    return reply
+      .header('content-type', ref.contentType)
+      .header(
+        'content-disposition',
+        `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(ref.filename)}`,
+      )
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'private, no-store')
+      .header('content-length', String(ref.size))
+      .send(stream);
+  }
+}

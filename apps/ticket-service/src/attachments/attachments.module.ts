@@ -1,0 +1,16 @@
+import multipart from '@fastify/multipart';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { AttachmentsController } from './attachments.controller';
+import { AttachmentsService } from './attachments.service';
+
+@Module({ controllers: [AttachmentsController], providers: [AttachmentsService] })
+export class AttachmentsModule implements OnModuleInit {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  /** Multipart parsing for uploads only; limits are set per request by the controller. */
+  async onModuleInit() {
+    const fastify = this.adapterHost.httpAdapter.getInstance();
+    if (!fastify.hasContentTypeParser('multipart/form-data')) await fastify.register(multipart);
+  }
+}

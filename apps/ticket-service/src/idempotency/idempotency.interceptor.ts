@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import {
+  BadRequestException,
+  CallHandler,
+  ConflictException,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  NestInterceptor,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { Observable, from, of, throwError } from 'rxjs';
+import { catchError, mergeMap } from 'rxjs/operators';
+import { DataSource } from 'typeorm';
+import { AuthenticatedAgent } from '../auth/authenticated-agent';
+
+/** A key whose first request never finished (crash mid-request) is free again after this long. */
+const ABANDONED_AFTER_MS = 60_000;
+
+/**
+ * `Idempotency-Key` on POSTs: the first request with a key claims it (a row in
+ * idempotency_keys), its response is stored, and a retry with the same key and
+ * the same body gets that response replayed instead of a second ticket or
+ * reply. The same key with a different body is a client bug: 422. A retry
+ * racing the first request gets 409 (still in progress). Failed requests
+ * release the key so a corrected retry can use it. Keys are per agent.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const req = ctx.switchToHttp().getRequest<FastifyRequest & { agent?: AuthenticatedAgent }>();
+    const reply = ctx.switchToHttp().getResponse<FastifyReply>();
+    const key = req.headers['idempotency-key'];
+    if (req.method !== 'POST' || key === undefined || !req.agent) return next.handle();
+    if (typeof key !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(key))
+      throw new BadRequestException({
+        statusCode: 400,
+        message: 'validation failed',
+        fields: [{ path: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters' }],
+      });
+    const agentId = req.agent.id;
+    const path = req.url.split('?')[0];
+    const bodyHash = createHash('sha256')
+      .update(`${req.method} ${req.url}\n${canonicalJson(req.body ?? null)}`)
+      .digest('hex');
+
+    return from(this.claim(agentId, key, req.method, path, bodyHash)).pipe(
+      mergeMap((stored) => {
+        if (stored) {
+          reply.header('idempotent-replayed', 'true');
+          reply.status(stored.status_code);
+          return of(stored.response ?? undefined);
+        }
+        return next.handle().pipe(
+          mergeMap((body) =>
+            from(
+              this.ds.query(
+                `UPDATE idempotency_keys SET status_code = $3, response = $4::jsonb WHERE agent_id = $1 AND key = $2`,
+                [agentId, key, reply.statusCode, body === undefined ? null : JSON.stringify(body)],
+              ),
+            ).pipe(mergeMap(() => of(body))),
+          ),
+          catchError((err) =>
+            from(this.ds.query(`DELETE FROM idempotency_keys WHERE agent_id = $1 AND key = $2`, [agentId, key])).pipe(
+              mergeMap(() => throwError(() => err)),
+            ),
+          ),
+        );
+      }),
+    );
+  }
+
+  /** Claims the key (null) or returns the stored response to replay. */
+  private async claim(
+    agentId: string,
+    key: string,
+    method: string,
+    path: string,
+    bodyHash: string,
+  ): Promise<{ status_code: number; response: unknown } | null> {
+    const claimed = await this.ds.query(
+      `INSERT INTO idempotency_keys (agent_id, key, method, path, body_hash) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (agent_id, key) DO UPDATE SET method = EXCLUDED.method, path = EXCLUDED.path,
+              body_hash = EXCLUDED.body_hash, created_at = now()
+         WHERE idempotency_keys.status_code IS NULL AND idempotency_keys.created_at < now() - $6::interval
+       RETURNING key`,
+      [agentId, key, method, path, bodyHash, `${ABANDONED_AFTER_MS} milliseconds`],
+    );
+    if (claimed.length) return null;
+    const [row] = await this.ds.query(
+      `SELECT method, path, body_hash, status_code, response FROM idempotency_keys WHERE agent_id = $1 AND key = $2`,
+      [agentId, key],
+    );
+    if (!row) return this.claim(agentId, key, method, path, bodyHash);
+    if (row.method !== method || row.path !== path || row.body_hash !== bodyHash)
+      throw new UnprocessableEntityException({
+        statusCode: 422,
+        message: `Idempotency-Key ${key} was already used for a different request (${row.method} ${row.path} with another body)`,
+        reason: 'idempotency_key_reused',
+      });
+    if (row.status_code === null)
+      throw new ConflictException({
+        statusCode: 409,
+        message: `a request with Idempotency-Key ${key} is still in progress`,
+        reason: 'idempotency_in_progress',
+      });
+    return row as { status_code: number; response: unknown };
+  }
+}
+
+/** JSON with sorted keys, so `{a,b}` and `{b,a}` are the same body. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}

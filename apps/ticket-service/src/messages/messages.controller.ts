@@ -1,0 +1,37 @@
+import { Body, Controller, Param, Post, UseInterceptors } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '@oq/platform';
+import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
+import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
+import { ApiZodBody, Parsed } from '../tickets/openapi';
+import { IdParam } from '../tickets/tickets.controller';
+import { Viewer } from '../tickets/viewer';
+import { CreateMessageBody } from './message.dto';
+import { RepliesService } from './replies.service';
+
+@ApiTags('tickets')
+@AgentAuth()
+@Controller('v1/tickets/:id/messages')
+export class MessagesController {
+  constructor(private readonly replies: RepliesService) {}
+
+  @Post()
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({
+    summary: 'Reply to the customer (on the ticket channel, or a chosen channel/inbox) or add an internal note',
+  })
+  @ApiZodBody(CreateMessageBody)
+  @ApiResponse({ status: 201, description: 'The stored message (a reply is queued for delivery)' })
+  @ApiResponse({ status: 409, description: 'The ticket is closed' })
+  @ApiResponse({
+    status: 422,
+    description: 'No way to reach the customer on that channel (voice, no identity, no inbox)',
+  })
+  create(
+    @CurrentAgent() agent: Viewer,
+    @Param('id', IdParam) id: string,
+    @Body(new ZodValidationPipe(CreateMessageBody)) body: Parsed<typeof CreateMessageBody>,
+  ) {
+    return this.replies.create(agent, id, body);
+  }
+}

@@ -1,0 +1,326 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictException, Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import {
+  AttachmentRef,
+  Channel,
+  JobName,
+  QueueName,
+  generateEmailMessageId,
+  outboundJobId,
+  replySubject,
+} from '@oq/contracts';
+import { CONFIG } from '@oq/platform';
+import sanitizeHtml from 'sanitize-html';
+import { DataSource, EntityManager } from 'typeorm';
+import { Config } from '../config';
+import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
+import { writeTicketAudit } from '../tickets/ticket-audit';
+import { MESSAGE_COLUMNS, TicketRow, toMessageView } from '../tickets/ticket.view';
+import { TicketsService, assertTransition, identityKindsFor } from '../tickets/tickets.service';
+import { Viewer } from '../tickets/viewer';
+import { CreateMessageBody } from './message.dto';
+
+/** Which channel service delivers a channel's replies. */
+export function outboundQueueFor(channel: Channel): QueueName | null {
+  switch (channel) {
+    case 'email':
+      return QueueName.OutboundEmail;
+    case 'whatsapp':
+    case 'messenger':
+    case 'instagram':
+    case 'telegram':
+      return QueueName.OutboundSocial;
+    case 'chat':
+      return QueueName.OutboundChat;
+    case 'voice':
+      return null;
+  }
+}
+
+/** A message about to be written: who, on which (locked) ticket, what. */
+interface Draft {
+  viewer: Viewer;
+  t: TicketRow;
+  body: CreateMessageBody;
+  html: string | null;
+  attachments: AttachmentRef[];
+}
+
+interface Route {
+  inbox: { id: string; channel: Channel; address: string };
+  identity: { id: string; kind: string; value: string };
+}
+
+/**
+ * Agent replies and internal notes. A reply is stored as an outbound message
+ * (queued) and its delivery job is written to the outbox in the same
+ * transaction: the job exists exactly when the message does.
+ */
+@Injectable()
+export class RepliesService {
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly outbox: OutboxService,
+    private readonly tickets: TicketsService,
+  ) {}
+
+  async create(viewer: Viewer, ticketId: string, body: CreateMessageBody) {
+    const messageId = await this.ds.transaction(async (m) => {
+      const t = await this.tickets.findVisible(viewer, ticketId, m, true);
+      if (t.status === 'closed')
+        throw new ConflictException({
+          statusCode: 409,
+          message: `ticket #${t.number} is closed; closed tickets are immutable (open a new ticket for the customer)`,
+          reason: 'closed',
+        });
+      const attachments = await this.attachmentRefs(m, body.attachments);
+      const html = body.html === undefined ? null : sanitizeHtml(body.html);
+      const draft = { viewer, t, body, html, attachments };
+      return body.kind === 'note' ? this.note(m, draft) : this.reply(m, draft);
+    });
+    const [row] = await this.ds.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1`, [messageId]);
+    return toMessageView(row);
+  }
+
+  private async note(m: EntityManager, { viewer, t, body, html, attachments }: Draft): Promise<string> {
+    const [msg] = await m.query(
+      `INSERT INTO messages (ticket_id, direction, kind, author_agent_id, text, html, attachments)
+       VALUES ($1, 'internal', 'note', $2, $3, $4, $5::jsonb) RETURNING id`,
+      [t.id, viewer.id, body.text, html, JSON.stringify(attachments)],
+    );
+    const events = await this.applyStatus(m, viewer, t, body.status ?? t.status, { noteId: msg.id });
+    events.push(
+      this.outbox.ticketEvent('message.created', ref(t), { messageId: msg.id, direction: 'internal', kind: 'note' }),
+    );
+    await this.outbox.write(m, events);
+    return msg.id;
+  }
+
+  private async reply(m: EntityManager, { viewer, t, body, html, attachments }: Draft): Promise<string> {
+    const route = await this.route(m, t, body);
+    const channel = route.inbox.channel;
+    const messageId = randomUUID();
+    const number = Number(t.number);
+    const now = new Date();
+
+    let email: { messageId: string; inReplyTo?: string; references: string[] } | undefined;
+    let subject: string | undefined;
+    let cc: { kind: 'email'; value: string }[] = [];
+    if (channel === 'email') {
+      // Thread on every Message-ID the ticket has seen or sent, oldest first; reply to the latest.
+      const ids: string[] = (
+        await m.query(
+          `SELECT email_message_id FROM messages WHERE ticket_id = $1 AND email_message_id IS NOT NULL ORDER BY created_at, id`,
+          [t.id],
+        )
+      ).map((r: { email_message_id: string }) => r.email_message_id);
+      // RFC 5322 suggests keeping the first and the most recent ids when References grows long.
+      const references = ids.length > 200 ? [ids[0], ...ids.slice(-199)] : ids;
+      email = {
+        messageId: generateEmailMessageId(
+          t.id,
+          messageId,
+          this.config.EMAIL_THREADING_SECRET,
+          this.config.EMAIL_MESSAGE_ID_DOMAIN,
+        ),
+        inReplyTo: ids[ids.length - 1],
+        references,
+      };
+      subject = replySubject(t.subject, number);
+      cc = (
+        await m.query(
+          `SELECT DISTINCT ON (p.contact_id) ci.value FROM ticket_participants p
+             JOIN contact_identities ci ON ci.contact_id = p.contact_id AND ci.kind = 'email'
+            WHERE p.ticket_id = $1 AND p.role = 'cc' AND ci.value <> $2
+            ORDER BY p.contact_id, ci.created_at`,
+          [t.id, route.identity.value],
+        )
+      ).map((r: { value: string }) => ({ kind: 'email' as const, value: r.value }));
+    }
+
+    await m.query(
+      `INSERT INTO messages (id, ticket_id, inbox_id, channel, direction, kind, author_agent_id, to_identity_id, subject,
+                             text, html, attachments, metadata, email_message_id, delivery_status, source_time)
+       VALUES ($1, $2, $3, $4, 'outbound', 'message', $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, 'queued', $13)`,
+      [
+        messageId,
+        t.id,
+        route.inbox.id,
+        channel,
+        viewer.id,
+        route.identity.id,
+        subject ?? null,
+        body.text,
+        html,
+        JSON.stringify(attachments),
+        JSON.stringify(email ? { inReplyTo: email.inReplyTo ?? null, references: email.references, cc } : {}),
+        email?.messageId ?? null,
+        now,
+      ],
+    );
+    const [conversation] = await m.query(
+      `SELECT last_inbound_at FROM conversations WHERE inbox_id = $1 AND identity_id = $2`,
+      [route.inbox.id, route.identity.id],
+    );
+    // Sending on a pair binds that conversation to this ticket: the customer's answer lands here.
+    await m.query(
+      `INSERT INTO conversations (inbox_id, identity_id, ticket_id) VALUES ($1, $2, $3)
+       ON CONFLICT (inbox_id, identity_id) DO UPDATE SET ticket_id = EXCLUDED.ticket_id, updated_at = now()`,
+      [route.inbox.id, route.identity.id, t.id],
+    );
+    await m.query(
+      `UPDATE tickets SET agent_reply_count = agent_reply_count + 1, last_agent_reply_at = $2,
+              first_reply_at = coalesce(first_reply_at, $2), updated_at = now() WHERE id = $1`,
+      [t.id, now],
+    );
+    // The first agent reply moves new → open unless the agent chose a status.
+    const status = body.status ?? (t.status === 'new' ? 'open' : t.status);
+    const events = await this.applyStatus(m, viewer, t, status, {
+      replyId: messageId,
+      channel,
+      inboxId: route.inbox.id,
+    });
+    events.push(
+      this.outbox.ticketEvent('message.created', ref(t), {
+        messageId,
+        direction: 'outbound',
+        kind: 'message',
+        channel,
+      }),
+      this.outbox.job(
+        outboundQueueFor(channel)!,
+        JobName.OutboundMessage,
+        {
+          v: 1,
+          messageId,
+          ticketId: t.id,
+          ticketNumber: number,
+          inboxId: route.inbox.id,
+          channel,
+          attempt: 0,
+          to: { kind: route.identity.kind as 'email', value: route.identity.value },
+          cc,
+          subject,
+          text: body.text,
+          html: html ?? undefined,
+          attachments,
+          email,
+          // Social channels enforce Meta's 24-hour window from this.
+          conversation: { lastInboundAt: conversation?.last_inbound_at?.toISOString() },
+          createdAt: now.toISOString(),
+        },
+        { jobId: outboundJobId(messageId, 0) },
+      ),
+    );
+    await this.outbox.write(m, events);
+    return messageId;
+  }
+
+  /** Status change riding on a reply or note: audited, versioned and announced like a PATCH. */
+  private async applyStatus(
+    m: EntityManager,
+    viewer: Viewer,
+    t: TicketRow,
+    status: string,
+    audit: Record<string, unknown>,
+  ): Promise<OutboxEntry[]> {
+    const action = 'replyId' in audit ? 'replied' : 'noted';
+    if (status === t.status) {
+      await m.query(`UPDATE tickets SET updated_at = now() WHERE id = $1`, [t.id]);
+      await writeTicketAudit(m, t.id, viewer.id, action, audit);
+      return [];
+    }
+    assertTransition(t.status, status, Number(t.number));
+    await m.query(
+      `UPDATE tickets SET status = $2, version = version + 1, updated_at = now(),
+              solved_at = CASE WHEN $2 = 'solved' THEN now() ELSE NULL END WHERE id = $1`,
+      [t.id, status],
+    );
+    await writeTicketAudit(m, t.id, viewer.id, action, { ...audit, status: [t.status, status] });
+    return [
+      this.outbox.ticketEvent('ticket.status_changed', ref(t), { from: t.status, to: status, byAgentId: viewer.id }),
+    ];
+  }
+
+  /**
+   * Which inbox and customer identity a reply goes to: the chosen inbox, else the
+   * ticket's inbox when the channel is the ticket's, else the inbox the customer
+   * last talked to on that channel, else the channel's first enabled inbox.
+   */
+  private async route(m: EntityManager, t: TicketRow, body: CreateMessageBody): Promise<Route> {
+    let inbox: Route['inbox'] | undefined;
+    if (body.inboxId) {
+      [inbox] = await m.query(`SELECT id, channel, address FROM inboxes WHERE id = $1 AND enabled`, [body.inboxId]);
+      if (!inbox) throw unprocessable(`inbox ${body.inboxId} does not exist or is disabled`, 'unknown_inbox');
+      if (body.channel && body.channel !== inbox.channel)
+        throw unprocessable(
+          `inbox ${body.inboxId} is a ${inbox.channel} inbox, not ${body.channel}`,
+          'channel_mismatch',
+        );
+    }
+    const channel = (inbox?.channel ?? body.channel ?? t.channel) as Channel;
+    if (channel === 'voice')
+      throw unprocessable(
+        'voice has no outbound messages: reply on another channel the customer uses (channel or inboxId), or log the call-back as a call',
+        'voice_no_outbound',
+      );
+    const kinds = identityKindsFor(channel);
+    const identities: { id: string; kind: string; value: string; inbox_id: string | null }[] = await m.query(
+      `SELECT ci.id, ci.kind, ci.value, cv.inbox_id
+         FROM contact_identities ci
+         LEFT JOIN conversations cv ON cv.identity_id = ci.id
+         LEFT JOIN inboxes i ON i.id = cv.inbox_id AND i.enabled AND i.channel = $3
+        WHERE ci.contact_id = $1 AND ci.kind = ANY($2::text[])
+        ORDER BY (cv.ticket_id = $4) DESC NULLS LAST, (i.id IS NOT NULL) DESC, cv.updated_at DESC NULLS LAST, ci.created_at`,
+      [t.requester_id, kinds, channel, t.id],
+    );
+    if (!identities.length)
+      throw unprocessable(
+        `the customer has no ${kinds.join('/')} identity: choose a channel on which they can be reached`,
+        'no_identity_on_channel',
+      );
+    if (!inbox) {
+      const preferred = [t.channel === channel ? t.inbox_id : null, ...identities.map((i) => i.inbox_id)].filter(
+        Boolean,
+      );
+      const [found] = await m.query(
+        `SELECT id, channel, address FROM inboxes WHERE channel = $1 AND enabled
+          ORDER BY array_position($2::uuid[], id) NULLS LAST, created_at LIMIT 1`,
+        [channel, preferred],
+      );
+      if (!found) throw unprocessable(`there is no enabled ${channel} inbox to send from`, 'no_inbox');
+      inbox = found as Route['inbox'];
+    }
+    const identity = identities.find((i) => i.inbox_id === inbox!.id) ?? identities[0];
+    return { inbox, identity };
+  }
+
+  /** Attachments must have been uploaded (POST /v1/attachments) before a message references them. */
+  private async attachmentRefs(m: EntityManager, refs: CreateMessageBody['attachments']): Promise<AttachmentRef[]> {
+    if (!refs.length) return [];
+    const rows: { sha256: string; size: string; content_type: string }[] = await m.query(
+      `SELECT sha256, size, content_type FROM blobs WHERE sha256 = ANY($1::text[])`,
+      [refs.map((r) => r.sha256)],
+    );
+    const bySha = new Map(rows.map((r) => [r.sha256.trim(), r]));
+    return refs.map((r, i) => {
+      const blob = bySha.get(r.sha256);
+      if (!blob) throw unprocessable(`attachments.${i}: ${r.sha256} was not uploaded`, 'unknown_attachment');
+      return {
+        sha256: r.sha256,
+        size: Number(blob.size),
+        filename: r.filename ?? `attachment-${r.sha256.slice(0, 8)}`,
+        contentType: blob.content_type,
+      };
+    });
+  }
+}
+
+function ref(t: TicketRow) {
+  return { id: t.id, teamId: t.team_id, assigneeId: t.assignee_id };
+}
+
+function unprocessable(message: string, reason: string) {
+  return new UnprocessableEntityException({ statusCode: 422, message, reason });
+}

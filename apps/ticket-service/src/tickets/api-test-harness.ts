@@ -1,0 +1,153 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  TestDatabase,
+  createTestDatabase,
+  dropQueuePrefix,
+  testQueuePrefix,
+  testServiceEnv,
+} from '@oq/database/testing/test-env';
+import { QueueName } from '@oq/contracts';
+import { QueueService, createHttpApp } from '@oq/platform';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../app.module';
+import { TokenService } from '../auth/token.service';
+
+export interface ApiResponse {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+/**
+ * A booted ticket-service on a private database with two teams, an agent in
+ * each, an admin, and one inbox per channel (email, whatsapp, voice, chat) of team A.
+ */
+export class ApiHarness {
+  app!: NestFastifyApplication;
+  ds!: DataSource;
+  base = '';
+  private db!: TestDatabase;
+  private readonly prefix = testQueuePrefix();
+  readonly ids: Record<string, string> = {};
+  readonly tokens: Record<'alice' | 'bob' | 'admin' | 'carol', string> = { alice: '', bob: '', admin: '', carol: '' };
+
+  async start(extraEnv: Record<string, string> = {}) {
+    this.db = await createTestDatabase();
+    this.app = await createHttpApp(AppModule, {
+      title: 'ticket-service',
+      env: testServiceEnv(this.db, this.prefix, { ADMIN_PASSWORD: 'bootstrap-admin-pw', ...extraEnv }),
+    });
+    await this.app.listen({ port: 0, host: '127.0.0.1' });
+    this.base = await this.app.getUrl();
+    this.ds = this.app.get(DataSource);
+    const [a, b] = await this.ds.query(`INSERT INTO teams (name) VALUES ('Payments'), ('Security') RETURNING id`);
+    this.ids.teamA = a.id;
+    this.ids.teamB = b.id;
+    const agents = await this.ds.query(
+      `INSERT INTO agents (email, name, password_hash, role) VALUES
+         ('alice@example.com', 'Alice', 'x', 'agent'), ('bob@example.com', 'Bob', 'x', 'agent'),
+         ('boss@example.com', 'Boss', 'x', 'admin'), ('carol@example.com', 'Carol', 'x', 'agent') RETURNING id`,
+    );
+    [this.ids.alice, this.ids.bob, this.ids.admin, this.ids.carol] = agents.map((r: { id: string }) => r.id);
+    await this.ds.query(`INSERT INTO agent_teams VALUES ($1, $2), ($3, $4), ($5, $2)`, [
+      this.ids.alice,
+      this.ids.teamA,
+      this.ids.bob,
+      this.ids.teamB,
+      this.ids.carol,
+    ]);
+    for (const [channel, address] of [
+      ['email', 'support@wallet.example'],
+      ['whatsapp', '15550001111'],
+      ['voice', '+15550002222'],
+      ['chat', 'widget-key'],
+    ]) {
+      const [inbox] = await this.ds.query(
+        `INSERT INTO inboxes (name, channel, address, default_team_id) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [`${channel} inbox`, channel, address, this.ids.teamA],
+      );
+      this.ids[`inbox_${channel}`] = inbox.id;
+    }
+    const tokens = this.app.get(TokenService);
+    this.tokens.alice = (await tokens.sign({ id: this.ids.alice, role: 'agent', teamIds: [this.ids.teamA] })).token;
+    this.tokens.carol = (await tokens.sign({ id: this.ids.carol, role: 'agent', teamIds: [this.ids.teamA] })).token;
+    this.tokens.bob = (await tokens.sign({ id: this.ids.bob, role: 'agent', teamIds: [this.ids.teamB] })).token;
+    this.tokens.admin = (await tokens.sign({ id: this.ids.admin, role: 'admin', teamIds: [] })).token;
+    return this;
+  }
+
+  async stop() {
+    await this.app?.close();
+    await this.db?.drop();
+    await dropQueuePrefix(this.prefix);
+  }
+
+  async call(
+    who: keyof ApiHarness['tokens'],
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse> {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.tokens[who]}`,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  }
+
+  /** A ticket opened by hand for a customer; defaults to an email ticket of team A. */
+  async createTicket(who: keyof ApiHarness['tokens'] = 'alice', overrides: Record<string, unknown> = {}) {
+    const res = await this.call(who, 'POST', '/v1/tickets', {
+      requester: { kind: 'email', value: `cust-${Math.random().toString(36).slice(2)}@example.com` },
+      channel: 'email',
+      subject: 'Card payment failed',
+      message: { text: 'My payment of 20 EUR failed but the money is gone' },
+      ...overrides,
+    });
+    if (res.status !== 201) throw new Error(`create ticket: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  /** Types of the ticket events written for a ticket (kept in the audit of the relay's input). */
+  async outboxEvents(ticketId: string): Promise<string[]> {
+    const q = this.app.get(QueueService).queue(QueueName.Sla);
+    const deadline = Date.now() + 3000;
+    let types: string[] = [];
+    while (Date.now() < deadline) {
+      const jobs = await q.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+      types = jobs.filter((j) => j?.data?.ticketId === ticketId).map((j) => j.data.type);
+      if (types.length) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return types;
+  }
+
+  outbox(): Promise<{ queue: string; job_name: string; job_id: string | null; payload: any }[]> {
+    return this.ds.query(`SELECT queue, job_name, job_id, payload FROM outbox ORDER BY id`);
+  }
+}
+
+/** Polls until the relay has moved the job to BullMQ (it is woken by pg_notify, so this is quick). */
+export async function waitForJob(h: ApiHarness, queue: QueueName, jobId: string, timeoutMs = 5000) {
+  const q = h.app.get(QueueService).queue(queue);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await q.getJob(jobId);
+    if (job) return job;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} never reached ${queue}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
