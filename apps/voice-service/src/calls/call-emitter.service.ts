@@ -45,11 +45,13 @@ export class CallEmitter implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /** Starts (or chains after the running one) the work owed for this call; never throws. */
-  kick(inboxId: string, callId: string): Promise<void> {
+  kick(inboxId: string, callId: string, known?: CallRow): Promise<void> {
     const key = `${inboxId}|${callId}`;
-    const previous = this.running.get(key) ?? Promise.resolve();
-    const next = previous
-      .then(() => this.process(inboxId, callId))
+    const previous = this.running.get(key);
+    // After a run for the same call, the row we were handed may be stale: re-read it.
+    const start = previous ? undefined : known;
+    const next = (previous ?? Promise.resolve())
+      .then(() => this.process(inboxId, callId, start))
       .catch((err) =>
         this.logger.warn(
           { inboxId, callId, err: (err as Error).message },
@@ -75,8 +77,9 @@ export class CallEmitter implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  private async process(inboxId: string, callId: string): Promise<void> {
-    let row = await this.store.read(inboxId, callId);
+  /** `known`: the row as the request that just committed it left it (saves a read on the hot path). */
+  private async process(inboxId: string, callId: string, known?: CallRow): Promise<void> {
+    let row = known ?? (await this.store.read(inboxId, callId));
     if (!row || !row.final) return;
     if (recordingPending(row.state)) row = await this.download(row);
     if (emissionPending(row)) await this.emit(row);
@@ -112,11 +115,7 @@ export class CallEmitter implements OnApplicationBootstrap, OnApplicationShutdow
       { jobId: inboundJobId(row.inboxId, row.callId, revision) },
     );
     this.metrics.counter('oq_voice_call_logs_enqueued_total', 'Call-log revisions enqueued on inbound').inc();
-    await this.store.mutate(row.inboxId, row.callId, (r) => {
-      r.emittedRevision = Math.max(r.emittedRevision ?? -1, revision);
-      // Content that changed while we were sending is owed as the next revision.
-      if (r.contentHash !== sentHash) r.contentHash = sentHash;
-    });
+    await this.store.markEmitted(row, revision, sentHash, recordingPending(row.state));
     this.logger.info({ inboxId: row.inboxId, callId: row.callId, revision }, 'call log enqueued');
   }
 }

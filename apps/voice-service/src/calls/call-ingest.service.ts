@@ -23,7 +23,7 @@ export class CallIngest {
     const { outcome, row } = await this.store.apply(inboxId, event);
     this.logger.debug({ inboxId, callId: event.callId, status: event.status, outcome }, 'call event');
     if (outcome === 'stored' && row.final && (emissionPending(row) || recordingPending(row.state)))
-      void this.emitter.kick(inboxId, event.callId);
+      void this.emitter.kick(inboxId, event.callId, row);
     return outcome;
   }
 }

@@ -49,11 +49,15 @@ export class CallStore {
   async apply(inboxId: string, event: CallEvent): Promise<{ outcome: ApplyOutcome; row: CallRow }> {
     const digest = eventDigest(event);
     return this.ds.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO voice_calls (inbox_id, call_id, provider) VALUES ($1, $2, $3) ON CONFLICT (inbox_id, call_id) DO NOTHING`,
+      // One round trip creates the row if needed, takes its lock and reads it
+      // (ON CONFLICT DO UPDATE locks the existing row like SELECT … FOR UPDATE).
+      const rows = await m.query(
+        `INSERT INTO voice_calls AS c (inbox_id, call_id, provider) VALUES ($1, $2, $3)
+         ON CONFLICT (inbox_id, call_id) DO UPDATE SET provider = c.provider
+         RETURNING ${COLUMNS}`,
         [inboxId, event.callId, event.provider],
       );
-      const row = await this.lock(m, inboxId, event.callId);
+      const row = toRow(rows[0]);
       if (row.events.some((e) => e.digest === digest)) return { outcome: 'duplicate' as const, row };
       if (row.events.length >= MAX_EVENTS_PER_CALL) {
         this.logger.warn({ inboxId, callId: event.callId }, 'call has too many distinct events; event ignored');
@@ -65,6 +69,26 @@ export class CallStore {
       if (bad) throw new InvalidCallRecordError(bad.field, bad.reason);
       return { outcome: 'stored' as const, row: await this.save(m, { ...row, events }, state) };
     });
+  }
+
+  /**
+   * Records that `revision`, built from content `sentHash`, is on the inbound
+   * queue. One statement, no explicit lock: if the content changed meanwhile
+   * (content_hash is always the latest), the next revision is owed at once.
+   */
+  async markEmitted(row: CallRow, revision: number, sentHash: string, recordingStillPending: boolean): Promise<void> {
+    await this.ds.query(
+      `UPDATE voice_calls
+          SET emitted_revision = GREATEST(COALESCE(emitted_revision, -1), $3),
+              target_revision = CASE WHEN content_hash <> $4 THEN GREATEST(target_revision, $3 + 1) ELSE target_revision END,
+              next_work_at = CASE
+                WHEN content_hash <> $4 OR target_revision > $3 THEN now() + make_interval(secs => $6::float8 / 1000)
+                WHEN $5::boolean THEN next_work_at
+              END,
+              updated_at = now()
+        WHERE inbox_id = $1 AND call_id = $2`,
+      [row.inboxId, row.callId, revision, sentHash, recordingStillPending, SWEEP_GRACE_MS],
+    );
   }
 
   /** Applies a change to the call's state (a downloaded recording, an emitted revision) under its lock. */
@@ -143,7 +167,8 @@ function recordingRetryDelayMs(state: CallState): number | null {
   return [5_000, 30_000, 120_000, 600_000][Math.min(attempts - 1, 3)];
 }
 
-const SELECT = `SELECT inbox_id, call_id, events, state, final, target_revision, content_hash, emitted_revision FROM voice_calls`;
+const COLUMNS = 'inbox_id, call_id, events, state, final, target_revision, content_hash, emitted_revision';
+const SELECT = `SELECT ${COLUMNS} FROM voice_calls`;
 
 function toRow(r: Record<string, unknown>): CallRow {
   return {

@@ -1,6 +1,5 @@
 import {
   Controller,
-  Header,
   HttpCode,
   Inject,
   NotFoundException,
@@ -8,11 +7,12 @@ import {
   Post,
   RawBodyRequest,
   Req,
+  Res,
   UnauthorizedException,
 } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CONFIG, LOGGER, InboxDirectory } from '@oq/platform';
-import { FastifyRequest } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { CallIngest } from '../calls/call-ingest.service';
 import { InvalidCallRecordError } from '../calls/call-record-error';
@@ -34,11 +34,14 @@ export class TwilioController {
 
   @Post(':inboxId')
   @HttpCode(200)
-  @Header('content-type', 'text/xml; charset=utf-8')
   @ApiOperation({
     summary: 'Twilio status, recording and transcription callbacks (form-encoded, X-Twilio-Signature)',
   })
-  async callback(@Param('inboxId') inboxId: string, @Req() req: RawBodyRequest<FastifyRequest>): Promise<string> {
+  async callback(
+    @Param('inboxId') inboxId: string,
+    @Req() req: RawBodyRequest<FastifyRequest>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
     const inbox = await this.inboxes.get(inboxId);
     const authToken = inbox?.secrets.authToken;
     if (!inbox || !authToken) throw new NotFoundException(`no Twilio voice inbox ${inboxId}`);
@@ -65,6 +68,8 @@ export class TwilioController {
       }
       throw err;
     }
+    // Set here rather than by decorator: error responses stay JSON.
+    reply.header('content-type', 'text/xml; charset=utf-8');
     return EMPTY_TWIML;
   }
 }

@@ -1,0 +1,203 @@
+import { createTestDatabase, dropQueuePrefix, testQueuePrefix, TestDatabase } from '@oq/database/testing/test-env';
+import { INBOX_CHANGED_CHANNEL } from '@oq/contracts';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import {
+  FakeInboxApi,
+  FakeRecordingServer,
+  VoiceStack,
+  callLogJobs,
+  postPbx,
+  sleep,
+  startVoiceService,
+  waitForCallLogs,
+} from '../testing/voice-test-kit';
+
+const SECRET = 'pbx-signing-secret-0123456789abcdef';
+
+describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
+  let db: TestDatabase;
+  const prefix = testQueuePrefix();
+  let api: FakeInboxApi;
+  let files: FakeRecordingServer;
+  let voice: VoiceStack;
+  let pg: Client;
+  let inboxId: string;
+  let n = 0;
+  const callId = () => `asterisk-${Date.now()}.${n++}`;
+  const record = (id: string, over: Record<string, unknown> = {}) => ({
+    callId: id,
+    direction: 'inbound',
+    from: '(415) 555-2671',
+    to: '+18005550100',
+    agent: 'alice',
+    queue: 'billing',
+    startedAt: '2026-11-25T10:00:00Z',
+    answeredAt: '2026-11-25T10:00:10Z',
+    endedAt: '2026-11-25T10:02:10Z',
+    disposition: 'answered',
+    ...over,
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    api = await new FakeInboxApi().start();
+    files = await new FakeRecordingServer().start();
+    inboxId = api.add({ secrets: { signingSecret: SECRET } }).id;
+    voice = await startVoiceService(db, prefix, { TICKET_SERVICE_URL: api.url });
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+  });
+  afterAll(async () => {
+    await voice?.close();
+    await pg?.end();
+    await api?.close();
+    await files?.close();
+    await db?.drop();
+    await dropQueuePrefix(prefix);
+  });
+
+  const rows = async (id: string) => (await pg.query('SELECT * FROM voice_calls WHERE call_id = $1', [id])).rows;
+
+  it('logs an answered call with agent, queue and E.164 caller; a repeated record changes nothing', async () => {
+    const id = callId();
+    const ringing = record(id, { answeredAt: undefined, endedAt: undefined, disposition: undefined });
+    expect(await (await postPbx(voice.base, inboxId, SECRET, ringing)).json()).toEqual({ status: 'stored' });
+    await sleep(100);
+    expect(await callLogJobs(voice.inbound, id)).toEqual([]); // not final yet
+    expect((await postPbx(voice.base, inboxId, SECRET, record(id))).status).toBe(200);
+    const [job] = await waitForCallLogs(voice.inbound, id, 1);
+    expect(job.data).toMatchObject({
+      kind: 'call_log',
+      revision: 0,
+      sourceTime: '2026-11-25T10:00:00.000Z',
+      sender: { kind: 'phone', value: '+14155552671' },
+      call: {
+        disposition: 'answered',
+        from: '+14155552671',
+        agent: 'alice',
+        queue: 'billing',
+        durationSec: 120,
+        answeredAt: '2026-11-25T10:00:10.000Z',
+      },
+    });
+    expect(job.data.text).toBe('Inbound call from +14155552671 (answered, 2 min), agent alice, queue billing.');
+
+    const again = await postPbx(voice.base, inboxId, SECRET, record(id));
+    expect(await again.json()).toEqual({ status: 'duplicate' });
+    await sleep(300);
+    expect(await callLogJobs(voice.inbound, id)).toHaveLength(1);
+  });
+
+  it('logs a voicemail whose recording is unreachable with its URL, and masks card numbers in the transcript', async () => {
+    const id = callId();
+    const res = await postPbx(
+      voice.base,
+      inboxId,
+      SECRET,
+      record(id, {
+        answeredAt: undefined,
+        disposition: 'voicemail',
+        recordingUrl: `${files.url}/missing.wav`,
+        transcript: 'Hi, my card 5500-0000-0000-0004 was blocked, call me back',
+      }),
+    );
+    expect(res.status).toBe(200);
+    const [job] = await waitForCallLogs(voice.inbound, id, 1);
+    expect(job.data.call).toMatchObject({ disposition: 'voicemail', recordingUrl: `${files.url}/missing.wav` });
+    expect(job.data.attachments).toEqual([]);
+    expect(job.data.call?.transcript).toBe('Hi, my card ••••-••••-••••-0004 was blocked, call me back');
+    expect(job.data.subject).toBe('Voicemail from +14155552671');
+  });
+
+  it('downloads a reachable PBX recording into the blob store', async () => {
+    const id = callId();
+    const url = files.serve(`/rec/${id}.mp3`, Buffer.from('mp3 bytes'), 'audio/mpeg');
+    await postPbx(voice.base, inboxId, SECRET, record(id, { recordingUrl: url }));
+    const [job] = await waitForCallLogs(voice.inbound, id, 1);
+    expect(job.data.attachments).toHaveLength(1);
+    expect(job.data.call?.recording).toMatchObject({ size: 9, contentType: 'audio/mpeg' });
+    // PBX URLs are not Twilio's: no credentials were sent.
+    expect(files.authorizations.at(-1)).toBeUndefined();
+  });
+
+  it('rejects replays older than 5 minutes and bad signatures with 401, storing nothing', async () => {
+    const id = callId();
+    const old = Math.floor(Date.now() / 1000) - 301;
+    const replay = await postPbx(voice.base, inboxId, SECRET, record(id), { timestamp: old });
+    expect(replay.status).toBe(401);
+    expect((await replay.json()).message).toMatch(/timestamp outside the 300-second window/);
+    const future = await postPbx(voice.base, inboxId, SECRET, record(id), { timestamp: old + 602 });
+    expect(future.status).toBe(401);
+    expect((await postPbx(voice.base, inboxId, 'wrong-secret-xxxxxxxxxxxxxxxxxxxxx', record(id))).status).toBe(401);
+    expect((await postPbx(voice.base, inboxId, SECRET, record(id), { signature: 'sha256=00' })).status).toBe(401);
+    // Just inside the window is fine.
+    expect((await postPbx(voice.base, inboxId, SECRET, record(id), { timestamp: old + 5 })).status).toBe(200);
+    await sleep(100);
+    expect(await rows(id)).toHaveLength(1);
+    const other = callId();
+    await postPbx(voice.base, inboxId, SECRET, record(other), { timestamp: old });
+    expect(await rows(other)).toEqual([]);
+  });
+
+  it('answers 404 for an unknown inbox and for an inbox without a PBX signing secret', async () => {
+    expect((await postPbx(voice.base, '7d4f6c1e-0000-4000-8000-000000000000', SECRET, record(callId()))).status).toBe(
+      404,
+    );
+    const twilioOnly = api.add({ secrets: { authToken: 'x'.repeat(32) } }).id;
+    expect((await postPbx(voice.base, twilioOnly, SECRET, record(callId()))).status).toBe(404);
+  });
+
+  it('answers 400 naming the field of an impossible record', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ endedAt: '2026-11-25T09:59:00Z' }, 'endedAt'],
+      [{ answeredAt: '2026-11-25T09:00:00Z' }, 'answeredAt'],
+      [{ durationSec: -3 }, 'durationSec'],
+      [{ from: 'call me maybe' }, 'from'],
+      [{ direction: 'outbound', to: '12' }, 'to'],
+      [{ disposition: 'exploded' }, 'disposition'],
+      [{ startedAt: 'tuesday' }, 'startedAt'],
+      [{ recordingUrl: 'ftp://pbx/rec.wav' }, 'recordingUrl'],
+    ];
+    for (const [over, field] of cases) {
+      const id = callId();
+      const res = await postPbx(voice.base, inboxId, SECRET, record(id, over));
+      expect(res.status).toBe(400);
+      const body = await res.json();
+      expect({ field: body.field, message: body.message }).toEqual({
+        field,
+        message: expect.stringMatching(new RegExp(`^${field}: `)),
+      });
+      expect(await rows(id)).toEqual([]);
+    }
+    // A later record with an earlier start is consistent: the fold keeps the earliest start, one call.
+    const id = callId();
+    await postPbx(voice.base, inboxId, SECRET, record(id));
+    const earlier = record(id, { startedAt: '2026-11-25T09:59:00Z' });
+    expect((await postPbx(voice.base, inboxId, SECRET, earlier)).status).toBe(200);
+    expect((await rows(id))[0].state.startedAt).toBe('2026-11-25T09:59:00.000Z');
+  });
+
+  it('normalises numbers with the inbox region and follows secret rotation announced on pub/sub', async () => {
+    const inbox = api.add({ settings: { defaultRegion: 'GB' }, secrets: { signingSecret: SECRET } });
+    const id = callId();
+    await postPbx(voice.base, inbox.id, SECRET, record(id, { from: '020 7946 0018' }));
+    const [job] = await waitForCallLogs(voice.inbound, id, 1);
+    expect(job.data.sender.value).toBe('+442079460018');
+
+    const rotated = 'rotated-pbx-secret-0123456789abcdef';
+    api.inboxes.set(inbox.id, { ...inbox, secrets: { signingSecret: rotated } });
+    const redis = new Redis('redis://127.0.0.1:6379');
+    await redis.publish(INBOX_CHANGED_CHANNEL, inbox.id);
+    redis.disconnect();
+    const deadline = Date.now() + 3000;
+    let status = 0;
+    while (
+      Date.now() < deadline &&
+      (status = (await postPbx(voice.base, inbox.id, rotated, record(callId()))).status) !== 200
+    )
+      await sleep(50);
+    expect(status).toBe(200);
+    expect((await postPbx(voice.base, inbox.id, SECRET, record(callId()))).status).toBe(401);
+  });
+});
