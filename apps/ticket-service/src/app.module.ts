@@ -4,6 +4,10 @@ import { DatabaseModule } from '@oq/database';
 import { PlatformModule, QueueModule } from '@oq/platform';
 import { AttachmentsModule } from './attachments/attachments.module';
 import { AuthModule } from './auth/auth.module';
+import { AgentsModule } from './agents/agents.module';
+import { TeamsModule } from './teams/teams.module';
+import { InternalModule } from './internal/internal.module';
+import { InboxesModule } from './inboxes/inboxes.module';
 import { ContactsApiModule } from './contacts/contacts-api.module';
 import { MessagesModule } from './messages/messages.module';
 import { TicketQueueModule } from './queue/queue.module';
@@ -36,6 +40,10 @@ import { OutboxModule } from './outbox/outbox.module';
       ],
     }),
     AuthModule,
+    AgentsModule,
+    TeamsModule,
+    InternalModule,
+    InboxesModule,
     OutboxModule,
     InboundModule,
     DeliveryModule,

@@ -9,6 +9,6 @@ import { TokenService } from './token.service';
 @Module({
   controllers: [AuthController],
   providers: [TokenService, AuthService, AgentAuthGuard],
-  exports: [TokenService, AgentAuthGuard],
+  exports: [TokenService, AuthService, AgentAuthGuard],
 })
 export class AuthModule {}

@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { INBOX_CHANGED_CHANNEL, InboxConfig } from '@oq/contracts';
+import { LOGGER, REDIS, SecretBox } from '@oq/platform';
+import { Redis } from 'ioredis';
+import { Logger } from 'pino';
+import { DataSource, EntityManager } from 'typeorm';
+import { CreateInboxBody, InboxView, UpdateInboxBody } from './inboxes.dto';
+import { decryptInboxSecrets, encryptInboxSecrets } from './secret-box.provider';
+
+interface InboxRow {
+  id: string;
+  channel: InboxConfig['channel'];
+  name: string;
+  address: string;
+  default_team_id: string;
+  enabled: boolean;
+  settings: Record<string, unknown>;
+  secrets: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class InboxesService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly box: SecretBox,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async list(channel?: string): Promise<InboxView[]> {
+    const rows: InboxRow[] = await this.ds.query(
+      `SELECT * FROM inboxes WHERE ($1::text IS NULL OR channel = $1) ORDER BY channel, name, id`,
+      [channel ?? null],
+    );
+    return rows.map((r) => this.view(r));
+  }
+
+  async get(id: string): Promise<InboxView> {
+    return this.view(await this.row(this.ds.manager, id));
+  }
+
+  async create(body: CreateInboxBody): Promise<InboxView> {
+    // The id is chosen here because it is the AAD the secrets are sealed with.
+    const id = randomUUID();
+    const row = await this.write(async (m) => {
+      const rows: InboxRow[] = await m.query(
+        `INSERT INTO inboxes (id, channel, name, address, default_team_id, enabled, settings, secrets)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING *`,
+        [
+          id,
+          body.channel,
+          body.name,
+          body.address,
+          body.defaultTeamId,
+          body.enabled,
+          JSON.stringify(body.settings),
+          encryptInboxSecrets(this.box, id, body.secrets),
+        ],
+      );
+      return rows[0];
+    });
+    await this.announce(id);
+    this.logger.info({ inboxId: id, channel: body.channel }, 'inbox created');
+    return this.view(row);
+  }
+
+  async update(id: string, body: UpdateInboxBody): Promise<InboxView> {
+    const row = await this.write(async (m) => {
+      const current = await this.row(m, id, true);
+      let secrets = current.secrets;
+      if (body.secrets) {
+        const merged = decryptInboxSecrets(this.box, id, current.secrets);
+        for (const [name, value] of Object.entries(body.secrets)) {
+          if (value === null) delete merged[name];
+          else merged[name] = value;
+        }
+        secrets = encryptInboxSecrets(this.box, id, merged);
+      }
+      await m.query(
+        `UPDATE inboxes SET name = $2, address = $3, default_team_id = $4, enabled = $5, settings = $6::jsonb,
+                secrets = $7, updated_at = now()
+          WHERE id = $1`,
+        [
+          id,
+          body.name ?? current.name,
+          body.address ?? current.address,
+          body.defaultTeamId ?? current.default_team_id,
+          body.enabled ?? current.enabled,
+          JSON.stringify(body.settings ?? current.settings),
+          secrets,
+        ],
+      );
+      return this.row(m, id);
+    });
+    await this.announce(id);
+    this.logger.info({ inboxId: id, fields: Object.keys(body) }, 'inbox updated');
+    return this.view(row);
+  }
+
+  /** Deleting an inbox that already carried conversations would orphan history: disable it instead (409). */
+  async remove(id: string): Promise<void> {
+    await this.write(async (m) => {
+      await this.row(m, id, true);
+      await m.query('DELETE FROM inboxes WHERE id = $1', [id]);
+    });
+    await this.announce(id);
+    this.logger.info({ inboxId: id }, 'inbox deleted');
+  }
+
+  /** What channel services receive over the internal API: secrets decrypted. */
+  async configs(channel?: string): Promise<InboxConfig[]> {
+    const rows: InboxRow[] = await this.ds.query(
+      `SELECT * FROM inboxes WHERE ($1::text IS NULL OR channel = $1) ORDER BY created_at, id`,
+      [channel ?? null],
+    );
+    return rows.map((r) => this.config(r));
+  }
+
+  async configOf(id: string): Promise<InboxConfig> {
+    return this.config(await this.row(this.ds.manager, id));
+  }
+
+  /** Tells every channel service replica to reload this inbox (they also refresh everything every 60 s). */
+  async announce(id: string): Promise<void> {
+    try {
+      await this.redis.publish(INBOX_CHANGED_CHANNEL, id);
+    } catch (err) {
+      // The change is committed; the channel services' periodic refresh picks it up.
+      this.logger.warn({ inboxId: id, err: (err as Error).message }, 'could not announce inbox change');
+    }
+  }
+
+  private config(r: InboxRow): InboxConfig {
+    return {
+      id: r.id,
+      name: r.name,
+      channel: r.channel,
+      address: r.address,
+      defaultTeamId: r.default_team_id,
+      enabled: r.enabled,
+      settings: r.settings,
+      secrets: decryptInboxSecrets(this.box, r.id, r.secrets),
+    };
+  }
+
+  private view(r: InboxRow): InboxView {
+    return {
+      id: r.id,
+      channel: r.channel,
+      name: r.name,
+      address: r.address,
+      defaultTeamId: r.default_team_id,
+      enabled: r.enabled,
+      settings: r.settings,
+      secretNames: Object.keys(decryptInboxSecrets(this.box, r.id, r.secrets)).sort(),
+      createdAt: new Date(r.created_at).toISOString(),
+      updatedAt: new Date(r.updated_at).toISOString(),
+    };
+  }
+
+  private async row(m: EntityManager, id: string, lock = false): Promise<InboxRow> {
+    if (!UUID_RE.test(id)) throw new NotFoundException('inbox not found');
+    const rows: InboxRow[] = await m.query(`SELECT * FROM inboxes WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`, [id]);
+    if (!rows[0]) throw new NotFoundException('inbox not found');
+    return rows[0];
+  }
+
+  /** One transaction; constraint violations become the 4xx the admin can act on. */
+  private async write<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.ds.transaction(fn);
+    } catch (err) {
+      const pg = err as { code?: string; constraint?: string; detail?: string };
+      if (pg.code === '23505') throw new ConflictException('an inbox with this channel and address already exists');
+      if (pg.code === '23503' && pg.constraint === 'inboxes_default_team_id_fkey')
+        throw new BadRequestException('defaultTeamId: team not found');
+      if (pg.code === '23503')
+        throw new ConflictException('inbox has conversations or messages; disable it instead (enabled: false)');
+      throw err;
+    }
+  }
+}
