@@ -15,6 +15,7 @@ import { TicketsModule } from './tickets/tickets.module';
 import { Config, ConfigSchema } from './config';
 import { DeliveryModule } from './delivery/delivery.module';
 import { InboundModule } from './inbound/inbound.module';
+import { ChatModule } from './chat/chat.module';
 import { OutboxModule } from './outbox/outbox.module';
 
 @Module({
@@ -52,6 +53,7 @@ import { OutboxModule } from './outbox/outbox.module';
     TicketQueueModule,
     ContactsApiModule,
     AttachmentsModule,
+    ChatModule,
   ],
 })
 export class AppModule {}

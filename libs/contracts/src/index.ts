@@ -6,3 +6,4 @@ export * from './job-policy';
 export * from './card-numbers';
 export * from './email-threading';
 export * from './internal-api';
+export * from './chat';

@@ -1,0 +1,133 @@
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  OnModuleInit,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { ApiTags } from '@nestjs/swagger';
+import { ChatHistoryPage } from '@oq/contracts';
+import { BlobTooLargeError, CONFIG } from '@oq/platform';
+import { Inject } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { Config } from '../config';
+import { RateLimiter } from '../gateway/rate-limiter.service';
+import { CustomerAuthService } from '../identity/customer-auth.service';
+import { customerFromRequest, httpError } from '../identity/customer-request';
+import { AttachmentService } from '../uploads/attachment.service';
+import { HistoryService } from './history.service';
+
+const HistoryQuery = z.object({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+const CHAT_HEADERS =
+  'content-type, x-chat-visitor-token, x-chat-user-token, x-chat-user-id, x-chat-user-hash, x-filename';
+
+/** The widget's REST side: visitor tokens, history for reconnects, attachment upload and download. */
+@ApiTags('chat (customers)')
+@Controller('chat/:inboxId')
+export class ChatController implements OnModuleInit {
+  constructor(
+    private readonly auth: CustomerAuthService,
+    private readonly history: HistoryService,
+    private readonly attachments: AttachmentService,
+    private readonly limiter: RateLimiter,
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  onModuleInit() {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    // Uploads are raw bytes (no multipart parsing in memory): the stream goes straight to the blob store.
+    fastify.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+    // Widgets embedded on other sites call these endpoints cross-origin; the inbox's allow-list still applies.
+    fastify.addHook('onRequest', (req, reply, done) => {
+      if (!req.url.startsWith('/chat/')) return done();
+      const origin = req.headers.origin;
+      if (origin) {
+        reply.header('access-control-allow-origin', origin);
+        reply.header('vary', 'origin');
+        reply.header('access-control-allow-headers', CHAT_HEADERS);
+        reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
+      }
+      if (req.method === 'OPTIONS') return void reply.code(204).send();
+      done();
+    });
+  }
+
+  @Post('visitors')
+  @HttpCode(201)
+  async createVisitor(@Param('inboxId') inboxId: string, @Req() req: FastifyRequest) {
+    if (!(await this.limiter.allow(`conn:ip:${req.ip}`, this.config.CHAT_IP_CONNECTS_PER_WINDOW)))
+      throw new BadRequestException('too many new visitors from this address, retry later');
+    try {
+      const inbox = await this.auth.inbox(inboxId);
+      this.auth.checkOrigin(inbox, req.headers.origin);
+      return await this.auth.issueVisitor(inbox);
+    } catch (err) {
+      throw httpError(err);
+    }
+  }
+
+  @Get('messages')
+  async messages(
+    @Param('inboxId') inboxId: string,
+    @Query('cursor') cursor: string | undefined,
+    @Query('limit') limit: string | undefined,
+    @Req() req: FastifyRequest,
+  ): Promise<ChatHistoryPage> {
+    const q = HistoryQuery.safeParse({ cursor, limit });
+    if (!q.success)
+      throw new BadRequestException(q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const customer = await customerFromRequest(this.auth, inboxId, req.headers);
+    return this.history.page(customer, q.data.cursor, q.data.limit);
+  }
+
+  @Post('attachments')
+  @HttpCode(201)
+  async upload(@Param('inboxId') inboxId: string, @Req() req: FastifyRequest) {
+    const customer = await customerFromRequest(this.auth, inboxId, req.headers);
+    if (!(req.body instanceof Readable)) throw new BadRequestException('send the file as application/octet-stream');
+    const filename =
+      decodeURIComponent(String(req.headers['x-filename'] ?? 'attachment'))
+        .replace(/[/\\\r\n]/g, '_')
+        .slice(0, 255) || 'attachment';
+    const contentType = String(req.headers['x-content-type'] ?? 'application/octet-stream').slice(0, 255);
+    try {
+      return await this.attachments.upload(customer, req.body, filename, contentType);
+    } catch (err) {
+      if (err instanceof BlobTooLargeError)
+        throw new BadRequestException(`attachment exceeds ${this.config.CHAT_MAX_ATTACHMENT_BYTES} bytes`);
+      throw err;
+    }
+  }
+
+  @Get('attachments/:sha256')
+  async download(
+    @Param('inboxId') inboxId: string,
+    @Param('sha256') sha256: string,
+    @Query('filename') filename: string | undefined,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ) {
+    const customer = await customerFromRequest(this.auth, inboxId, req.headers);
+    if (!(await this.attachments.readable(customer, sha256))) throw new NotFoundException('attachment not found');
+    const name = (filename ?? 'attachment').replace(/["\\\r\n]/g, '_').slice(0, 200);
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('x-content-type-options', 'nosniff')
+      .send(this.attachments.read(sha256));
+  }
+}

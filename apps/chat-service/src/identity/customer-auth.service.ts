@@ -1,0 +1,150 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { IdentityRef } from '@oq/contracts';
+import { LOGGER, safeEqual } from '@oq/platform';
+import { jwtVerify } from 'jose';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { ChatInbox } from '../inboxes/chat-inbox';
+import { ChatInboxes } from '../inboxes/inbox-directory.service';
+import { Customer, CustomerAuthError, CustomerCredentials, roomOf } from './customer';
+
+interface VerifiedUser {
+  userId: string;
+  name?: string;
+  email?: string;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Turns presented credentials into a Customer. A claim to be an app user is
+ * accepted only with a valid signature by the inbox's secret (JWT or user
+ * hash); anything else is refused rather than downgraded to a visitor, so a
+ * forged user id never reaches a ticket.
+ */
+@Injectable()
+export class CustomerAuthService {
+  constructor(
+    private readonly inboxes: ChatInboxes,
+    private readonly ds: DataSource,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async inbox(inboxId: string): Promise<ChatInbox> {
+    const inbox = await this.inboxes.get(inboxId);
+    if (!inbox || !inbox.enabled) throw new CustomerAuthError('unknown_inbox', 'unknown or disabled chat inbox');
+    return inbox;
+  }
+
+  /** Browsers send Origin; native apps do not. An inbox with an allow-list refuses foreign browser origins. */
+  checkOrigin(inbox: ChatInbox, origin: string | undefined): void {
+    const allowed = inbox.settings.allowedOrigins;
+    if (!origin || allowed.length === 0) return;
+    if (allowed.includes('*') || allowed.includes(origin.replace(/\/$/, ''))) return;
+    throw new CustomerAuthError('origin_not_allowed', `origin ${origin} is not allowed for this inbox`);
+  }
+
+  async issueVisitor(inbox: ChatInbox): Promise<{ visitorId: string; token: string }> {
+    const token = `v1.${randomBytes(32).toString('base64url')}`;
+    const rows: { id: string }[] = await this.ds.query(
+      'INSERT INTO chat_visitors (inbox_id, token_hash) VALUES ($1, $2) RETURNING id',
+      [inbox.id, sha256(token)],
+    );
+    return { visitorId: rows[0].id, token };
+  }
+
+  async authenticate(creds: CustomerCredentials): Promise<Customer> {
+    const inbox = await this.inbox(creds.inboxId);
+    const user = await this.verifyUser(inbox, creds);
+    const visitorId = creds.visitorToken ? await this.verifyVisitor(inbox, creds.visitorToken) : undefined;
+    if (!user && !visitorId)
+      throw new CustomerAuthError('no_identity', 'a visitor token or a verified user is required');
+
+    const visitor: IdentityRef | undefined = visitorId ? { kind: 'visitor', value: visitorId } : undefined;
+    if (!user) {
+      return {
+        inboxId: inbox.id,
+        identity: visitor!,
+        linked: [],
+        rooms: [roomOf(inbox.id, visitor!)],
+        displayName: creds.name,
+        visitorId,
+      };
+    }
+
+    const identity: IdentityRef = { kind: 'app_user', value: user.userId };
+    if (visitorId) {
+      // The visitor signed in: remember it, so replies addressed to the visitor reach the user later too.
+      await this.ds.query('UPDATE chat_visitors SET app_user_id = $2, last_seen_at = now() WHERE id = $1', [
+        visitorId,
+        user.userId,
+      ]);
+    }
+    const earlier: { id: string }[] = await this.ds.query(
+      'SELECT id FROM chat_visitors WHERE inbox_id = $1 AND app_user_id = $2 ORDER BY created_at LIMIT 20',
+      [inbox.id, user.userId],
+    );
+    const visitorIds = new Set(earlier.map((r) => r.id));
+    if (visitorId) visitorIds.add(visitorId);
+    const linked: IdentityRef[] = [];
+    if (visitor) linked.push(visitor);
+    if (user.email) linked.push({ kind: 'email', value: user.email.toLowerCase() });
+    return {
+      inboxId: inbox.id,
+      identity,
+      linked,
+      rooms: [identity, ...[...visitorIds].map((v) => ({ kind: 'visitor' as const, value: v }))].map((i) =>
+        roomOf(inbox.id, i),
+      ),
+      displayName: user.name ?? creds.name,
+      visitorId,
+      appUserId: user.userId,
+    };
+  }
+
+  private async verifyUser(inbox: ChatInbox, creds: CustomerCredentials): Promise<VerifiedUser | undefined> {
+    if (!creds.userJwt && !creds.userId && !creds.userHash) return undefined;
+    const secret = inbox.identitySecret;
+    if (!secret) throw new CustomerAuthError('unverified_user', 'this inbox does not accept signed-in users');
+    if (creds.userJwt) {
+      try {
+        const { payload } = await jwtVerify(creds.userJwt, new TextEncoder().encode(secret), {
+          algorithms: ['HS256'],
+          requiredClaims: ['exp'],
+        });
+        const userId = payload.user_id;
+        if ((typeof userId !== 'string' && typeof userId !== 'number') || String(userId).length === 0)
+          throw new Error('user_id claim missing');
+        if (creds.userId && creds.userId !== String(userId)) throw new Error('user_id differs from the claimed user');
+        return {
+          userId: String(userId),
+          name: typeof payload.name === 'string' ? payload.name.slice(0, 200) : undefined,
+          email:
+            typeof payload.email === 'string' && /^[^@\s]+@[^@\s]+$/.test(payload.email) ? payload.email : undefined,
+        };
+      } catch (err) {
+        this.logger.info({ inboxId: inbox.id, reason: (err as Error).message }, 'chat user JWT refused');
+        throw new CustomerAuthError('unverified_user', 'the user token is invalid or expired');
+      }
+    }
+    if (!creds.userId || !creds.userHash)
+      throw new CustomerAuthError('unverified_user', 'user id and user hash are both required');
+    const expected = createHmac('sha256', secret).update(creds.userId).digest('hex');
+    if (!safeEqual(expected, creds.userHash.toLowerCase())) {
+      this.logger.info({ inboxId: inbox.id }, 'chat user hash refused');
+      throw new CustomerAuthError('unverified_user', 'the user hash does not match the user id');
+    }
+    return { userId: creds.userId };
+  }
+
+  private async verifyVisitor(inbox: ChatInbox, token: string): Promise<string> {
+    // TypeORM resolves UPDATE … RETURNING to [rows, rowCount].
+    const [rows]: [{ id: string }[], number] = await this.ds.query(
+      'UPDATE chat_visitors SET last_seen_at = now() WHERE token_hash = $1 AND inbox_id = $2 RETURNING id',
+      [sha256(token), inbox.id],
+    );
+    if (!rows.length) throw new CustomerAuthError('invalid_visitor', 'unknown visitor token');
+    return rows[0].id;
+  }
+}
