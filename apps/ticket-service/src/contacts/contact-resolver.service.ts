@@ -11,6 +11,15 @@ export interface ResolvedIdentity {
   created: boolean;
 }
 
+export interface KnownSender {
+  identityId: string;
+  contactId: string;
+  /** The contact has no name yet (a display name would fill it). */
+  unnamed: boolean;
+  /** The identity this one is linked to (a wa_id's phone) and who owns it. */
+  linked: { kind: string; value: string; contactId: string } | null;
+}
+
 export interface InboundSender extends IdentityRef {
   displayName?: string;
   /** Identities the channel vouches for (a WhatsApp wa_id's phone number). */
@@ -95,12 +104,27 @@ export class ContactResolverService {
   async resolveSender(
     manager: EntityManager,
     sender: InboundSender,
+    /** What the caller already read about the sender's identity (null: known not to exist). */
+    known?: KnownSender | null,
   ): Promise<ResolvedIdentity & { mergedContactIds: string[]; suggested: string[] }> {
     const mergedContactIds: string[] = [];
     const suggested: string[] = [];
     const linked = (sender.linked ?? []).map(normalizeIdentity).filter((l) => !sameIdentity(l, sender));
 
-    let own = await this.find(manager, sender);
+    let own: { contactId: string; identityId: string } | null =
+      known === undefined ? await this.find(manager, sender) : known && { ...known };
+    // Hot path: a known sender whose link is already recorded on the same contact needs no writes.
+    if (
+      known &&
+      !(known.unnamed && sender.displayName) &&
+      (linked.length === 0 ||
+        (linked.length === 1 &&
+          known.linked?.kind === linked[0].kind &&
+          known.linked.value === linked[0].value &&
+          known.linked.contactId === known.contactId))
+    )
+      return { ...known, created: false, mergedContactIds, suggested };
+
     let created = false;
     // A new sender whose linked identity exists joins that contact (the customer we know by phone).
     if (!own) {
@@ -115,7 +139,7 @@ export class ContactResolverService {
       const made = await this.findOrCreate(manager, sender, { name: sender.displayName, contactId: joinContact });
       own = { contactId: made.contactId, identityId: made.identityId };
       created = made.created;
-    } else if (sender.displayName) {
+    } else if (sender.displayName && (!known || known.unnamed)) {
       await manager.query('UPDATE contacts SET name = $2, updated_at = now() WHERE id = $1 AND name IS NULL', [
         own.contactId,
         sender.displayName,

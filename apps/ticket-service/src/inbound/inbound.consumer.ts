@@ -7,7 +7,14 @@ import { DataSource } from 'typeorm';
 import { Config } from '../config';
 import { DeadLetterService } from '../dead-letters/dead-letter.service';
 import { OutboxService } from '../outbox/outbox.service';
-import { BatchWrites, InboundProcessor, InboxRow, IngestOutcome, senderLockKey } from './inbound.processor';
+import {
+  BatchWrites,
+  InboundProcessor,
+  InboxRow,
+  IngestOutcome,
+  senderLockId,
+  senderLockKey,
+} from './inbound.processor';
 
 interface Pending {
   msg: InboundMessage;
@@ -40,6 +47,9 @@ const RETRYABLE_PG = new Set(['23505', '40001', '40P01', '55P03']);
 export class InboundConsumer {
   private pending: Pending[] = [];
   private timer?: NodeJS.Timeout;
+  /** Sender lock keys of the batches running now, and how many run. */
+  private readonly inFlight = new Set<string>();
+  private running = 0;
 
   constructor(
     private readonly ds: DataSource,
@@ -74,12 +84,33 @@ export class InboundConsumer {
     });
   }
 
+  /**
+   * Starts batches while connections allow. A message whose sender is in a batch
+   * still running waits for the next one: it would only block on that batch's
+   * advisory lock and hold its own connection idle meanwhile.
+   */
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.pending.length) {
-      const batch = this.pending.splice(0, this.config.INGEST_BATCH_SIZE);
-      void this.runBatch(batch);
+    const max = Math.max(1, this.config.DB_POOL_SIZE - 1);
+    while (this.running < max && this.pending.length) {
+      const batch: Pending[] = [];
+      const rest: Pending[] = [];
+      for (const p of this.pending) {
+        if (batch.length < this.config.INGEST_BATCH_SIZE && !this.inFlight.has(p.key)) batch.push(p);
+        else rest.push(p);
+      }
+      if (!batch.length) return;
+      this.pending = rest;
+      const keys = new Set(batch.map((p) => p.key));
+      for (const k of keys) this.inFlight.add(k);
+      this.running++;
+      void this.runBatch(batch).finally(() => {
+        this.running--;
+        for (const k of keys) this.inFlight.delete(k);
+        // What queued up meanwhile has waited long enough: go now, whatever the batch size.
+        if (this.pending.length) this.flush();
+      });
     }
   }
 
@@ -126,10 +157,11 @@ export class InboundConsumer {
           continue;
         }
         const local: BatchWrites = { outbox: [], audit: [] };
-        await m.query('SAVEPOINT inbound_msg');
         try {
+          // Savepoint and the sender's lock in one round trip (simple protocol, the id is a computed integer).
+          // No RELEASE: a later ROLLBACK TO names the newest savepoint, and releasing costs a round trip.
+          await m.query(`SAVEPOINT inbound_msg; SELECT pg_advisory_xact_lock(${senderLockId(item.key)})`);
           item.outcome = await this.processor.process(m, item.msg, inbox, local);
-          await m.query('RELEASE SAVEPOINT inbound_msg');
           writes.outbox.push(...local.outbox);
           writes.audit.push(...local.audit);
         } catch (err) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { CallLog, InboundMessage, maskCardNumbers } from '@oq/contracts';
 import { EntityManager } from 'typeorm';
@@ -44,6 +45,35 @@ export function senderLockKey(msg: InboundMessage): string {
 }
 
 /**
+ * The advisory lock id for a sender key (64 bits of its sha256). Computed here so the
+ * batch can send `SAVEPOINT …; SELECT pg_advisory_xact_lock(<id>)` as one round trip.
+ */
+export function senderLockId(key: string): string {
+  return createHash('sha256').update(key).digest().readBigInt64BE(0).toString();
+}
+
+interface Lookup {
+  message_id: string | null;
+  ticket_id: string | null;
+  revision: number | null;
+  metadata: Record<string, unknown> | null;
+  identity_id: string | null;
+  contact_id: string | null;
+  unnamed: boolean | null;
+  linked_kind: string | null;
+  linked_value: string | null;
+  linked_contact_id: string | null;
+}
+
+interface TicketUpdate {
+  status: string;
+  priority: string;
+  reopen: boolean;
+  customer: boolean;
+  bumpVersion: boolean;
+}
+
+/**
  * Turns one validated InboundMessage into contact, ticket, message, conversation,
  * audit and outbox rows inside the caller's transaction (the batch's SAVEPOINT).
  */
@@ -56,6 +86,7 @@ export class InboundProcessor {
     private readonly hooks: IngestHooks,
   ) {}
 
+  /** The caller holds the sender's advisory lock (senderLockId) for this transaction. */
   async process(
     manager: EntityManager,
     raw: InboundMessage,
@@ -65,25 +96,44 @@ export class InboundProcessor {
     const msg = maskMessage(raw);
     const sourceTime = new Date(Math.min(Date.parse(msg.sourceTime), Date.now()));
 
-    await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [senderLockKey(msg)]);
-
     if (msg.bounce) {
       const bounced = await this.applyBounce(manager, msg, out);
       if (bounced) return bounced;
     }
 
-    const existing: { id: string; ticket_id: string; revision: number; metadata: Record<string, unknown> }[] =
-      await manager.query(
-        'SELECT id, ticket_id, revision, metadata FROM messages WHERE inbox_id = $1 AND external_id = $2',
-        [inbox.id, msg.externalId],
-      );
-    if (existing.length) {
-      const prev = existing[0];
-      if (msg.revision <= prev.revision) return { status: 'duplicate', ticketId: prev.ticket_id, messageId: prev.id };
+    // One round trip: is this message known, and is its sender (with its link) known?
+    const who = normalizeIdentity(msg.sender);
+    const [found]: Lookup[] = await manager.query(
+      `SELECT m.id AS message_id, m.ticket_id, m.revision, m.metadata,
+              i.id AS identity_id, i.contact_id, (c.name IS NULL) AS unnamed,
+              li.kind AS linked_kind, li.value AS linked_value, li.contact_id AS linked_contact_id
+       FROM (SELECT 1) AS one
+       LEFT JOIN messages m ON m.inbox_id = $1 AND m.external_id = $2
+       LEFT JOIN contact_identities i ON i.kind = $3 AND i.value = $4
+       LEFT JOIN contacts c ON c.id = i.contact_id
+       LEFT JOIN contact_identities li ON li.id = i.linked_identity_id`,
+      [inbox.id, msg.externalId, who.kind, who.value],
+    );
+    if (found.message_id) {
+      const prev = { id: found.message_id, ticket_id: found.ticket_id!, metadata: found.metadata ?? {} };
+      if (msg.revision <= found.revision!) return { status: 'duplicate', ticketId: prev.ticket_id, messageId: prev.id };
       return this.applyRevision(manager, msg, prev, out);
     }
 
-    const sender = await this.contacts.resolveSender(manager, msg.sender);
+    const sender = await this.contacts.resolveSender(
+      manager,
+      msg.sender,
+      found.identity_id
+        ? {
+            identityId: found.identity_id,
+            contactId: found.contact_id!,
+            unnamed: !!found.unnamed,
+            linked: found.linked_kind
+              ? { kind: found.linked_kind, value: found.linked_value!, contactId: found.linked_contact_id! }
+              : null,
+          }
+        : null,
+    );
     const route = await this.router.route(manager, msg, {
       inboxId: inbox.id,
       identityId: sender.identityId,
@@ -98,43 +148,59 @@ export class InboundProcessor {
     const ticket =
       route.kind === 'new'
         ? await this.openTicket(manager, msg, inbox, sender.contactId, route, { missedCall, awaitsReply, sourceTime })
-        : await this.touchTicket(manager, route, { missedCall, awaitsReply, sourceTime });
+        : this.touchTicket(route, { missedCall, awaitsReply });
     const ref = { id: ticket.id, teamId: ticket.teamId, assigneeId: ticket.assigneeId };
 
     if (msg.cc.length) await this.addCcs(manager, ticket.id, msg, inbox, sender.contactId);
 
+    // Message, conversation binding and ticket counters/status in one statement (data-modifying CTEs).
+    const params: unknown[] = [
+      ticket.id,
+      inbox.id,
+      msg.channel,
+      direction,
+      msg.kind,
+      sender.contactId,
+      msg.externalId,
+      msg.revision,
+      msg.subject ?? null,
+      messageText(msg),
+      msg.html ?? null,
+      JSON.stringify(messageAttachments(msg)),
+      JSON.stringify(messageMetadata(msg)),
+      msg.email?.messageId ? bracketMessageId(msg.email.messageId) : null,
+      autoSubmitted,
+      sourceTime,
+      sender.identityId,
+      direction === 'inbound' ? sourceTime : null,
+    ];
+    let ticketSql = '';
+    if (ticket.update) {
+      const u = ticket.update;
+      params.push(u.status, u.priority, u.reopen, u.customer ? 1 : 0, u.bumpVersion ? 1 : 0);
+      ticketSql = `, ticket AS (
+         UPDATE tickets SET status = $19, priority = $20,
+           solved_at = CASE WHEN $21 THEN NULL ELSE solved_at END,
+           customer_message_count = customer_message_count + $22,
+           last_customer_message_at = CASE WHEN $22 = 1 THEN GREATEST(last_customer_message_at, $16)
+                                           ELSE last_customer_message_at END,
+           version = version + $23, updated_at = now()
+         WHERE id = $1)`;
+    }
     const [{ id: messageId }] = await manager.query(
-      `INSERT INTO messages (ticket_id, inbox_id, channel, direction, kind, author_contact_id, external_id, revision,
-         subject, text, html, attachments, metadata, email_message_id, auto_submitted, source_time)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16) RETURNING id`,
-      [
-        ticket.id,
-        inbox.id,
-        msg.channel,
-        direction,
-        msg.kind,
-        sender.contactId,
-        msg.externalId,
-        msg.revision,
-        msg.subject ?? null,
-        messageText(msg),
-        msg.html ?? null,
-        JSON.stringify(messageAttachments(msg)),
-        JSON.stringify(messageMetadata(msg)),
-        msg.email?.messageId ? bracketMessageId(msg.email.messageId) : null,
-        autoSubmitted,
-        sourceTime,
-      ],
-    );
-
-    // The pair now points at the ticket the customer last wrote to (replies default to it).
-    await manager.query(
-      `INSERT INTO conversations (inbox_id, identity_id, ticket_id, last_inbound_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (inbox_id, identity_id) DO UPDATE
-         SET ticket_id = excluded.ticket_id,
-             last_inbound_at = GREATEST(conversations.last_inbound_at, excluded.last_inbound_at),
-             updated_at = now()`,
-      [inbox.id, sender.identityId, ticket.id, direction === 'inbound' ? sourceTime : null],
+      `WITH message AS (
+         INSERT INTO messages (ticket_id, inbox_id, channel, direction, kind, author_contact_id, external_id, revision,
+           subject, text, html, attachments, metadata, email_message_id, auto_submitted, source_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16) RETURNING id),
+       binding AS (
+         -- The pair now points at the ticket the customer last wrote to (replies default to it).
+         INSERT INTO conversations (inbox_id, identity_id, ticket_id, last_inbound_at) VALUES ($2, $17, $1, $18)
+         ON CONFLICT (inbox_id, identity_id) DO UPDATE
+           SET ticket_id = excluded.ticket_id,
+               last_inbound_at = GREATEST(conversations.last_inbound_at, excluded.last_inbound_at),
+               updated_at = now())${ticketSql}
+       SELECT id FROM message`,
+      params,
     );
 
     if (ticket.created)
@@ -207,10 +273,15 @@ export class InboundProcessor {
   ) {
     const priority = o.missedCall ? 'high' : 'normal';
     const [t] = await manager.query(
-      `INSERT INTO tickets (subject, priority, team_id, requester_id, channel, inbox_id, follow_up_of_id,
-         customer_message_count, last_customer_message_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       RETURNING id, number, status, priority, team_id, assignee_id`,
+      `WITH t AS (
+         INSERT INTO tickets (subject, priority, team_id, requester_id, channel, inbox_id, follow_up_of_id,
+           customer_message_count, last_customer_message_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING id, number, status, priority, team_id, assignee_id),
+       requester AS (INSERT INTO ticket_participants (ticket_id, contact_id, role) SELECT id, $4, 'requester' FROM t),
+       audit AS (INSERT INTO ticket_audit (ticket_id, actor_type, action, changes)
+                 SELECT id, 'customer', 'created', $10::jsonb FROM t)
+       SELECT * FROM t`,
       [
         ticketSubject(msg),
         priority,
@@ -221,16 +292,6 @@ export class InboundProcessor {
         route.followUpOfId ?? null,
         o.awaitsReply ? 1 : 0,
         o.awaitsReply ? o.sourceTime : null,
-      ],
-    );
-    await manager.query(`INSERT INTO ticket_participants (ticket_id, contact_id, role) VALUES ($1, $2, 'requester')`, [
-      t.id,
-      contactId,
-    ]);
-    await manager.query(
-      `INSERT INTO ticket_audit (ticket_id, actor_type, action, changes) VALUES ($1, 'customer', 'created', $2::jsonb)`,
-      [
-        t.id,
         JSON.stringify({ channel: msg.channel, via: route.via, followUpOfId: route.followUpOfId ?? null, priority }),
       ],
     );
@@ -244,31 +305,18 @@ export class InboundProcessor {
       created: true,
       statusFrom: null as string | null,
       priorityFrom: null as string | null,
+      update: null as TicketUpdate | null,
     };
   }
 
-  /** Customer activity on an existing ticket: counters, reopen, missed-call priority — one UPDATE. */
-  private async touchTicket(
-    manager: EntityManager,
-    route: Extract<Route, { kind: 'existing' }>,
-    o: { missedCall: boolean; awaitsReply: boolean; sourceTime: Date },
-  ) {
+  /** Customer activity on an existing ticket: counters, reopen, missed-call priority (written with the message). */
+  private touchTicket(route: Extract<Route, { kind: 'existing' }>, o: { missedCall: boolean; awaitsReply: boolean }) {
     const t = route.ticket;
     const reopen = o.awaitsReply && REOPENS.has(t.status);
     const raise = o.missedCall && (t.priority === 'low' || t.priority === 'normal');
     const status = reopen ? 'open' : t.status;
     const priority = raise ? 'high' : t.priority;
-    await manager.query(
-      `UPDATE tickets SET
-         status = $2, priority = $3,
-         solved_at = CASE WHEN $4 THEN NULL ELSE solved_at END,
-         customer_message_count = customer_message_count + $5,
-         last_customer_message_at = CASE WHEN $5 = 1 THEN GREATEST(last_customer_message_at, $6) ELSE last_customer_message_at END,
-         version = version + $7,
-         updated_at = now()
-       WHERE id = $1`,
-      [t.id, status, priority, reopen, o.awaitsReply ? 1 : 0, o.sourceTime, reopen || raise ? 1 : 0],
-    );
+    const update: TicketUpdate = { status, priority, reopen, customer: o.awaitsReply, bumpVersion: reopen || raise };
     return {
       id: t.id,
       number: t.number,
@@ -277,8 +325,9 @@ export class InboundProcessor {
       teamId: t.team_id,
       assigneeId: t.assignee_id,
       created: false,
-      statusFrom: t.status,
-      priorityFrom: t.priority,
+      statusFrom: t.status as string | null,
+      priorityFrom: t.priority as string | null,
+      update: update as TicketUpdate | null,
     };
   }
 
