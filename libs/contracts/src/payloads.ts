@@ -123,7 +123,7 @@ export const OutboundMessageV1 = z.object({
   /**
    * What the channel needs to know about the conversation to apply platform rules
    * (Meta's 24-hour customer-service window): when the customer last wrote on it.
-   * Absent → the channel treats the window as closed.
+   * Absent → unknown: the channel sends and the platform's own refusal becomes the failure.
    */
   conversation: z.object({ lastInboundAt: IsoDateTime.optional() }).optional(),
   /** Automatic mail (acknowledgement, notification): marked Auto-Submitted. */
