@@ -4,6 +4,7 @@ import { DatabaseModule } from '@oq/database';
 import { PlatformModule, QueueModule } from '@oq/platform';
 import { AttachmentsModule } from './attachments/attachments.module';
 import { AuthModule } from './auth/auth.module';
+import { RealtimeModule } from './realtime/realtime.module';
 import { AgentsModule } from './agents/agents.module';
 import { TeamsModule } from './teams/teams.module';
 import { InternalModule } from './internal/internal.module';
@@ -41,6 +42,7 @@ import { OutboxModule } from './outbox/outbox.module';
       ],
     }),
     AuthModule,
+    RealtimeModule,
     AgentsModule,
     TeamsModule,
     InternalModule,

@@ -1,0 +1,96 @@
+import { Inject, OnApplicationShutdown } from '@nestjs/common';
+import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { TicketEvent } from '@oq/contracts';
+import { CONFIG, LOGGER, REDIS } from '@oq/platform';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
+import { Logger } from 'pino';
+import { Subscription } from 'rxjs';
+import { Server, Socket } from 'socket.io';
+import { AgentChanges } from '../agents/agent-changes';
+import { AuthenticatedAgent } from '../auth/authenticated-agent';
+import { TokenService } from '../auth/token.service';
+import { Config } from '../config';
+import { TicketEventBus } from '../outbox/outbox.service';
+import { ticketEventRooms, roomsOf } from './rooms';
+
+/** The socket.io event every ticket/message/SLA event is pushed under; the payload is the TicketEvent. */
+export const TICKET_EVENT = 'ticket.event';
+
+/** setTimeout's ceiling (~24.8 days); tokens never live that long, but do not overflow into "now". */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Agents' live updates. Connect to `/realtime` with `auth: { token: <JWT> }`.
+ * A socket joins the rooms of what its agent may see (see rooms.ts, which derives them from
+ * the one visibility rule) and receives every ticket event under `ticket.event`.
+ * The Redis adapter carries emits between replicas, so the relay on any replica reaches
+ * sockets held by all of them. A socket is dropped when its token expires and, on every
+ * replica, when its agent is deactivated or changes role or teams (it reconnects with fresh rooms).
+ */
+@WebSocketGateway({ path: '/realtime', cors: { origin: true }, serveClient: false })
+export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
+  @WebSocketServer() private server!: Server;
+  private pub?: Redis;
+  private sub?: Redis;
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly bus: TicketEventBus,
+    private readonly agentChanges: AgentChanges,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  afterInit(server: Server) {
+    this.pub = this.redis.duplicate();
+    this.sub = this.redis.duplicate();
+    for (const c of [this.pub, this.sub])
+      c.on('error', (err) => this.logger.warn({ err: err.message }, 'realtime redis'));
+    // Keyed by the deployment's prefix so separate deployments (and test files) sharing a Redis never cross.
+    server.adapter(createAdapter(this.pub, this.sub, { key: `${this.config.QUEUE_PREFIX}realtime` }));
+    server.use((socket, next) => {
+      this.authenticate(socket).then(
+        () => next(),
+        (err: Error) => next(err),
+      );
+    });
+    this.subscriptions.push(
+      this.bus.events$.subscribe((event) => this.fanOut(event)),
+      this.agentChanges.changed$.subscribe((agentId) => {
+        // Reaches the agent's sockets on every replica through the adapter.
+        this.server.in(`agent:${agentId}`).disconnectSockets(true);
+      }),
+    );
+  }
+
+  private async authenticate(socket: Socket): Promise<void> {
+    const token: unknown = socket.handshake.auth?.token;
+    const result = typeof token === 'string' ? await this.tokens.authenticate(token) : null;
+    if (!result) throw new Error('unauthorized');
+    const agent: AuthenticatedAgent = result.agent;
+    socket.data.agent = agent;
+    await socket.join(roomsOf(agent));
+    const expiry = setTimeout(
+      () => socket.disconnect(true),
+      Math.min(MAX_TIMER_MS, Math.max(0, result.exp * 1000 - Date.now())),
+    );
+    socket.once('disconnect', () => clearTimeout(expiry));
+    this.logger.debug({ agentId: agent.id, socketId: socket.id }, 'agent socket connected');
+  }
+
+  private fanOut(event: TicketEvent) {
+    try {
+      this.server.to(ticketEventRooms(event)).emit(TICKET_EVENT, event);
+    } catch (err) {
+      this.logger.warn({ eventId: event.eventId, err: (err as Error).message }, 'realtime emit failed');
+    }
+  }
+
+  async onApplicationShutdown() {
+    for (const s of this.subscriptions) s.unsubscribe();
+    await Promise.allSettled([this.pub?.quit(), this.sub?.quit()]);
+  }
+}

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { TicketEvent } from '@oq/contracts';
+import { createTestDatabase, dropQueuePrefix, testQueuePrefix, TestDatabase } from '@oq/database/testing/test-env';
+import { SignJWT } from 'jose';
+import { io, Socket } from 'socket.io-client';
+import { call, insertAgent, loginToken, startTicketService, TestInstance } from '../auth/auth.testing';
+import { TicketEventBus } from '../outbox/outbox.service';
+import { TICKET_EVENT } from './realtime.gateway';
+
+const JWT_SECRET = 'test-jwt-secret-0123456789abcdefghij';
+
+describe('realtime: agents receive exactly the ticket events they may see, across replicas', () => {
+  let db: TestDatabase;
+  let one: TestInstance;
+  let two: TestInstance;
+  const prefix = testQueuePrefix();
+  const ids: Record<string, string> = {};
+  const tokens: Record<string, string> = {};
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    [one, two] = await Promise.all([startTicketService(db, prefix), startTicketService(db, prefix)]);
+    const [a, b] = await one.ds.query(`INSERT INTO teams (name) VALUES ('A'), ('B') RETURNING id`);
+    ids.teamA = a.id;
+    ids.teamB = b.id;
+    ids.alice = await insertAgent(one.ds, 'alice@x.test', 'agent', [ids.teamA]);
+    ids.bob = await insertAgent(one.ds, 'bob@x.test', 'agent', [ids.teamB]);
+    ids.root = await insertAgent(one.ds, 'root@x.test', 'admin');
+    for (const name of ['alice', 'bob', 'root']) tokens[name] = await loginToken(one.base, `${name}@x.test`);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect();
+    await Promise.all([one?.app.close(), two?.app.close()]);
+    await db?.drop();
+    await dropQueuePrefix(prefix);
+  });
+
+  /** A connected client collecting ticket events; rejects on connect_error. */
+  const connect = (instance: TestInstance, token: unknown) =>
+    new Promise<{ socket: Socket; events: TicketEvent[] }>((resolve, reject) => {
+      const socket = io(instance.base, {
+        path: '/realtime',
+        auth: { token },
+        transports: ['websocket'],
+        reconnection: false,
+      });
+      sockets.push(socket);
+      const events: TicketEvent[] = [];
+      socket.on(TICKET_EVENT, (e: TicketEvent) => events.push(e));
+      socket.once('connect', () => resolve({ socket, events }));
+      socket.once('connect_error', reject);
+    });
+
+  const event = (teamId: string | null, assigneeId: string | null = null): TicketEvent => ({
+    v: 1,
+    eventId: randomUUID(),
+    type: 'ticket.updated',
+    ticketId: randomUUID(),
+    teamId,
+    assigneeId,
+    occurredAt: new Date().toISOString(),
+    data: {},
+  });
+
+  const until = async (what: () => boolean, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (!what()) {
+      if (Date.now() > end) throw new Error('timed out waiting');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const idsOf = (events: TicketEvent[]) => events.map((e) => e.eventId);
+
+  it('fans an event emitted on instance 1 out to the right sockets on instance 2, and only to them', async () => {
+    const alice2 = await connect(two, tokens.alice);
+    const alice1 = await connect(one, tokens.alice);
+    const bob2 = await connect(two, tokens.bob);
+    const root2 = await connect(two, tokens.root);
+    const bus = one.app.get(TicketEventBus);
+
+    const forA = event(ids.teamA);
+    const forBAssignedAlice = event(ids.teamB, ids.alice);
+    const forB = event(ids.teamB);
+    bus.publish(forA);
+    bus.publish(forBAssignedAlice);
+    bus.publish(forB);
+
+    // bob's last event arriving means everything before it has been delivered (one emitter, ordered).
+    await until(() => bob2.events.some((e) => e.eventId === forB.eventId));
+    await until(() => alice2.events.length >= 2 && alice1.events.length >= 2 && root2.events.length >= 3);
+
+    expect(idsOf(alice2.events)).toEqual([forA.eventId, forBAssignedAlice.eventId]);
+    expect(idsOf(alice1.events)).toEqual([forA.eventId, forBAssignedAlice.eventId]);
+    expect(idsOf(bob2.events)).toEqual([forBAssignedAlice.eventId, forB.eventId]);
+    expect(idsOf(root2.events)).toEqual([forA.eventId, forBAssignedAlice.eventId, forB.eventId]);
+    expect(alice2.events[0]).toEqual(forA);
+  });
+
+  it('refuses sockets without a valid token', async () => {
+    const key = new TextEncoder().encode('a-different-secret-0123456789abcdef');
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(ids.root)
+      .setIssuer('oq-ticket-service')
+      .setExpirationTime('1h')
+      .sign(key);
+    for (const token of [undefined, 'garbage', forged, 42])
+      await expect(connect(two, token)).rejects.toThrow(/unauthorized/);
+  });
+
+  it('disconnects a socket when its token expires', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = await new SignJWT({ role: 'agent', teams: [ids.teamA] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(ids.alice)
+      .setIssuer('oq-ticket-service')
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(JWT_SECRET));
+    const { socket } = await connect(two, shortLived);
+    const reason = await new Promise<string>((r) => socket.once('disconnect', r));
+    expect(reason).toBe('io server disconnect');
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000 - 50);
+  });
+
+  it('drops the sockets of an agent deactivated through the API, on every replica', async () => {
+    const carolId = await insertAgent(one.ds, 'carol@x.test', 'agent', [ids.teamA]);
+    const carol = await connect(two, await loginToken(one.base, 'carol@x.test'));
+    const gone = new Promise<string>((r) => carol.socket.once('disconnect', r));
+    // Deactivated through instance 1; the socket lives on instance 2.
+    expect((await call(one.base, tokens.root, 'DELETE', `/v1/agents/${carolId}`)).status).toBe(200);
+    expect(await gone).toBe('io server disconnect');
+  });
+});
