@@ -1,4 +1,4 @@
-import { Clock, ClockStateName, Measures } from './clock';
+import { Clock, ClockEvent, ClockStateName, Measures } from './clock';
 import { SlaMetricName } from './policy';
 import { BusinessCalendar, businessTime, CALENDAR_TIME, Schedule } from './schedule';
 
@@ -102,4 +102,33 @@ function calendarFor(s: Schedule): BusinessCalendar {
     calendars.set(key, cal);
   }
   return cal;
+}
+
+/** A parameterised statement (built here, run by the caller: this library does no I/O). */
+export interface SqlStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/** Appends trail events of one clock instance (the trail is insert-only). */
+export function trailInsert(slaId: string, events: ClockEvent[]): SqlStatement {
+  const params: unknown[] = [];
+  const rows = events.map((e, i) => {
+    params.push(slaId, e.kind, new Date(e.at), e.businessSeconds, e.calendarSeconds, JSON.stringify(e.data));
+    const b = i * 6;
+    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}::jsonb)`;
+  });
+  return {
+    sql: `INSERT INTO ticket_sla_events (ticket_sla_id, kind, at, business_seconds, calendar_seconds, data) VALUES ${rows.join(', ')}`,
+    params,
+  };
+}
+
+/** Writes a clock's state back to its row, bumping its version. */
+export function clockUpdate(slaId: string, c: Clock): SqlStatement {
+  const sets = CLOCK_COLUMNS.map((col, i) => `${col} = $${i + 2}`).join(', ');
+  return {
+    sql: `UPDATE ticket_sla SET ${sets}, version = version + 1, updated_at = now() WHERE id = $1`,
+    params: [slaId, ...clockValues(c)],
+  };
 }

@@ -4,9 +4,10 @@ import {
   cancel,
   Clock,
   CLOCK_COLUMNS,
-  ClockEvent,
   clockFromRow,
   ClockRow,
+  ClockEvent,
+  clockUpdate,
   clockValues,
   fulfil,
   isOpen,
@@ -21,6 +22,7 @@ import {
   selectPolicy,
   SlaMetricName,
   targetFor,
+  trailInsert,
   Transition,
 } from '@oq/sla';
 import { EntityManager } from 'typeorm';
@@ -333,7 +335,10 @@ export class SlaClockService {
           ...values,
         ]);
       }
-      await insertTrail(manager, slot.id, slot.events);
+      if (slot.events.length) {
+        const trail = trailInsert(slot.id, slot.events);
+        await manager.query(trail.sql, trail.params);
+      }
       slot.events = [];
       slot.dirty = false;
     }
@@ -346,18 +351,4 @@ export class SlaClockService {
       [c.ticket.id],
     );
   }
-}
-
-export async function insertTrail(manager: EntityManager, slaId: string, events: ClockEvent[]): Promise<void> {
-  if (!events.length) return;
-  const params: unknown[] = [];
-  const rows = events.map((e, i) => {
-    params.push(slaId, e.kind, new Date(e.at), e.businessSeconds, e.calendarSeconds, JSON.stringify(e.data));
-    const b = i * 6;
-    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}::jsonb)`;
-  });
-  await manager.query(
-    `INSERT INTO ticket_sla_events (ticket_sla_id, kind, at, business_seconds, calendar_seconds, data) VALUES ${rows.join(', ')}`,
-    params,
-  );
 }
