@@ -10,6 +10,7 @@ import { TeamsModule } from './teams/teams.module';
 import { InternalModule } from './internal/internal.module';
 import { InboxesModule } from './inboxes/inboxes.module';
 import { ContactsApiModule } from './contacts/contacts-api.module';
+import { DeadLettersApiModule } from './dead-letters/dead-letters-api.module';
 import { MessagesModule } from './messages/messages.module';
 import { TicketQueueModule } from './queue/queue.module';
 import { TicketsModule } from './tickets/tickets.module';
@@ -55,6 +56,7 @@ import { OutboxModule } from './outbox/outbox.module';
     TicketQueueModule,
     ContactsApiModule,
     AttachmentsModule,
+    DeadLettersApiModule,
     ChatModule,
   ],
 })

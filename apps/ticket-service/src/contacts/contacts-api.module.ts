@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { ContactMergeService } from './contact-merge.service';
+import { InboundModule } from '../inbound/inbound.module';
 import { ContactsController } from './contacts.controller';
 import { ContactsService } from './contacts.service';
 
-/** The agent-facing contacts API (search, profile, merge by hand). */
-@Module({ controllers: [ContactsController], providers: [ContactsService, ContactMergeService] })
+/** The agent-facing contacts API (search, profile, merge by hand through ingest's ContactMergeService). */
+@Module({ imports: [InboundModule], controllers: [ContactsController], providers: [ContactsService] })
 export class ContactsApiModule {}

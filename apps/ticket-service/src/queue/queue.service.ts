@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { OutboxService } from '../outbox/outbox.service';
 import { writeTicketAudit } from '../tickets/ticket-audit';
-import { TICKET_COLUMNS, decodeCursor, encodeCursor, toTicketView } from '../tickets/ticket.view';
+import { TICKET_COLUMNS, TicketRow, decodeCursor, encodeCursor, toTicketView } from '../tickets/ticket.view';
 import { badCursor } from '../tickets/tickets.service';
 import { Viewer } from '../tickets/viewer';
 import { QueueNextBody, QueueQuery } from './queue.dto';
@@ -88,7 +88,7 @@ export class QueueService {
   async next(viewer: Viewer, body: QueueNextBody) {
     if (viewer.role !== 'admin' && !viewer.teamIds.length) return null;
     return this.ds.transaction(async (m) => {
-      const params: unknown[] = [viewer.id];
+      const params: unknown[] = [];
       const p = (v: unknown) => (params.push(v), `$${params.length}`);
       const where = [`t.status IN ('new','open')`, `t.assignee_id IS NULL`];
       if (viewer.role !== 'admin') where.push(`t.team_id = ANY(${p(viewer.teamIds)}::uuid[])`);
@@ -100,7 +100,8 @@ export class QueueService {
         params,
       );
       if (!picked) return null;
-      const [row] = await m.query(
+      // An UPDATE through TypeORM resolves to [rows, rowCount].
+      const [[row]]: [TicketRow[], number] = await m.query(
         `UPDATE tickets t SET assignee_id = $2, status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
                 version = version + 1, updated_at = now()
           WHERE t.id = $1 RETURNING ${TICKET_COLUMNS}`,

@@ -275,7 +275,11 @@ describe('tickets and replies over HTTP', () => {
     expect(res.body.id).toBe(b.id);
     expect(res.body.tags).toEqual(['a', 'b']);
     expect(res.body.messages.filter((m: { kind: string }) => m.kind === 'message')).toHaveLength(2);
-    expect(res.body.messages.at(-1)).toMatchObject({ kind: 'system', direction: 'internal' });
+    expect(res.body.messages.at(-1)).toMatchObject({
+      kind: 'system',
+      direction: 'internal',
+      metadata: { movedMessages: 1 },
+    });
     expect(res.body.mergedFrom).toEqual([expect.objectContaining({ id: a.id, status: 'closed' })]);
     const source = (await h.call('alice', 'GET', `/v1/tickets/${a.id}`)).body;
     expect(source).toMatchObject({ status: 'closed', mergedIntoId: b.id, messages: [] });

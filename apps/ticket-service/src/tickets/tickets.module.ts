@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
-import { ContactMergeService } from '../contacts/contact-merge.service';
-import { ContactResolverService } from '../contacts/contact-resolver.service';
+import { InboundModule } from '../inbound/inbound.module';
 import { TicketsController } from './tickets.controller';
 import { TicketsService } from './tickets.service';
 
 @Module({
+  // InboundModule owns the contact resolver (find-or-create by identity) this shares with ingest.
+  imports: [InboundModule],
   controllers: [TicketsController],
-  providers: [TicketsService, ContactResolverService, ContactMergeService],
+  providers: [TicketsService],
   exports: [TicketsService],
 })
 export class TicketsModule {}

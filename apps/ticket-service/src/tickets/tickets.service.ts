@@ -350,7 +350,8 @@ export class TicketsService {
             reason: 'closed',
           });
 
-      const moved = await m.query(
+      // An UPDATE through TypeORM resolves to [rows, rowCount].
+      const [moved]: [{ id: string }[], number] = await m.query(
         `UPDATE messages SET ticket_id = $2, updated_at = now() WHERE ticket_id = $1 RETURNING id`,
         [sourceId, targetId],
       );
