@@ -128,6 +128,9 @@ export function foldCallEvents(
       .map((e) => e.at)
       .reduce((a, b) => maxIso(a, b)!);
   }
+  // Event times may be arrival times (no provider timestamp): an answer reported after the end is capped at the end.
+  if (isFinal(state.status) && state.answeredAt && state.endedAt && ms(state.answeredAt) > ms(state.endedAt))
+    state.answeredAt = state.endedAt;
   // An answered call's talk time, when no event reported a duration.
   if (!state.durationSec && state.answeredAt && state.endedAt) {
     state.durationSec = Math.max(0, Math.round((ms(state.endedAt) - ms(state.answeredAt)) / 1000));

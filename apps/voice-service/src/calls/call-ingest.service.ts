@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
@@ -19,8 +20,9 @@ export class CallIngest {
    * then starts the emission of a final call log without making the provider
    * wait for a recording download; the sweep finishes it if this process dies.
    */
-  async accept(inboxId: string, event: CallEvent): Promise<'stored' | 'duplicate' | 'ignored'> {
-    const { outcome, row } = await this.store.apply(inboxId, event);
+  async accept(inboxId: string, event: CallEvent, payload: Buffer): Promise<'stored' | 'duplicate' | 'ignored'> {
+    const digest = createHash('sha256').update(event.provider).update('\0').update(payload).digest('hex');
+    const { outcome, row } = await this.store.apply(inboxId, event, digest);
     this.logger.debug({ inboxId, callId: event.callId, status: event.status, outcome }, 'call event');
     if (outcome === 'stored' && row.final && (emissionPending(row) || recordingPending(row.state)))
       void this.emitter.kick(inboxId, event.callId, row);

@@ -70,7 +70,8 @@ export function callLogMessage(
     sender: { kind: 'phone', value: customer },
     subject: `${(direction === 'inbound' ? INBOUND_SUBJECT : OUTBOUND_SUBJECT)[disposition]} ${customer}`,
     text: lines.join('\n'),
-    attachments: recording ? [recording] : [],
+    // The recording travels once, as call.recording: ticket-service attaches it to the message.
+    attachments: [],
     call: {
       callId: state.callId,
       direction,

@@ -45,9 +45,16 @@ export class CallStore {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Folds one event into its call. Throws InvalidCallRecordError (nothing written) when it contradicts the call. */
-  async apply(inboxId: string, event: CallEvent): Promise<{ outcome: ApplyOutcome; row: CallRow }> {
-    const digest = eventDigest(event);
+  /**
+   * Folds one event into its call. Throws InvalidCallRecordError (nothing written) when it contradicts the call.
+   * `digest` identifies the provider's delivery (hash of the signed payload), so a retry is recognised even
+   * when its normalised form differs (an event without a provider timestamp is stamped on arrival).
+   */
+  async apply(
+    inboxId: string,
+    event: CallEvent,
+    digest = eventDigest(event),
+  ): Promise<{ outcome: ApplyOutcome; row: CallRow }> {
     return this.ds.transaction(async (m) => {
       // One round trip creates the row if needed, takes its lock and reads it
       // (ON CONFLICT DO UPDATE locks the existing row like SELECT … FOR UPDATE).

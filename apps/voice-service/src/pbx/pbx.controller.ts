@@ -73,7 +73,7 @@ export class PbxController {
     }
     const region = String(inbox.settings.defaultRegion ?? this.config.VOICE_DEFAULT_REGION);
     try {
-      return { status: await this.ingest.accept(inboxId, pbxCallEvent(body, region)) };
+      return { status: await this.ingest.accept(inboxId, pbxCallEvent(body, region), raw) };
     } catch (err) {
       if (err instanceof InvalidCallRecordError) {
         const callId = (body as { callId?: unknown })?.callId;

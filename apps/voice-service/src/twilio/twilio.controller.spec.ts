@@ -132,7 +132,7 @@ describe('Twilio status callbacks → one call log per call', () => {
     );
     const [job] = await waitForCallLogs(voice.inbound, callSid, 1);
     expect(job.data.call?.disposition).toBe('voicemail');
-    expect(job.data.attachments[0]).toMatchObject({ contentType: 'audio/x-wav', filename: `call-${callSid}.wav` });
+    expect(job.data.call?.recording).toMatchObject({ contentType: 'audio/x-wav', filename: `call-${callSid}.wav` });
   });
 
   it('uses the callee as the customer of an outbound call', async () => {
@@ -170,10 +170,12 @@ describe('Twilio status callbacks → one call log per call', () => {
     expect(afterRecording).toHaveLength(2);
     const rev1 = afterRecording[1].data;
     expect(rev1.revision).toBe(1);
-    expect(rev1.attachments).toEqual([
-      { sha256: sha256(audio), size: audio.length, filename: `call-${callSid}.mp3`, contentType: 'audio/mpeg' },
-    ]);
-    expect(rev1.call?.recording?.sha256).toBe(sha256(audio));
+    expect(rev1.call?.recording).toEqual({
+      sha256: sha256(audio),
+      size: audio.length,
+      filename: `call-${callSid}.mp3`,
+      contentType: 'audio/mpeg',
+    });
     const h = sha256(audio);
     expect(existsSync(join(voice.blobDir, h.slice(0, 2), h.slice(2, 4), h))).toBe(true);
 

@@ -18,7 +18,13 @@ import { CallIngest } from '../calls/call-ingest.service';
 import { InvalidCallRecordError } from '../calls/call-record-error';
 import { Config } from '../config';
 import { twilioCallEvent } from './twilio-callback';
-import { isValidTwilioSignature, parseForm } from './twilio-signature';
+import { FormParams, isValidTwilioSignature, parseForm } from './twilio-signature';
+
+/** The callback's parameters in signing order: a retry of the same callback has the same bytes. */
+const canonicalForm = (form: FormParams) =>
+  Buffer.from(
+    JSON.stringify([...form].sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))),
+  );
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
@@ -57,7 +63,7 @@ export class TwilioController {
 
     const region = String(inbox.settings.defaultRegion ?? this.config.VOICE_DEFAULT_REGION);
     try {
-      await this.ingest.accept(inboxId, twilioCallEvent(form, region, new Date()));
+      await this.ingest.accept(inboxId, twilioCallEvent(form, region, new Date()), canonicalForm(form));
     } catch (err) {
       if (err instanceof InvalidCallRecordError) {
         this.logger.warn(
