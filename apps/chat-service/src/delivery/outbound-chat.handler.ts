@@ -44,6 +44,7 @@ export class OutboundChatHandler {
     const room = roomOf(msg.inboxId, msg.to);
     if (msg.attachments.length)
       await Promise.all(msg.attachments.map((a) => this.attachments.grant([room], a.sha256, a.size)));
+    const started = Date.now();
     const received = await this.gateway.push(room, msg.messageId, {
       id: msg.messageId,
       ticketId: msg.ticketId,
@@ -54,7 +55,16 @@ export class OutboundChatHandler {
     });
     const delivered = received > 0;
     this.deliveries.inc({ result: delivered ? 'delivered' : 'offline' });
-    this.logger.info({ messageId: msg.messageId, inboxId: msg.inboxId, delivered }, 'chat reply pushed');
+    this.logger.info(
+      {
+        messageId: msg.messageId,
+        inboxId: msg.inboxId,
+        delivered,
+        ms: Date.now() - started,
+        queuedMs: started - Date.parse(msg.createdAt),
+      },
+      'chat reply pushed',
+    );
     await this.queues.add(
       QueueName.Delivery,
       JobName.DeliveryReport,

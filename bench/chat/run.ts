@@ -1,0 +1,208 @@
+/**
+ * npm run bench:chat — customer sockets against the built chat-service and
+ * ticket-service running as separate processes (one chat-service process).
+ *
+ *  1. BENCH_SOCKETS (5,000) customer sockets connect (verified by user hash) and
+ *     stay connected; rss_mb is the chat-service's resident memory with all of
+ *     them open (peak over the whole run is printed too).
+ *  2. BENCH_ACTIVE (1,000) of them each send one message every 10 s for
+ *     BENCH_SECONDS (40):
+ *     - to_agent_p99_ms: intended send time → the agent's `ticket.event`
+ *       (message.created) on ticket-service's `/realtime` socket;
+ *     - to_customer_p99_ms: an agent reply (POST /v1/tickets/:id/messages, at
+ *       BENCH_REPLY_RATE = 20/s, open loop) → the `message` event on the customer's socket.
+ * Env: BENCH_SKIP_BUILD=1 to reuse dist/.
+ */
+import { randomUUID, createHmac } from 'node:crypto';
+import { SecretBox } from '@oq/platform';
+import { io, Socket } from 'socket.io-client';
+import { hashPassword } from '../../apps/ticket-service/src/auth/password';
+import { machine, openLoop, percentile, prepareStack, printResult, sleep } from '../support/stack';
+
+const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 5000);
+const ACTIVE = Math.min(SOCKETS, Number(process.env.BENCH_ACTIVE ?? 1000));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 40);
+const SEND_EVERY_MS = 10_000;
+const REPLY_RATE = Number(process.env.BENCH_REPLY_RATE ?? 20);
+
+async function main() {
+  const stack = await prepareStack('chat');
+  const inboxId = randomUUID();
+  const secret = randomUUID();
+  const sockets: Socket[] = [];
+  try {
+    const box = new SecretBox(stack.env.SECRETS_KEYS!, stack.env.SECRETS_ACTIVE_KEY!);
+    const team = (await stack.pool.query(`INSERT INTO teams (name) VALUES ('Wallet chat') RETURNING id`)).rows[0].id;
+    const agent = (
+      await stack.pool.query(
+        `INSERT INTO agents (email, name, password_hash, role, presence) VALUES ('bench@agent.local', 'Bench', $1, 'agent', 'online') RETURNING id`,
+        [await hashPassword('bench-agent-password')],
+      )
+    ).rows[0].id;
+    await stack.pool.query('INSERT INTO agent_teams VALUES ($1, $2)', [agent, team]);
+    await stack.pool.query(
+      `INSERT INTO inboxes (id, name, channel, address, default_team_id, secrets) VALUES ($1, 'App chat', 'chat', 'bench-app', $2, $3)`,
+      [inboxId, team, box.encrypt(JSON.stringify({ identityVerificationSecret: secret }), inboxId)],
+    );
+
+    const ticket = await stack.start('ticket-service');
+    const chat = await stack.start('chat-service', {
+      TICKET_SERVICE_URL: ticket.url,
+      // Every bench socket comes from 127.0.0.1: per-IP limits would measure the limiter, not the service.
+      CHAT_IP_CONNECTS_PER_WINDOW: '1000000',
+      CHAT_IP_MESSAGES_PER_WINDOW: '1000000',
+    });
+
+    const login = await fetch(`${ticket.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bench@agent.local', password: 'bench-agent-password' }),
+    });
+    if (login.status !== 200) throw new Error(`agent login failed: ${login.status}`);
+    const agentToken = ((await login.json()) as { accessToken: string }).accessToken;
+
+    // The agent's realtime socket: message.created events, timed on arrival.
+    const agentEvents = new Map<string, number>();
+    const agentSocket = io(ticket.url, { path: '/realtime', transports: ['websocket'], auth: { token: agentToken } });
+    agentSocket.on('ticket.event', (e: { type: string; data: { messageId?: string; direction?: string } }) => {
+      if (e.type === 'message.created' && e.data.direction === 'inbound' && e.data.messageId)
+        agentEvents.set(e.data.messageId, performance.now());
+    });
+    await new Promise<void>((res, rej) => {
+      agentSocket.once('connect', () => res());
+      agentSocket.once('connect_error', rej);
+    });
+
+    // Phase 1: connect every customer, 250 handshakes in flight at a time.
+    const replyArrivals = new Map<string, number>();
+    const t0 = performance.now();
+    for (let i = 0; i < SOCKETS; i += 250) {
+      await Promise.all(
+        Array.from({ length: Math.min(250, SOCKETS - i) }, (_, j) => {
+          const userId = `bench-user-${i + j}`;
+          const socket = io(chat.url, {
+            path: '/chat/socket',
+            transports: ['websocket'],
+            auth: { inboxId, userId, userHash: createHmac('sha256', secret).update(userId).digest('hex') },
+            reconnection: false,
+          });
+          socket.on('message', (m: { id: string }, ack?: (ok: boolean) => void) => {
+            replyArrivals.set(m.id, performance.now());
+            ack?.(true);
+          });
+          sockets[i + j] = socket;
+          return new Promise<void>((res, rej) => {
+            socket.once('session', () => res());
+            socket.once('connect_error', (err) => rej(new Error(`socket ${i + j}: ${err.message}`)));
+          });
+        }),
+      );
+    }
+    const connectSeconds = (performance.now() - t0) / 1000;
+    await sleep(3000);
+    const rssConnected = chat.rssMb();
+    console.log(
+      `${SOCKETS} sockets connected in ${connectSeconds.toFixed(1)} s; chat-service RSS ${rssConnected.toFixed(0)} MB`,
+    );
+
+    // Phase 2: ACTIVE customers send every 10 s (spread evenly), while an agent replies at REPLY_RATE.
+    const sentAt = new Map<string, number>(); // externalId → intended send time
+    const ticketOf = new Map<number, string>(); // customer → ticket id (known after their first message lands)
+    let sendErrors = 0;
+    const rate = (ACTIVE * 1000) / SEND_EVERY_MS;
+    const customerLoad = openLoop({
+      rate,
+      durationMs: SECONDS * 1000,
+      fire: async (n) => {
+        const customer = n % ACTIVE;
+        const intended = performance.now();
+        const ack = await sockets[customer].timeout(10_000).emitWithAck('message:send', {
+          clientId: `b${n}`,
+          text: `bench message ${n} from customer ${customer}`,
+        });
+        if (!ack.ok) {
+          sendErrors++;
+          throw new Error(ack.message);
+        }
+        sentAt.set(ack.externalId, intended);
+      },
+    });
+
+    // Replies start once the first round of messages has made tickets.
+    await sleep(SEND_EVERY_MS + 2000);
+    const known = await stack.pool.query(
+      `SELECT DISTINCT ON (t.id) t.id, ci.value AS user_id FROM tickets t
+       JOIN contact_identities ci ON ci.contact_id = t.requester_id AND ci.kind = 'app_user'`,
+    );
+    for (const r of known.rows) ticketOf.set(Number(String(r.user_id).replace('bench-user-', '')), r.id);
+    const ticketIds = [...ticketOf.values()];
+    if (!ticketIds.length) throw new Error('no tickets were created from chat messages');
+    const replyStarted = new Map<string, number>();
+    let replyErrors = 0;
+    const replyLoad = openLoop({
+      rate: REPLY_RATE,
+      durationMs: Math.max(5000, (SECONDS - (SEND_EVERY_MS + 2000) / 1000 - 2) * 1000),
+      fire: async (n) => {
+        const started = performance.now();
+        const res = await fetch(`${ticket.url}/v1/tickets/${ticketIds[n % ticketIds.length]}/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${agentToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ text: `reply ${n}` }),
+        });
+        if (res.status !== 201) {
+          replyErrors++;
+          throw new Error(`reply ${res.status}`);
+        }
+        replyStarted.set(((await res.json()) as { id: string }).id, started);
+      },
+    });
+    const [customerRun] = await Promise.all([customerLoad, replyLoad]);
+    await sleep(3000);
+    const peakRss = chat.peakRssMb();
+
+    // Join agent events (by our message id) to send times (by external id).
+    const rows = await stack.pool.query(`SELECT id, external_id FROM messages WHERE external_id = ANY($1::text[])`, [
+      [...sentAt.keys()],
+    ]);
+    const toAgent: number[] = [];
+    let missingAgent = 0;
+    for (const r of rows.rows) {
+      const arrived = agentEvents.get(r.id);
+      if (arrived === undefined) missingAgent++;
+      else toAgent.push(arrived - sentAt.get(r.external_id)!);
+    }
+    missingAgent += sentAt.size - rows.rows.length;
+    const toCustomer: number[] = [];
+    let missingCustomer = 0;
+    for (const [id, started] of replyStarted) {
+      const arrived = replyArrivals.get(id);
+      if (arrived === undefined) missingCustomer++;
+      else toCustomer.push(arrived - started);
+    }
+    console.log(
+      `machine: ${machine()}; sent ${customerRun.sent} customer messages (${sendErrors} refused), ` +
+        `${replyStarted.size} replies (${replyErrors} failed); missing agent events ${missingAgent}, missing customer pushes ${missingCustomer}; ` +
+        `to_agent p50 ${percentile(toAgent, 50).toFixed(1)} ms, to_customer p50 ${percentile(toCustomer, 50).toFixed(1)} ms; peak RSS ${peakRss.toFixed(0)} MB`,
+    );
+    agentSocket.close();
+    printResult({
+      sockets: sockets.filter((s) => s.connected).length,
+      rss_mb: Math.round(rssConnected),
+      peak_rss_mb: Math.round(peakRss),
+      to_agent_p99_ms: percentile(toAgent, 99),
+      to_customer_p99_ms: percentile(toCustomer, 99),
+      lost: missingAgent + missingCustomer,
+    });
+  } finally {
+    for (const s of sockets) s?.close();
+    await stack.stopAll();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
