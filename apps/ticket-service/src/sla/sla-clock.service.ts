@@ -329,11 +329,8 @@ export class SlaClockService {
         );
         slot.id = row.id as string;
       } else {
-        const sets = CLOCK_COLUMNS.map((col, i) => `${col} = $${i + 2}`).join(', ');
-        await manager.query(`UPDATE ticket_sla SET ${sets}, version = version + 1, updated_at = now() WHERE id = $1`, [
-          slot.id,
-          ...values,
-        ]);
+        const update = clockUpdate(slot.id, slot.clock);
+        await manager.query(update.sql, update.params);
       }
       if (slot.events.length) {
         const trail = trailInsert(slot.id, slot.events);
