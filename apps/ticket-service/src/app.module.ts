@@ -15,6 +15,7 @@ import { MessagesModule } from './messages/messages.module';
 import { TicketQueueModule } from './queue/queue.module';
 import { TicketsModule } from './tickets/tickets.module';
 import { Config, ConfigSchema } from './config';
+import { SlaModule } from './sla/sla.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { InboundModule } from './inbound/inbound.module';
 import { ChatModule } from './chat/chat.module';
@@ -40,6 +41,7 @@ import { OutboxModule } from './outbox/outbox.module';
           concurrency: (c) => (c as unknown as Config).INGEST_CONCURRENCY,
         },
         { queue: QueueName.Delivery, concurrency: 20 },
+        { queue: QueueName.TicketCommands, concurrency: 10 },
       ],
     }),
     AuthModule,
@@ -58,6 +60,7 @@ import { OutboxModule } from './outbox/outbox.module';
     AttachmentsModule,
     DeadLettersApiModule,
     ChatModule,
+    SlaModule,
   ],
 })
 export class AppModule {}
