@@ -84,12 +84,16 @@ export class FakeInboxApi {
 
 /** A local stand-in for api.twilio.com (or a PBX's web server) serving recordings. */
 export class FakeRecordingServer {
-  readonly files = new Map<string, { body: Buffer; type: string; basicAuth?: string }>();
+  readonly files = new Map<string, { body: Buffer; type: string; basicAuth?: string; failures?: number }>();
   readonly authorizations: (string | undefined)[] = [];
   private server = createServer((req, res) => {
     const file = this.files.get(req.url!);
     this.authorizations.push(req.headers.authorization);
     if (!file) return res.writeHead(404).end();
+    if (file.failures) {
+      file.failures--;
+      return res.writeHead(503).end();
+    }
     if (file.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(file.basicAuth).toString('base64')}`)
       return res.writeHead(401).end();
     res.writeHead(200, { 'content-type': file.type, 'content-length': file.body.length });
@@ -102,8 +106,9 @@ export class FakeRecordingServer {
     return this;
   }
 
-  serve(path: string, body: Buffer, type = 'audio/mpeg', basicAuth?: string): string {
-    this.files.set(path, { body, type, basicAuth });
+  /** Serves a file; the first `failures` requests answer 503 (a provider hiccup). */
+  serve(path: string, body: Buffer, type = 'audio/mpeg', basicAuth?: string, failures = 0): string {
+    this.files.set(path, { body, type, basicAuth, failures });
     return this.url + path;
   }
 

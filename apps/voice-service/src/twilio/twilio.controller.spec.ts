@@ -196,6 +196,46 @@ describe('Twilio status callbacks → one call log per call', () => {
     expect(JSON.stringify(row.events)).not.toContain('4111 1111');
   });
 
+  it('retries a recording download that failed, sending the call log first and the recording as the next revision', async () => {
+    const callSid = sid();
+    const audio = Buffer.from(`flaky ${callSid}`);
+    const url = twilio.serve(
+      `/2010-04-01/Accounts/${ACCOUNT}/Recordings/RE${callSid}`,
+      audio,
+      'audio/mpeg',
+      `${ACCOUNT}:${TOKEN}`,
+      1,
+    );
+    await postTwilio(
+      voice.base,
+      inboxId,
+      TOKEN,
+      call(callSid, { CallStatus: 'completed', CallDuration: '20', RecordingUrl: url }),
+    );
+    const [first] = await waitForCallLogs(voice.inbound, callSid, 1);
+    expect(first.data.call).toMatchObject({ recordingUrl: url });
+    expect(first.data.call?.recording).toBeUndefined();
+    expect(first.data.text).toContain(`Recording: ${url}`);
+    const jobs = await waitForCallLogs(voice.inbound, callSid, 2, 10_000);
+    expect(jobs[1].data.revision).toBe(1);
+    expect(jobs[1].data.call?.recording?.sha256).toBe(sha256(audio));
+  });
+
+  it('emits from the sweep a final call whose enqueue never happened (crash between commit and enqueue)', async () => {
+    const callSid = sid();
+    await postTwilio(voice.base, inboxId, TOKEN, call(callSid, { CallStatus: 'failed' }));
+    const [job] = await waitForCallLogs(voice.inbound, callSid, 1);
+    // Simulate the crash: the job is gone and the row says nothing was enqueued.
+    await job.remove();
+    await pg.query(`UPDATE voice_calls SET emitted_revision = NULL, next_work_at = now() WHERE call_id = $1`, [
+      callSid,
+    ]);
+    const [again] = await waitForCallLogs(voice.inbound, callSid, 1);
+    expect(again.data).toMatchObject({ revision: 0, call: { disposition: 'failed' } });
+    await sleep(100);
+    expect((await rows(callSid))[0]).toMatchObject({ emitted_revision: 0, next_work_at: null });
+  });
+
   it('answers 401 to a bad signature and stores nothing', async () => {
     const callSid = sid();
     const params = call(callSid, { CallStatus: 'completed', CallDuration: '10' });
