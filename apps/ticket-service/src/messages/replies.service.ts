@@ -14,6 +14,7 @@ import sanitizeHtml from 'sanitize-html';
 import { DataSource, EntityManager } from 'typeorm';
 import { Config } from '../config';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
+import { SlaClockService } from '../sla/sla-clock.service';
 import { writeTicketAudit } from '../tickets/ticket-audit';
 import { MESSAGE_COLUMNS, TicketRow, toMessageView } from '../tickets/ticket.view';
 import { TicketsService, assertTransition, identityKindsFor } from '../tickets/tickets.service';
@@ -63,6 +64,7 @@ export class RepliesService {
     @Inject(CONFIG) private readonly config: Config,
     private readonly outbox: OutboxService,
     private readonly tickets: TicketsService,
+    private readonly sla: SlaClockService,
   ) {}
 
   async create(viewer: Viewer, ticketId: string, body: CreateMessageBody) {
@@ -174,6 +176,7 @@ export class RepliesService {
               first_reply_at = coalesce(first_reply_at, $2), updated_at = now() WHERE id = $1`,
       [t.id, now],
     );
+    await this.sla.onAgentPublicReply(m, t.id, now); // fulfils first_reply / next_reply in this transaction
     // The first agent reply moves new → open unless the agent chose a status.
     const status = body.status ?? (t.status === 'new' ? 'open' : t.status);
     const events = await this.applyStatus(m, viewer, t, status, {
@@ -237,6 +240,7 @@ export class RepliesService {
               solved_at = CASE WHEN $2 = 'solved' THEN now() ELSE NULL END WHERE id = $1`,
       [t.id, status],
     );
+    await this.sla.onStatusChange(m, t.id, t.status, status); // SLA clocks move with the status
     await writeTicketAudit(m, t.id, viewer.id, action, { ...audit, status: [t.status, status] });
     return [
       this.outbox.ticketEvent('ticket.status_changed', ref(t), { from: t.status, to: status, byAgentId: viewer.id }),

@@ -10,6 +10,7 @@ import {
 import { DataSource, EntityManager } from 'typeorm';
 import { ContactResolverService } from '../contacts/contact-resolver.service';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
+import { SlaClockService } from '../sla/sla-clock.service';
 import { writeTicketAudit } from './ticket-audit';
 import { CreateTicketBody, MergeTicketBody, TicketListQuery, UpdateTicketBody } from './ticket.dto';
 import {
@@ -36,6 +37,7 @@ export class TicketsService {
     @Inject(DataSource) private readonly ds: DataSource,
     private readonly outbox: OutboxService,
     private readonly contacts: ContactResolverService,
+    private readonly sla: SlaClockService,
   ) {}
 
   /** The ticket if the viewer may see it; 404 otherwise (an invisible ticket does not exist). */
@@ -235,6 +237,9 @@ export class TicketsService {
           [inbox.id, requester.identityId, t.id],
         );
       }
+      // SLA clocks start with the ticket (a logged outbound call is not a customer waiting).
+      if (call?.direction === 'outbound') await this.sla.onTicketCreated(m, t.id, now);
+      else await this.sla.onCustomerMessage(m, t.id, new Date(call?.startedAt ?? now));
       await writeTicketAudit(m, t.id, viewer.id, 'created', {
         channel: body.channel,
         requesterId: requester.contactId,
@@ -310,6 +315,9 @@ export class TicketsService {
           WHERE id = $1`,
         [id, next.status, next.priority, next.type, next.category_id, next.tags, next.team_id, next.assignee_id],
       );
+      // SLA clocks move in this transaction: status pauses/resumes/fulfils, other fields re-target.
+      if (changes.status) await this.sla.onStatusChange(m, id, t.status, next.status);
+      else await this.sla.onPriorityChange(m, id);
       await writeTicketAudit(m, id, viewer.id, 'updated', changes);
       const ref = { id, teamId: next.team_id, assigneeId: next.assignee_id };
       const events: OutboxEntry[] = [this.outbox.ticketEvent('ticket.updated', ref, { changes, byAgentId: viewer.id })];
