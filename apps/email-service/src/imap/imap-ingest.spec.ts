@@ -63,7 +63,8 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
   });
 
   const start = async (extra: Record<string, string> = {}) => {
-    app = await startEmailService(emailServiceEnv(db, prefix, api, extra));
+    // Tiny batches so the backlog and the resync run through several pipelined chunks.
+    app = await startEmailService(emailServiceEnv(db, prefix, api, { EMAIL_FETCH_BATCH: '2', ...extra }));
     await waitForMailbox(app);
   };
 

@@ -148,15 +148,25 @@ export class MailboxSync {
     const found = await client.search({ uid: `${lastUid + 1}:*` }, { uid: true });
     // "N:*" always matches the highest UID, even one below N.
     const uids = (found || []).filter((u) => u > lastUid).sort((a, b) => a - b);
-    for (let i = 0; i < uids.length && !this.stopped; i += this.options.fetchBatch) {
-      const chunk = uids.slice(i, i + this.options.fetchBatch);
-      await this.importChunk(client, chunk);
-      await cursors.advance(this.inbox.id, this.folder, uidValidity, chunk[chunk.length - 1]);
+    const chunks: number[][] = [];
+    for (let i = 0; i < uids.length; i += this.options.fetchBatch)
+      chunks.push(uids.slice(i, i + this.options.fetchBatch));
+    // Pipelined: the next chunk downloads while this one is parsed and enqueued.
+    // The cursor still advances strictly in UID order, chunk by chunk.
+    let next = chunks.length ? this.fetchChunk(client, chunks[0]) : undefined;
+    for (let i = 0; i < chunks.length && !this.stopped; i++) {
+      const mails = await next!;
+      next = i + 1 < chunks.length ? this.fetchChunk(client, chunks[i + 1]) : undefined;
+      // A failed prefetch surfaces when awaited; until then it must not be an unhandled rejection.
+      next?.catch(() => undefined);
+      await this.importMails(client, chunks[i], mails);
+      await cursors.advance(this.inbox.id, this.folder, uidValidity, chunks[i][chunks[i].length - 1]);
     }
+    await next?.catch(() => undefined);
     this.lastSyncAt = Date.now();
   }
 
-  private async importChunk(client: ImapFlow, uids: number[]) {
+  private async fetchChunk(client: ImapFlow, uids: number[]): Promise<FetchedMail[]> {
     const range = uids.join(',');
     const metas = await client.fetchAll(range, { uid: true, size: true, internalDate: true }, { uid: true });
     const small = metas.filter((m) => (m.size ?? 0) <= this.options.maxMessageBytes).map((m) => m.uid);
@@ -198,7 +208,10 @@ export class MailboxSync {
       });
     }
     mails.sort((a, b) => a.uid - b.uid);
+    return mails;
+  }
 
+  private async importMails(client: ImapFlow, uids: number[], mails: FetchedMail[]) {
     const outcomes: IngestOutcome[] = await Promise.all(mails.map((m) => this.deps.ingest.toInbound(this.inbox, m)));
     outcomes.forEach((o, i) => {
       if (o.kind === 'skip') this.log().info({ uid: mails[i].uid, reason: o.reason }, 'mail not ingested');

@@ -24,7 +24,7 @@ export class SmtpTransports implements OnApplicationShutdown {
         : undefined;
     const transporter = createTransport({
       pool: true,
-      maxConnections: 5,
+      maxConnections: 10,
       maxMessages: 500,
       host: s.smtpHost,
       port: s.smtpPort,

@@ -22,10 +22,10 @@ export class InboxApiStub {
   requests = 0;
   private constructor(private readonly server: Server) {}
 
-  static async start(): Promise<InboxApiStub> {
+  static async start(token = SERVICE_TOKEN): Promise<InboxApiStub> {
     const server = createServer((req, res) => {
       stub.requests++;
-      if (req.headers['x-service-token'] !== SERVICE_TOKEN) {
+      if (req.headers['x-service-token'] !== token) {
         res.writeHead(401).end();
         return;
       }
