@@ -4,6 +4,7 @@ import { DatabaseModule } from '@oq/database';
 import { PlatformModule, QueueModule } from '@oq/platform';
 import { AttachmentsModule } from './attachments/attachments.module';
 import { AuthModule } from './auth/auth.module';
+import { SeedModule } from './seed/seed.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { AgentsModule } from './agents/agents.module';
 import { TeamsModule } from './teams/teams.module';
@@ -45,6 +46,7 @@ import { OutboxModule } from './outbox/outbox.module';
       ],
     }),
     AuthModule,
+    SeedModule,
     RealtimeModule,
     AgentsModule,
     TeamsModule,

@@ -90,6 +90,12 @@ describe('agent authentication', () => {
     expect(await json(profile)).toMatchObject({ id: ids.alice, teams: [{ id: ids.teamA, name: 'A' }] });
   });
 
+  it('bootstraps the admin from ADMIN_EMAIL / ADMIN_PASSWORD on first start', async () => {
+    const res = await login('admin@onequeue.local', 'bootstrap-admin-pw');
+    expect(res.status).toBe(200);
+    expect((await json(res)).agent.role).toBe('admin');
+  });
+
   it('answers the same generic 401 for a wrong password, an unknown email and a deactivated agent', async () => {
     const answers = await Promise.all([
       login('alice@example.com', 'wrong'),

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { Channel } from '@oq/contracts';
+
+export interface DemoInbox {
+  channel: Channel;
+  name: string;
+  address: string;
+  settings: Record<string, unknown>;
+  secrets: Record<string, string>;
+}
+
+const random = (bytes = 24) => randomBytes(bytes).toString('base64url');
+
+/**
+ * One inbox per channel for `npm start` with SEED_DEMO=true: settings shaped like what
+ * each channel service reads, secrets random (encrypted at rest like real ones) so the
+ * demo never ships a usable credential. Addresses are fixed so re-seeding is idempotent.
+ */
+export function demoInboxes(): DemoInbox[] {
+  return [
+    {
+      channel: 'email',
+      name: 'Support mailbox',
+      address: 'support@wallet.example',
+      settings: {
+        imapHost: '127.0.0.1',
+        imapPort: 143,
+        imapSecure: false,
+        imapUser: 'support@wallet.example',
+        folder: 'INBOX',
+        afterImport: 'seen',
+        smtpHost: '127.0.0.1',
+        smtpPort: 2525,
+        smtpSecure: false,
+        smtpUser: 'support@wallet.example',
+        fromName: 'Wallet Support',
+      },
+      secrets: { imapPassword: random(), smtpPassword: random() },
+    },
+    {
+      channel: 'whatsapp',
+      name: 'WhatsApp +1 555 0100',
+      address: '100000000000001',
+      settings: { displayPhoneNumber: '+15550100', rateLimitPerSecond: 20, rateLimitBurst: 40 },
+      secrets: { appSecret: random(), verifyToken: random(), accessToken: `EAAG${random(48)}` },
+    },
+    {
+      channel: 'messenger',
+      name: 'Wallet Facebook page',
+      address: '200000000000002',
+      settings: { pageName: 'Wallet', rateLimitPerSecond: 20, rateLimitBurst: 40 },
+      secrets: { appSecret: random(), verifyToken: random(), accessToken: `EAAG${random(48)}` },
+    },
+    {
+      channel: 'instagram',
+      name: 'Wallet Instagram',
+      address: '300000000000003',
+      settings: { username: 'wallet', rateLimitPerSecond: 10, rateLimitBurst: 20 },
+      secrets: { appSecret: random(), verifyToken: random(), accessToken: `IGQV${random(48)}` },
+    },
+    {
+      channel: 'telegram',
+      name: 'Wallet help bot',
+      address: '400000004',
+      settings: { botUsername: 'wallet_help_bot', rateLimitPerSecond: 25, rateLimitBurst: 30 },
+      secrets: { botToken: `400000004:${random(26)}`, webhookSecret: random() },
+    },
+    {
+      channel: 'voice',
+      name: 'Hotline',
+      address: '+15550199',
+      settings: { defaultRegion: 'US', provider: 'twilio' },
+      secrets: {
+        accountSid: `AC${randomBytes(16).toString('hex')}`,
+        authToken: randomBytes(16).toString('hex'),
+        signingSecret: random(),
+      },
+    },
+    {
+      channel: 'chat',
+      name: 'In-app chat',
+      address: 'wallet-app',
+      settings: {
+        allowedOrigins: [],
+        expectedReplyMinutes: 5,
+        greeting: 'Hi! Tell us what happened and we will get back to you right here.',
+        businessHours: {
+          timezone: 'Europe/Berlin',
+          weekly: [1, 2, 3, 4, 5].map((day) => ({ day, open: '08:00', close: '20:00' })),
+          holidays: [],
+        },
+      },
+      secrets: { identityVerificationSecret: random(32) },
+    },
+  ];
+}

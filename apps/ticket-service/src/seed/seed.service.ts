@@ -1,0 +1,104 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { CONFIG, LOGGER, SecretBox } from '@oq/platform';
+import { Logger } from 'pino';
+import { DataSource, EntityManager } from 'typeorm';
+import { hashPassword } from '../auth/password';
+import { Config } from '../config';
+import { InboxesService } from '../inboxes/inboxes.service';
+import { encryptInboxSecrets } from '../inboxes/secret-box.provider';
+import { demoInboxes } from './demo-inboxes';
+
+/** Any constant both replicas agree on: serialises first-start work across replicas. */
+const SEED_LOCK = 0x6f71_5eed;
+export const DEMO_TEAM = 'Payments support';
+
+/**
+ * First start: the admin from ADMIN_EMAIL / ADMIN_PASSWORD (or a generated password,
+ * shown once), and with SEED_DEMO=true a demo team and one inbox per channel.
+ * Idempotent across restarts (only creates what is missing) and across replicas booting
+ * together (a transaction-scoped advisory lock; the loser finds the work done).
+ */
+@Injectable()
+export class SeedService implements OnApplicationBootstrap {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly box: SecretBox,
+    private readonly inboxes: InboxesService,
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap() {
+    const created = await this.ds.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock($1)', [SEED_LOCK]);
+      const admin = await this.ensureAdmin(m);
+      const inboxIds = this.config.SEED_DEMO ? await this.seedDemo(m) : [];
+      return { admin, inboxIds };
+    });
+    // After commit: the password is only shown once it is really stored.
+    if (created.admin) this.printAdminBanner(created.admin.email, created.admin.password);
+    for (const id of created.inboxIds) await this.inboxes.announce(id);
+  }
+
+  private async ensureAdmin(m: EntityManager): Promise<{ email: string; password: string | null } | null> {
+    const admins = await m.query(`SELECT 1 FROM agents WHERE role = 'admin' LIMIT 1`);
+    if (admins.length) return null;
+    const email = this.config.ADMIN_EMAIL;
+    const password = this.config.ADMIN_PASSWORD ?? randomBytes(15).toString('base64url');
+    const rows = await m.query(
+      `INSERT INTO agents (email, name, password_hash, role) VALUES ($1, 'Administrator', $2, 'admin')
+       ON CONFLICT ((lower(email))) DO NOTHING RETURNING id`,
+      [email, await hashPassword(password)],
+    );
+    if (!rows.length) {
+      this.logger.warn({ email }, 'no admin exists and ADMIN_EMAIL belongs to an existing agent: not promoting it');
+      return null;
+    }
+    this.logger.info({ agentId: rows[0].id, email }, 'bootstrap admin created');
+    return { email, password: this.config.ADMIN_PASSWORD ? null : password };
+  }
+
+  /**
+   * Printed straight to stdout, not through the JSON logger: log pipelines keep and ship
+   * what they receive, and a password must not end up in them.
+   */
+  private printAdminBanner(email: string, password: string | null) {
+    if (password === null) return; // configured by the operator, who already knows it
+    const line = '='.repeat(72);
+    process.stdout.write(
+      `\n${line}\n  OneQueue admin account created\n    email:    ${email}\n    password: ${password}\n` +
+        `  This password is shown only once. Log in and change it (PATCH /v1/agents/:id).\n${line}\n\n`,
+    );
+  }
+
+  private async seedDemo(m: EntityManager): Promise<string[]> {
+    await m.query(`INSERT INTO teams (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [DEMO_TEAM]);
+    const [team] = await m.query(`SELECT id FROM teams WHERE name = $1`, [DEMO_TEAM]);
+    await m.query(
+      `INSERT INTO agent_teams (agent_id, team_id) SELECT id, $1 FROM agents WHERE role = 'admin' ON CONFLICT DO NOTHING`,
+      [team.id],
+    );
+    const created: string[] = [];
+    for (const inbox of demoInboxes()) {
+      const id = randomUUID(); // chosen first: it is the AAD of the inbox's secrets
+      const rows = await m.query(
+        `INSERT INTO inboxes (id, channel, name, address, default_team_id, settings, secrets)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+         ON CONFLICT (channel, address) DO NOTHING RETURNING id`,
+        [
+          id,
+          inbox.channel,
+          inbox.name,
+          inbox.address,
+          team.id,
+          JSON.stringify(inbox.settings),
+          encryptInboxSecrets(this.box, id, inbox.secrets),
+        ],
+      );
+      if (rows.length) created.push(id);
+    }
+    if (created.length) this.logger.info({ teamId: team.id, inboxes: created.length }, 'demo data seeded');
+    return created;
+  }
+}

@@ -1,0 +1,107 @@
+import { INBOX_CHANGED_CHANNEL } from '@oq/contracts';
+import {
+  createTestDatabase,
+  dropQueuePrefix,
+  testQueuePrefix,
+  TestDatabase,
+  TEST_REDIS_URL,
+} from '@oq/database/testing/test-env';
+import { Redis } from 'ioredis';
+import { call, loginToken, startTicketService, TestInstance } from '../auth/auth.testing';
+import { DEMO_TEAM } from './seed.service';
+
+describe('first start: bootstrap admin and demo seed', () => {
+  let db: TestDatabase;
+  let sub: Redis;
+  const announced: string[] = [];
+  const prefix = testQueuePrefix();
+  const started: TestInstance[] = [];
+  const env = { SEED_DEMO: 'true', ADMIN_EMAIL: 'owner@wallet.example' };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sub = new Redis(TEST_REDIS_URL);
+    await sub.subscribe(INBOX_CHANGED_CHANNEL);
+    sub.on('message', (_c, id) => announced.push(id));
+  });
+  afterAll(async () => {
+    sub?.disconnect();
+    await Promise.all(started.map((s) => s.app.close()));
+    await db?.drop();
+    await dropQueuePrefix(prefix);
+  });
+
+  /** Boots instances while capturing stdout, where the one-time password banner goes. */
+  const boot = async (count: number) => {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const instances = await Promise.all(Array.from({ length: count }, () => startTicketService(db, prefix, env)));
+      started.push(...instances);
+      return { instances, stdout: written.join('') };
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  it('creates one admin with a generated password printed once, even with two replicas starting together', async () => {
+    const { instances, stdout } = await boot(2);
+    const banners = stdout.match(/OneQueue admin account created/g) ?? [];
+    expect(banners).toHaveLength(1);
+    const password = /password: (\S+)/.exec(stdout)![1];
+    expect(password.length).toBeGreaterThanOrEqual(16);
+    expect(stdout).toContain('email:    owner@wallet.example');
+
+    const ds = instances[0].ds;
+    const admins = await ds.query(`SELECT email, password_hash FROM agents WHERE role = 'admin'`);
+    expect(admins).toHaveLength(1);
+    expect(admins[0].password_hash).not.toContain(password);
+    const token = await loginToken(instances[1].base, 'owner@wallet.example', password);
+    expect((await call(instances[1].base, token, 'GET', '/v1/auth/me')).body).toMatchObject({ role: 'admin' });
+  });
+
+  it('seeds one team and one inbox per channel with encrypted secrets, and announces them', async () => {
+    const ds = started[0].ds;
+    const teams = await ds.query('SELECT id, name FROM teams');
+    expect(teams).toEqual([{ id: expect.any(String), name: DEMO_TEAM }]);
+    const inboxes = await ds.query('SELECT id, channel, default_team_id, secrets FROM inboxes ORDER BY channel');
+    expect(inboxes.map((i: { channel: string }) => i.channel)).toEqual([
+      'chat',
+      'email',
+      'instagram',
+      'messenger',
+      'telegram',
+      'voice',
+      'whatsapp',
+    ]);
+    for (const inbox of inboxes) {
+      expect(inbox.default_team_id).toBe(teams[0].id);
+      expect(inbox.secrets).toMatch(/^v1\.test1\./);
+    }
+    const res = await fetch(`${started[0].base}/internal/inboxes?channel=telegram`, {
+      headers: { 'x-service-token': 'test-service-token-0123456789abcdef' },
+    });
+    const [telegram] = (await res.json()) as { secrets: Record<string, string> }[];
+    expect(telegram.secrets.botToken).toMatch(/^400000004:[\w-]+$/);
+    for (let i = 0; i < 100 && !inboxes.every((x: { id: string }) => announced.includes(x.id)); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(announced).toEqual(expect.arrayContaining(inboxes.map((x: { id: string }) => x.id)));
+  });
+
+  it('changes nothing and prints nothing on restart', async () => {
+    const snapshot = (ds: TestInstance['ds']) =>
+      ds.query(
+        `SELECT (SELECT count(*)::int FROM agents) AS agents, (SELECT count(*)::int FROM teams) AS teams,
+                (SELECT string_agg(id || secrets, ',' ORDER BY id) FROM inboxes) AS inboxes`,
+      );
+    const before = await snapshot(started[0].ds);
+    expect(before[0]).toMatchObject({ agents: 1, teams: 1 });
+    await Promise.all(started.splice(0).map((s) => s.app.close()));
+    const { instances, stdout } = await boot(1);
+    expect(stdout).not.toContain('admin account created');
+    expect(await snapshot(instances[0].ds)).toEqual(before);
+  });
+});
