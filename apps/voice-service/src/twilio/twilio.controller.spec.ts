@@ -104,6 +104,39 @@ describe('Twilio status callbacks → one call log per call', () => {
     expect(row.emitted_revision).toBe(0);
   });
 
+  it('folds callbacks of one call arriving concurrently without losing any (row lock)', async () => {
+    const callSid = sid();
+    const events = [
+      call(callSid, { CallStatus: 'queued', Timestamp: at(0) }),
+      call(callSid, { CallStatus: 'ringing', Timestamp: at(1) }),
+      call(callSid, { CallStatus: 'in-progress', Timestamp: at(4) }),
+      call(callSid, { CallStatus: 'completed', CallDuration: '56', Timestamp: at(60) }),
+      { AccountSid: ACCOUNT, CallSid: callSid, TranscriptionText: 'thanks, solved', TranscriptionStatus: 'completed' },
+    ];
+    const responses = await Promise.all([...events, ...events].map((p) => postTwilio(voice.base, inboxId, TOKEN, p)));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const [row] = await rows(callSid);
+    expect(row.events).toHaveLength(5);
+    expect(row.state).toMatchObject({
+      status: 'answered',
+      startedAt: '2026-11-25T10:00:00.000Z',
+      transcript: 'thanks, solved',
+    });
+    const deadline = Date.now() + 5000;
+    while (
+      Date.now() < deadline &&
+      (await rows(callSid))[0].emitted_revision !== (await rows(callSid))[0].target_revision
+    )
+      await sleep(25);
+    const jobs = await callLogJobs(voice.inbound, callSid);
+    // Whatever the interleaving, the newest revision carries everything.
+    expect(jobs.at(-1)!.data.call).toMatchObject({
+      disposition: 'answered',
+      durationSec: 56,
+      transcript: 'thanks, solved',
+    });
+  });
+
   it('logs a missed call (no-answer) and a caller who hung up in the queue as missed', async () => {
     const noAnswer = sid();
     await postTwilio(voice.base, inboxId, TOKEN, call(noAnswer, { CallStatus: 'no-answer', CallDuration: '0' }));
