@@ -48,10 +48,12 @@ export const JOB_POLICY: Record<JobName, JobPolicy> = {
     keepFailedSeconds: 0,
   },
   [JobName.SlaReconcile]: { attempts: 1, keepCompletedSeconds: 0, keepFailedSeconds: 3600 },
+  // Raw webhook bodies are large and arrive at hundreds per second: an hour covers a provider's quick
+  // redeliveries; later duplicates are still caught by inboundJobId and UNIQUE(inbox_id, external_id).
   [JobName.SocialRawEvent]: {
     attempts: 8,
     backoff: { type: 'exponential', delay: 1000 },
-    keepCompletedSeconds: DAY,
+    keepCompletedSeconds: 3600,
     keepFailedSeconds: 7 * DAY,
   },
   [JobName.OutboundMessage]: {

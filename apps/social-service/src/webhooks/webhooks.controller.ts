@@ -74,7 +74,7 @@ export class WebhooksController {
       this.logger.warn({ inboxId, bytes: raw.length }, 'meta webhook refused: X-Hub-Signature-256 does not match');
       throw new UnauthorizedException('X-Hub-Signature-256 missing or does not match the body');
     }
-    await this.enqueue('meta', inbox, raw);
+    await this.enqueue('meta', inbox, req);
     return { ok: true };
   }
 
@@ -88,7 +88,7 @@ export class WebhooksController {
       this.logger.warn({ inboxId }, 'telegram webhook refused: X-Telegram-Bot-Api-Secret-Token does not match');
       throw new UnauthorizedException('X-Telegram-Bot-Api-Secret-Token missing or wrong');
     }
-    await this.enqueue('telegram', inbox as TelegramInbox, this.rawBody(req));
+    await this.enqueue('telegram', inbox as TelegramInbox, req);
     return { ok: true };
   }
 
@@ -110,14 +110,12 @@ export class WebhooksController {
     return req.rawBody;
   }
 
-  private async enqueue(provider: 'meta' | 'telegram', inbox: SocialInbox, raw: Buffer): Promise<void> {
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new BadRequestException('body is not valid JSON');
-    }
-    if (!body || typeof body !== 'object') throw new BadRequestException('body must be a JSON object');
+  private async enqueue(provider: 'meta' | 'telegram', inbox: SocialInbox, req: WebhookRequest): Promise<void> {
+    const raw = this.rawBody(req);
+    // Fastify parsed the JSON already (malformed → 400 before we get here); it is used only now, after verification.
+    const body: unknown = req.body;
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw new BadRequestException('body must be a JSON object');
     await this.queues.add(
       QueueName.SocialRaw,
       JobName.SocialRawEvent,
