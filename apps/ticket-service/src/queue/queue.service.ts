@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { OutboxService } from '../outbox/outbox.service';
+import { SlaClockService } from '../sla/sla-clock.service';
 import { writeTicketAudit } from '../tickets/ticket-audit';
 import { TICKET_COLUMNS, TicketRow, decodeCursor, encodeCursor, toTicketView } from '../tickets/ticket.view';
 import { badCursor } from '../tickets/tickets.service';
@@ -22,6 +23,7 @@ export class QueueService {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     private readonly outbox: OutboxService,
+    private readonly sla: SlaClockService,
   ) {}
 
   /**
@@ -109,6 +111,7 @@ export class QueueService {
       );
       const changes: Record<string, unknown> = { assignee_id: [null, viewer.id], via: 'queue_next' };
       if (picked.status !== row.status) changes.status = [picked.status, row.status];
+      if (changes.status) await this.sla.onStatusChange(m, picked.id, picked.status, row.status);
       await writeTicketAudit(m, picked.id, viewer.id, 'updated', changes);
       const ref = { id: picked.id, teamId: picked.team_id, assigneeId: viewer.id };
       const events = [

@@ -292,6 +292,31 @@ describe('tickets and replies over HTTP', () => {
     expect(hidden.status).toBe(404);
   });
 
+  it('documents every route in the OpenAPI document at /docs', async () => {
+    const doc = (await (await fetch(`${h.base}/docs-json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    for (const [path, method] of [
+      ['/v1/tickets', 'get'],
+      ['/v1/tickets', 'post'],
+      ['/v1/tickets/{id}', 'patch'],
+      ['/v1/tickets/{id}/merge', 'post'],
+      ['/v1/tickets/{id}/messages', 'post'],
+      ['/v1/queue', 'get'],
+      ['/v1/queue/next', 'post'],
+      ['/v1/contacts', 'get'],
+      ['/v1/contacts/{id}/merge', 'post'],
+      ['/v1/attachments', 'post'],
+      ['/v1/attachments/{sha256}', 'get'],
+      ['/v1/admin/dead-letters', 'get'],
+    ])
+      expect([path, method, Boolean(doc.paths[path]?.[method])]).toEqual([path, method, true]);
+    const create = doc.paths['/v1/tickets'].post as {
+      requestBody: { content: Record<string, { schema: { properties: object } }> };
+    };
+    expect(Object.keys(create.requestBody.content['application/json'].schema.properties)).toContain('requester');
+  });
+
   it('lists tickets with filters and cursor pagination', async () => {
     const tag = `page${Date.now()}`;
     const made = [];
