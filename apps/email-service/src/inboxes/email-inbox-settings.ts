@@ -24,6 +24,8 @@ export const EmailInboxSettings = z.object({
   /** From address of replies; the inbox address when absent. */
   fromAddress: z.email().optional(),
   fromName: z.string().max(200).optional(),
+  /** Sends per second through this inbox's SMTP server, across all replicas (token bucket, burst 2×). */
+  smtpRatePerSecond: z.coerce.number().positive().max(10_000).default(100),
 });
 export type EmailInboxSettings = z.infer<typeof EmailInboxSettings>;
 

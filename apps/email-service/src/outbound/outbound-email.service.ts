@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DeliveryReport, JobName, OutboundMessage, QueueName, generateEmailMessageId } from '@oq/contracts';
 import { BlobStore, CONFIG, JobHandler, LOGGER, QueueService, REDIS } from '@oq/platform';
-import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { OutboundGate, isFinalAttempt } from '@oq/platform/outbound';
+import { Job, UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
 import { Config } from '../config';
-import { InboxDirectory } from '../inboxes/inbox-directory.service';
-import { ConversationOrder } from './conversation-order';
+import { EmailInbox, InboxDirectory } from '../inboxes/inbox-directory.service';
 import { SmtpTransports } from './smtp-transports';
 
 interface SmtpError extends Error {
@@ -24,7 +24,7 @@ interface SmtpError extends Error {
  */
 @Injectable()
 export class OutboundEmailService {
-  private readonly order: ConversationOrder;
+  private readonly gate: OutboundGate;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -35,32 +35,44 @@ export class OutboundEmailService {
     private readonly transports: SmtpTransports,
     private readonly blobs: BlobStore,
   ) {
-    this.order = new ConversationOrder(redis, config.QUEUE_PREFIX, queues.queue(QueueName.OutboundEmail));
+    this.gate = new OutboundGate(redis, config.QUEUE_PREFIX);
   }
 
   @JobHandler(JobName.OutboundMessage)
   async send(msg: OutboundMessage, job: Job): Promise<{ messageId: string }> {
     const jobId = String(job.id);
-    if (!(await this.order.mayProceed(msg.ticketId, jobId, Date.parse(msg.createdAt)))) {
-      await job.moveToDelayed(Date.now() + 300, job.token);
-      throw new DelayedError();
-    }
-
     let inbox = this.directory.get(msg.inboxId);
     if (!inbox) {
       await this.directory.refresh();
       inbox = this.directory.get(msg.inboxId);
     }
     if (!inbox) return this.fail(msg, jobId, `inbox ${msg.inboxId} is not a configured email inbox`, 'unknown_inbox');
-    if (msg.to.kind !== 'email')
+    if (msg.to.kind !== 'email') {
       return this.fail(msg, jobId, `recipient is a ${msg.to.kind} identity, not email`, 'bad_recipient');
+    }
+    const target = inbox;
+    // Replies of one ticket leave in the order they were written; the inbox's SMTP rate is shared by all replicas.
+    return this.gate.run(
+      job,
+      {
+        inboxId: target.id,
+        conversationKey: msg.ticketId,
+        createdAt: msg.createdAt,
+        rate: { perSecond: target.settings.smtpRatePerSecond, burst: target.settings.smtpRatePerSecond * 2 },
+      },
+      () => this.deliver(msg, job, target),
+    );
+  }
 
+  private async deliver(msg: OutboundMessage, job: Job, inbox: EmailInbox): Promise<{ messageId: string }> {
+    const jobId = String(job.id);
     const fromAddress = inbox.settings.fromAddress ?? inbox.address;
     const messageId = msg.email?.messageId ?? this.generatedMessageId(msg, fromAddress);
     const references = msg.email?.references ?? [];
     const headers: Record<string, string> = {};
     if (msg.automatic) headers['Auto-Submitted'] = 'auto-replied';
 
+    let response: string | undefined;
     try {
       const info = await this.transports.get(inbox).sendMail({
         from: inbox.settings.fromName ? { name: inbox.settings.fromName, address: fromAddress } : fromAddress,
@@ -81,24 +93,24 @@ export class OutboundEmailService {
           cid: a.contentId,
         })),
       });
-      await this.order.done(msg.ticketId, jobId);
-      await this.report(msg, jobId, { status: 'sent', providerMessageId: messageId });
-      this.logger.info({ messageId: msg.messageId, jobId, response: info.response }, 'email sent');
-      return { messageId };
+      response = info.response;
     } catch (err) {
       const e = err as SmtpError;
-      const response = (e.response ?? e.message ?? String(err)).slice(0, 1900);
+      const reason = (e.response ?? e.message ?? String(err)).slice(0, 1900);
       const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500;
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const lastAttempt = isFinalAttempt(job);
       this.logger.warn(
         { messageId: msg.messageId, jobId, code: e.code, responseCode: e.responseCode, permanent, lastAttempt },
         'email send failed',
       );
       if (permanent || lastAttempt) {
-        return this.fail(msg, jobId, `SMTP: ${response}`, e.responseCode ? String(e.responseCode) : e.code);
+        return this.fail(msg, jobId, `SMTP: ${reason}`, e.responseCode ? String(e.responseCode) : e.code);
       }
       throw err;
     }
+    await this.report(msg, jobId, { status: 'sent', providerMessageId: messageId });
+    this.logger.info({ messageId: msg.messageId, jobId, response }, 'email sent');
+    return { messageId };
   }
 
   private generatedMessageId(msg: OutboundMessage, fromAddress: string): string {
@@ -107,8 +119,8 @@ export class OutboundEmailService {
     return generateEmailMessageId(msg.ticketId, msg.messageId, this.config.EMAIL_THREADING_SECRET, domain);
   }
 
+  /** Reports the failure and ends the job for good (the gate then lets the ticket's next reply go). */
   private async fail(msg: OutboundMessage, jobId: string, reason: string, errorCode?: string): Promise<never> {
-    await this.order.done(msg.ticketId, jobId);
     await this.report(msg, jobId, { status: 'failed', reason, errorCode });
     throw new UnrecoverableError(reason);
   }
