@@ -36,7 +36,8 @@ async function main() {
     );
 
     // Without a working ticket-service only the callback latency can be measured.
-    const ticket = await stack.start('ticket-service').catch((err) => {
+    // Ports of our own, so this bench can run while another one holds the harness defaults.
+    const ticket = await stack.start('ticket-service', { TICKET_SERVICE_PORT: '3110' }).catch((err) => {
       console.error(`ticket-service did not start (${(err as Error).message}): measuring callbacks only`);
       return null;
     });
@@ -67,11 +68,12 @@ async function main() {
       await new Promise<void>((r) => fake!.listen(0, '127.0.0.1', r));
       internalUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
     }
-    const voicePort = Number(stack.env.VOICE_SERVICE_PORT);
+    const voicePort = 3114;
     const publicBase = `http://127.0.0.1:${voicePort}`;
     const voice = await stack.start('voice-service', {
       TICKET_SERVICE_URL: internalUrl,
       VOICE_PUBLIC_BASE_URL: publicBase,
+      VOICE_SERVICE_PORT: String(voicePort),
       DB_POOL_SIZE: '10',
     });
 
