@@ -1,4 +1,4 @@
-import { CHAT_AGENT_TYPING_CHANNEL, CHAT_CUSTOMER_TYPING_CHANNEL } from '@oq/contracts';
+import { CHAT_CUSTOMER_TYPING_CHANNEL } from '@oq/contracts';
 import { Redis } from 'ioredis';
 import { Socket } from 'socket.io-client';
 import { ChatGateway } from '../../apps/chat-service/src/gateway/chat.gateway';
@@ -276,7 +276,6 @@ describe('in-app chat', () => {
 
   it('relays typing both ways across instances', async () => {
     const sub = new Redis('redis://127.0.0.1:6379');
-    const pub = new Redis('redis://127.0.0.1:6379');
     try {
       await sub.subscribe(CHAT_CUSTOMER_TYPING_CHANNEL);
       const customerTyping = new Promise<any>((resolve) =>
@@ -293,20 +292,15 @@ describe('in-app chat', () => {
         typing: true,
       });
 
+      // The agent types on the customer's ticket (ticket-service API → pub/sub → the replica holding the socket).
+      const ack = await send(socket, { clientId: 't-1', text: 'Are you still there?' });
+      const { ticket_id } = await storedMessage(ack.externalId);
       const agentTyping = nextEvent(socket, 'typing');
-      await pub.publish(
-        CHAT_AGENT_TYPING_CHANNEL,
-        JSON.stringify({
-          inboxId: s.inboxId,
-          to: { kind: 'app_user', value: 'u-8001' },
-          typing: true,
-          agentName: 'Ana',
-        }),
-      );
+      const typed = await s.agentCall('POST', `/v1/tickets/${ticket_id}/typing`, { typing: true });
+      expect(typed.status).toBe(204);
       expect(await agentTyping).toEqual({ typing: true, agentName: 'Ana' });
     } finally {
       sub.disconnect();
-      pub.disconnect();
     }
   });
 

@@ -3,12 +3,13 @@ import { ModuleRef } from '@nestjs/core';
 import { ENV } from '@oq/platform';
 import { ChatHistoryService } from './chat-history.service';
 import { ChatInternalController } from './chat-internal.controller';
+import { ChatTypingController } from './chat-typing.controller';
 import { ChatOfflineNotifier } from './chat-offline-notifier.service';
 import { CHAT_CONFIG, ChatConfigSchema } from './chat.config';
 
 /** ticket-service's side of chat: the customer history API for chat-service and the offline email fallback. */
 @Module({
-  controllers: [ChatInternalController],
+  controllers: [ChatInternalController, ChatTypingController],
   providers: [
     {
       provide: CHAT_CONFIG,

@@ -1,0 +1,57 @@
+import { Body, Controller, HttpCode, Inject, NotFoundException, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CHAT_AGENT_TYPING_CHANNEL, ChatAgentTyping } from '@oq/contracts';
+import { REDIS, ZodValidationPipe } from '@oq/platform';
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
+import { AuthenticatedAgent } from '../auth/authenticated-agent';
+import { assertTicketVisible } from '../permissions/ticket-visibility';
+
+const TypingBody = z.object({ typing: z.boolean() }).strict();
+type TypingBody = z.infer<typeof TypingBody>;
+
+/**
+ * An agent's typing indicator for a chat ticket's customer. Ephemeral: published
+ * on Redis pub/sub; every chat-service replica emits it to the customer sockets it holds.
+ */
+@ApiTags('tickets')
+@AgentAuth()
+@Controller('v1/tickets/:id/typing')
+export class ChatTypingController {
+  constructor(
+    private readonly ds: DataSource,
+    @Inject(REDIS) private readonly redis: Redis,
+  ) {}
+
+  @Post()
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Show (or stop showing) "agent is typing" to the chat customer of this ticket' })
+  async typing(
+    @CurrentAgent() agent: AuthenticatedAgent,
+    @Param('id', new ParseUUIDPipe()) ticketId: string,
+    @Body(new ZodValidationPipe(TypingBody)) body: TypingBody,
+  ): Promise<void> {
+    await assertTicketVisible(this.ds.manager, agent, ticketId);
+    const rows: { inbox_id: string; kind: 'app_user' | 'visitor'; value: string; name: string }[] = await this.ds.query(
+      `SELECT c.inbox_id, ci.kind, ci.value, a.name
+       FROM conversations c
+       JOIN inboxes i ON i.id = c.inbox_id AND i.channel = 'chat'
+       JOIN contact_identities ci ON ci.id = c.identity_id
+       JOIN agents a ON a.id = $2
+       WHERE c.ticket_id = $1`,
+      [ticketId, agent.id],
+    );
+    if (!rows.length) throw new NotFoundException('this ticket has no chat conversation');
+    for (const r of rows) {
+      const event: ChatAgentTyping = {
+        inboxId: r.inbox_id,
+        to: { kind: r.kind, value: r.value },
+        typing: body.typing,
+        agentName: r.name,
+      };
+      await this.redis.publish(CHAT_AGENT_TYPING_CHANNEL, JSON.stringify(event));
+    }
+  }
+}
