@@ -17,6 +17,8 @@ import { AuthenticatedAgent } from '../auth/authenticated-agent';
 
 /** A key whose first request never finished (crash mid-request) is free again after this long. */
 const ABANDONED_AFTER_MS = 60_000;
+/** Keys are kept this long (clients retry within minutes; a day covers overnight queues). */
+const KEEP = '24 hours';
 
 /**
  * `Idempotency-Key` on POSTs: the first request with a key claims it (a row in
@@ -81,6 +83,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     path: string,
     bodyHash: string,
   ): Promise<{ status_code: number; response: unknown } | null> {
+    // Expired keys are swept now and then by whichever request happens along (indexed on created_at).
+    if (Math.random() < 0.01)
+      await this.ds.query(`DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval`, [KEEP]);
     const claimed = await this.ds.query(
       `INSERT INTO idempotency_keys (agent_id, key, method, path, body_hash) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (agent_id, key) DO UPDATE SET method = EXCLUDED.method, path = EXCLUDED.path,

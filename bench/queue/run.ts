@@ -1,0 +1,155 @@
+/**
+ * npm run bench:queue — GET /v1/queue against the built ticket-service (a separate process)
+ * over 1,000,000 tickets seeded with SQL: 50,000 not solved/closed, 20 teams, 50 tags.
+ *
+ * Open-loop BENCH_RATE (300) requests/s for BENCH_SECONDS (30) as a non-admin agent in
+ * two teams, cycling over 10 filter mixes (incl. a second page by cursor). Latency is
+ * measured from each request's intended send time (coordinated omission corrected).
+ * Env: BENCH_TICKETS (1000000), BENCH_OPEN (50000), BENCH_SKIP_BUILD=1 to reuse dist/.
+ */
+import { hashPassword } from '../../apps/ticket-service/src/auth/password';
+import { freePort } from '../../test/support/redis-server';
+import { machine, openLoop, percentile, prepareStack, printResult, sleep } from '../support/stack';
+
+const RATE = Number(process.env.BENCH_RATE ?? 300);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const TICKETS = Number(process.env.BENCH_TICKETS ?? 1_000_000);
+const OPEN = Number(process.env.BENCH_OPEN ?? 50_000);
+const TEAMS = 20;
+const TAGS = 50;
+const AGENTS = 60;
+
+async function main() {
+  const stack = await prepareStack('queue');
+  try {
+    const pool = stack.pool;
+    const t0 = Date.now();
+    await pool.query(`SELECT setseed(0.42)`);
+    await pool.query(`INSERT INTO teams (name) SELECT 'team ' || g FROM generate_series(1, $1) g`, [TEAMS]);
+    const password = 'bench-agent-password';
+    const hash = await hashPassword(password);
+    await pool.query(
+      `INSERT INTO agents (email, name, password_hash, role)
+       SELECT 'agent' || g || '@bench.local', 'Agent ' || g, $2, 'agent' FROM generate_series(1, $1) g`,
+      [AGENTS, hash],
+    );
+    // Three agents per team; the measured agent (agent1) is in teams 1 and 2.
+    await pool.query(`
+      INSERT INTO agent_teams (agent_id, team_id)
+      SELECT a.id, t.id FROM agents a JOIN teams t
+        ON t.name = 'team ' || (1 + (substring(a.email from 'agent(\\d+)@')::int - 1) % ${TEAMS})
+      WHERE a.role = 'agent'
+      UNION SELECT a.id, t.id FROM agents a, teams t WHERE a.email = 'agent1@bench.local' AND t.name = 'team 2'`);
+    await pool.query(`INSERT INTO contacts (name) SELECT 'Customer ' || g FROM generate_series(1, 20000) g`);
+
+    // Bulk load without the secondary indexes, then build them: minutes faster than maintaining them row by row.
+    const { rows: indexes } = await pool.query(
+      `SELECT i.indexname, i.indexdef FROM pg_indexes i
+        JOIN pg_class c ON c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid
+        WHERE i.tablename = 'tickets' AND NOT x.indisunique AND NOT x.indisprimary`,
+    );
+    for (const ix of indexes) await pool.query(`DROP INDEX ${ix.indexname}`);
+    await pool.query(
+      `WITH teams AS (SELECT array_agg(id ORDER BY name) AS ids FROM teams),
+            agents AS (SELECT array_agg(a.id ORDER BY a.email) AS ids FROM agents a WHERE role = 'agent'),
+            contacts AS (SELECT array_agg(id) AS ids FROM contacts),
+            cats AS (SELECT array_agg(id) AS ids FROM categories)
+       INSERT INTO tickets (subject, status, priority, type, category_id, tags, team_id, assignee_id, requester_id,
+                            channel, next_due_at, created_at, updated_at)
+       SELECT 'Ticket ' || g,
+              CASE WHEN g <= $2 THEN (ARRAY['new','open','pending','on_hold'])[1 + (g % 4)]
+                   WHEN g % 3 = 0 THEN 'solved' ELSE 'closed' END,
+              (ARRAY['low','normal','normal','normal','high','urgent'])[1 + floor(random() * 6)::int],
+              'question',
+              cats.ids[1 + floor(random() * array_length(cats.ids, 1))::int],
+              ARRAY(SELECT 'tag' || (1 + floor(random() * $3)::int) FROM generate_series(1, 1 + (g % 3)) WHERE g > 0),
+              teams.ids[1 + floor(random() * array_length(teams.ids, 1))::int],
+              CASE WHEN random() < 0.3 THEN agents.ids[1 + floor(random() * array_length(agents.ids, 1))::int] END,
+              contacts.ids[1 + floor(random() * array_length(contacts.ids, 1))::int],
+              (ARRAY['email','whatsapp','messenger','instagram','telegram','voice','chat'])[1 + floor(random() * 7)::int],
+              CASE WHEN g <= $2 AND random() < 0.7 THEN now() + make_interval(secs => (random() * 4 - 1) * 86400) END,
+              now() - make_interval(secs => random() * 365 * 86400),
+              now()
+         FROM generate_series(1, $1) g, teams, agents, contacts, cats`,
+      [TICKETS, OPEN, TAGS],
+    );
+    for (const ix of indexes) await pool.query(ix.indexdef);
+    await pool.query(`VACUUM ANALYZE tickets`);
+    const counts = (
+      await pool.query(
+        `SELECT count(*)::int AS total, count(*) FILTER (WHERE status NOT IN ('solved','closed'))::int AS open FROM tickets`,
+      )
+    ).rows[0];
+    console.error(`seeded ${counts.total} tickets (${counts.open} open) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+
+    // Its own port: other benchmarks may hold the stack's default ports on this shared machine.
+    const svc = await stack.start('ticket-service', { TICKET_SERVICE_PORT: String(await freePort()) });
+    const login = await fetch(`${svc.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'agent1@bench.local', password }),
+    });
+    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+    const token = ((await login.json()) as { accessToken: string }).accessToken;
+    const headers = { authorization: `Bearer ${token}` };
+    const get = async (qs: string) => {
+      const res = await fetch(`${svc.url}/v1/queue?${qs}`, { headers });
+      if (res.status !== 200) throw new Error(`GET /v1/queue?${qs}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { items: { id: string }[]; nextCursor: string | null };
+    };
+
+    const [team1, team2] = (await pool.query(`SELECT id FROM teams WHERE name IN ('team 1', 'team 2') ORDER BY name`))
+      .rows;
+    const [category] = (await pool.query(`SELECT id FROM categories WHERE name = 'refund'`)).rows;
+    const first = await get('limit=25');
+    const mixes = [
+      'limit=25',
+      'status=new',
+      'assignee=me',
+      'assignee=unassigned',
+      `teamId=${team1.id}`,
+      'channel=whatsapp,messenger,instagram,telegram',
+      'tag=tag7',
+      `categoryId=${category.id}&status=open,new`,
+      `teamId=${team2.id}&tag=tag3&limit=50`,
+      `limit=25&cursor=${first.nextCursor}`,
+    ];
+    const sizes = [];
+    for (const m of mixes) sizes.push((await get(m)).items.length);
+    console.error(`filter mixes return ${sizes.join(', ')} tickets`);
+
+    // Warm-up (JIT, pools, caches), not measured.
+    await openLoop({ rate: 100, durationMs: 3000, fire: (i) => get(mixes[i % mixes.length]).then(() => undefined) });
+    await sleep(500);
+    let peakRss = svc.rssMb();
+    const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, svc.rssMb())), 250);
+    const run = await openLoop({
+      rate: RATE,
+      durationMs: SECONDS * 1000,
+      fire: (i) => get(mixes[i % mixes.length]).then(() => undefined),
+    });
+    clearInterval(rssTimer);
+    const p50 = percentile(run.latencies, 50);
+    const p99 = percentile(run.latencies, 99);
+    const max = percentile(run.latencies, 100);
+    console.error(
+      `${machine()}; ${run.sent} requests, ${run.errors} errors; p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; ticket-service peak RSS ${peakRss.toFixed(0)} MB`,
+    );
+    printResult({
+      tickets: counts.total,
+      open_tickets: counts.open,
+      rate: RATE,
+      queue_p50_ms: p50,
+      queue_p99_ms: p99,
+      errors: run.errors,
+      rss_mb: Math.round(peakRss),
+    });
+  } finally {
+    await stack.stopAll();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
