@@ -6,6 +6,7 @@ import { createTestDatabase, dropQueuePrefix, testQueuePrefix, TestDatabase } fr
 import { BlobStore } from '@oq/platform';
 import { DataSource } from 'typeorm';
 import { DovecotServer } from '../../../../test/support/dovecot';
+import { InboxDirectory } from '../inboxes/inbox-directory.service';
 import {
   InboxApiStub,
   QueueProbe,
@@ -216,6 +217,60 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
     );
     expect((await payloads()).length).toBe(before + 2);
     expect(await byExternal(`<own.${INBOX}@x>`)).toBeUndefined();
+  });
+
+  it('ingests a pathological mail (2,000 links, 5 MB of text) without blocking the mail behind it', async () => {
+    const links = Array.from({ length: 2000 }, (_, i) => `<a href="https://x.example/${i}">l${i}</a>`).join(' ');
+    const huge = [
+      `From: p@example.org`,
+      `To: ${USER}`,
+      'Subject: pathological',
+      `Message-ID: <patho.${INBOX}@example.org>`,
+      'Content-Type: multipart/alternative; boundary="p"',
+      '',
+      '--p',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'lorem ipsum dolor sit amet '.repeat(200_000),
+      '--p',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      `<p>${links}</p>`,
+      '--p--',
+      '',
+    ].join('\r\n');
+    await dovecot.append(USER, [huge, mail('after')]);
+    const base = await app!.getUrl();
+    await until(async () => !!(await byExternal(`<mafter.${INBOX}@example.org>`)), 15_000, 'mail after it');
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    const m = (await byExternal(`<patho.${INBOX}@example.org>`))!;
+    expect(m.subject).toBe('pathological');
+    // Parsed in time → cut to the contract limit; past the parse timeout → a notice. Either way the raw mail is kept.
+    expect(m.attachments.map((a) => a.filename)).toContain('original.eml');
+    expect(m.text.length).toBeGreaterThan(0);
+  });
+
+  it('moves imported mail to the configured folder (afterImport move:<folder>)', async () => {
+    const user2 = 'archive@example.test';
+    const inbox2 = randomUUID();
+    dovecot.addUser(user2, PASS);
+    await dovecot.append(user2, [mail('mv1')]);
+    api.inboxes.push(
+      emailInbox(inbox2, user2, { port: dovecot.port, user: user2, password: PASS }, { afterImport: 'move:Processed' }),
+    );
+    await app!.get(InboxDirectory).announce(inbox2);
+    await until(async () => !!(await byExternal(`<mmv1.${INBOX}@example.org>`)), 10_000, 'second inbox imported');
+    const client = await dovecot.client(user2);
+    const count = async (folder: string) => {
+      const status = await client.status(folder, { messages: true });
+      return status ? status.messages : -1;
+    };
+    try {
+      await until(async () => (await count('INBOX')) === 0, 5000, 'moved away');
+      expect(await count('Processed')).toBe(1);
+    } finally {
+      await client.logout();
+    }
   });
 
   it('turns an oversized mail into a message that says so, keeping the raw source', async () => {
