@@ -21,6 +21,9 @@ export const ConfigSchema = BaseConfigSchema.extend({
   /** First start creates this admin; without a password one is generated and printed once. */
   ADMIN_EMAIL: z.email().default('admin@onequeue.local'),
   ADMIN_PASSWORD: z.string().min(8).optional(),
+  /** Failed logins per email and client address before further attempts get 429 for LOGIN_LOCKOUT_SECONDS. */
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
+  LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).default(900),
   /** Solved tickets close (become immutable) this many days after solving. */
   AUTO_CLOSE_DAYS: z.coerce.number().int().min(1).default(4),
   /** Seed one inbox per channel, a team and sample data on first start (npm start). */

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Post, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@oq/platform';
 import { AgentAuth, CurrentAgent } from './agent-auth.guard';
@@ -13,8 +13,8 @@ export class AuthController {
 
   @Post('auth/login')
   @HttpCode(200)
-  login(@Body(new ZodValidationPipe(LoginBody)) body: LoginBody) {
-    return this.auth.login(body.email, body.password);
+  login(@Body(new ZodValidationPipe(LoginBody)) body: LoginBody, @Ip() ip: string) {
+    return this.auth.login(body.email, body.password, ip);
   }
 
   @Get('auth/me')

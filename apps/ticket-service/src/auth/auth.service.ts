@@ -1,6 +1,7 @@
 import { Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuthenticatedAgent } from './authenticated-agent';
+import { LoginThrottle } from './login-throttle';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from './password';
 import { TokenService } from './token.service';
 
@@ -19,13 +20,15 @@ export class AuthService {
   constructor(
     private readonly ds: DataSource,
     private readonly tokens: TokenService,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   /**
    * One generic 401 for unknown email, wrong password and deactivated agent, and the
    * same scrypt work in each case, so neither the answer nor its timing tells them apart.
    */
-  async login(email: string, password: string) {
+  async login(email: string, password: string, ip: string) {
+    await this.throttle.assertAllowed(email, ip);
     const rows: { id: string; password_hash: string; active: boolean }[] = await this.ds.query(
       'SELECT id, password_hash, active FROM agents WHERE lower(email) = lower($1)',
       [email],
@@ -33,7 +36,11 @@ export class AuthService {
     const row = rows[0];
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
     const agent = ok && row?.active ? await this.tokens.loadAgent(row.id) : null;
-    if (!agent) throw new UnauthorizedException('invalid email or password');
+    if (!agent) {
+      await this.throttle.failed(email, ip);
+      throw new UnauthorizedException('invalid email or password');
+    }
+    await this.throttle.succeeded(email, ip);
     const { token, expiresAt } = await this.tokens.sign(agent);
     return {
       accessToken: token,

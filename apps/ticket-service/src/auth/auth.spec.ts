@@ -29,7 +29,7 @@ describe('agent authentication', () => {
     db = await createTestDatabase();
     app = await createHttpApp(AppModule, {
       title: 'ticket-service',
-      env: testServiceEnv(db, prefix, { ADMIN_PASSWORD: 'bootstrap-admin-pw' }),
+      env: testServiceEnv(db, prefix, { ADMIN_PASSWORD: 'bootstrap-admin-pw', LOGIN_MAX_FAILURES: '8' }),
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = await app.getUrl();
@@ -41,10 +41,10 @@ describe('agent authentication', () => {
     const agents = await ds.query(
       `INSERT INTO agents (email, name, password_hash, role) VALUES
          ('Alice@Example.com', 'Alice', $1, 'agent'), ('root@example.com', 'Root', $1, 'admin'),
-         ('gone@example.com', 'Gone', $1, 'agent') RETURNING id`,
+         ('gone@example.com', 'Gone', $1, 'agent'), ('dora@example.com', 'Dora', $1, 'agent') RETURNING id`,
       [hash],
     );
-    [ids.alice, ids.root, ids.gone] = agents.map((a: { id: string }) => a.id);
+    [ids.alice, ids.root, ids.gone, ids.dora] = agents.map((a: { id: string }) => a.id);
     await ds.query('INSERT INTO agent_teams VALUES ($1, $2), ($3, $2)', [ids.alice, ids.teamA, ids.gone]);
     await ds.query('UPDATE agents SET active = false WHERE id = $1', [ids.gone]);
   });
@@ -126,6 +126,15 @@ describe('agent authentication', () => {
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     // Without the dummy hash an unknown email answers in ~1 ms instead of a scrypt's ~20+ ms.
     expect(median(unknown)).toBeGreaterThan(median(known) * 0.5);
+  });
+
+  it('answers 429 after repeated failures for one email and address, before any password work', async () => {
+    for (let i = 0; i < 8; i++) expect((await login('dora@example.com', `guess-${i}`)).status).toBe(401);
+    const locked = await login('dora@example.com', 'correct horse');
+    expect(locked.status).toBe(429);
+    expect(await json(locked)).toMatchObject({ message: 'too many failed logins; try again later' });
+    // Another account from the same address is not affected.
+    expect((await login('alice@example.com', 'correct horse')).status).toBe(200);
   });
 
   it('rejects missing, malformed, forged, expired and wrong-algorithm tokens with 401', async () => {
