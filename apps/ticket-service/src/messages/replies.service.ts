@@ -6,6 +6,7 @@ import {
   JobName,
   QueueName,
   generateEmailMessageId,
+  maskCardNumbers,
   outboundJobId,
   replySubject,
 } from '@oq/contracts';
@@ -77,8 +78,9 @@ export class RepliesService {
           reason: 'closed',
         });
       const attachments = await this.attachmentRefs(m, body.attachments);
-      const html = body.html === undefined ? null : sanitizeHtml(body.html);
-      const draft = { viewer, t, body, html, attachments };
+      // Card numbers are masked before anything is stored or queued, agents' text included.
+      const html = body.html === undefined ? null : maskCardNumbers(sanitizeHtml(body.html));
+      const draft = { viewer, t, body: { ...body, text: maskCardNumbers(body.text) }, html, attachments };
       return body.kind === 'note' ? this.note(m, draft) : this.reply(m, draft);
     });
     const [row] = await this.ds.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1`, [messageId]);

@@ -7,6 +7,7 @@ import {
   NotFoundException,
   UnprocessableEntityException,
 } from '@nestjs/common';
+import { maskCardNumbers } from '@oq/contracts';
 import { DataSource, EntityManager } from 'typeorm';
 import { ContactResolverService } from '../contacts/contact-resolver.service';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
@@ -175,7 +176,7 @@ export class TicketsService {
                               channel, inbox_id, customer_message_count, last_customer_message_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12) RETURNING id, number`,
         [
-          body.subject,
+          maskCardNumbers(body.subject),
           body.assigneeId ? 'open' : 'new',
           body.priority,
           body.type,
@@ -213,8 +214,8 @@ export class TicketsService {
           call?.direction === 'outbound' ? 'outbound' : 'inbound',
           call ? 'call_log' : 'message',
           requester.contactId,
-          body.subject || null,
-          call ? call.notes : body.message!.text,
+          maskCardNumbers(body.subject) || null,
+          maskCardNumbers(call ? call.notes : body.message!.text),
           JSON.stringify({
             loggedByAgentId: viewer.id,
             ...(call && {
