@@ -41,9 +41,10 @@ export const JOB_POLICY: Record<JobName, JobPolicy> = {
     keepFailedSeconds: 7 * DAY,
   },
   // Timers are removed on completion or failure: the reconciler re-arms what is missing.
+  // No backoff option: a million armed timers each store their options in Redis,
+  // and the reconciler (30 s) is the retry that matters if all attempts fail.
   [JobName.SlaTimer]: {
     attempts: 3,
-    backoff: { type: 'fixed', delay: 1000 },
     keepCompletedSeconds: 0,
     keepFailedSeconds: 0,
   },

@@ -22,7 +22,7 @@ export class SlaConsumer {
     this.rearmLatency = metrics.histogram(
       'oq_sla_rearm_seconds',
       'From a clock change (sla.changed occurredAt) to its timers armed',
-      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 5],
     );
   }
 
