@@ -19,6 +19,11 @@ import { Redis } from 'ioredis';
  *    exists or has finished (crash between send and cleanup, job removed by an
  *    admin) is dropped by the next job that finds it in the way, so a lost job
  *    never blocks its conversation.
+ *    A job joins its conversation when a worker first picks it up. A reply that
+ *    waits (backoff, rate limit) therefore holds back every later one; two replies
+ *    picked up within the same few milliseconds by different workers are ordered by
+ *    whichever reaches Redis first. A producer that wants strict order from the
+ *    moment of enqueueing can call `order.register(...)` right after adding the job.
  *
  * `OutboundGate.run(job, opts, send)` combines both for a worker:
  *
@@ -226,6 +231,15 @@ export class ConversationOrder {
       this.ttlMs,
     );
     return head ? head : null;
+  }
+
+  /** Joins a job to its conversation at enqueue time (producer side), without checking the head. */
+  async register(conversationKey: string, jobId: string, createdAtMs: number): Promise<void> {
+    await this.redis
+      .multi()
+      .zadd(this.key(conversationKey), 'NX', createdAtMs, jobId)
+      .pexpire(this.key(conversationKey), this.ttlMs)
+      .exec();
   }
 
   /** Removes the job from its conversation (after success or final failure). */
