@@ -140,6 +140,12 @@ describe('in-app chat', () => {
       'Signed in now: my card was charged twice',
       'Hi, is anyone there?',
     ]);
+
+    // After sign-in the bare visitor token (a shared device after sign-out) reads nothing; another user cannot claim it.
+    const reuse = await s.connect({ visitorToken: v.token }).catch((e) => e);
+    expect(reuse.data?.code).toBe('invalid_visitor');
+    const other = await s.connect({ userId: 'u-3002', userHash: s.userHash('u-3002'), visitorToken: v.token });
+    expect(other.session.visitorId).toBeNull();
   });
 
   it('delivers an agent reply to a customer connected to the second instance and reports it delivered, then read', async () => {

@@ -14,6 +14,8 @@ export const ConfigSchema = BaseConfigSchema.extend({
   CHAT_IP_MESSAGES_PER_WINDOW: z.coerce.number().int().min(1).default(120),
   /** Per client IP: new connections and visitor tokens per window. */
   CHAT_IP_CONNECTS_PER_WINDOW: z.coerce.number().int().min(1).default(600),
+  /** Behind a reverse proxy: take the client IP for per-IP limits from the last X-Forwarded-For hop. */
+  CHAT_TRUST_PROXY: z.stringbool().default(false),
   CHAT_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(10),
   CHAT_MAX_ATTACHMENT_BYTES: z.coerce
     .number()

@@ -125,9 +125,12 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private clientIp(socket: Socket): string {
+    // X-Forwarded-For is client-controlled unless our proxy appended to it: trust only its last hop, and only when configured.
     const fwd = socket.handshake.headers['x-forwarded-for'];
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-    return first || socket.handshake.address || 'unknown';
+    const last = this.config.CHAT_TRUST_PROXY
+      ? (Array.isArray(fwd) ? fwd.join(',') : fwd)?.split(',').pop()?.trim()
+      : undefined;
+    return last || socket.handshake.address || 'unknown';
   }
 
   private async authenticate(socket: Socket): Promise<void> {

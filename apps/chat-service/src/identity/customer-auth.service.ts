@@ -57,7 +57,16 @@ export class CustomerAuthService {
   async authenticate(creds: CustomerCredentials): Promise<Customer> {
     const inbox = await this.inbox(creds.inboxId);
     const user = await this.verifyUser(inbox, creds);
-    const visitorId = creds.visitorToken ? await this.verifyVisitor(inbox, creds.visitorToken) : undefined;
+    const known = creds.visitorToken ? await this.verifyVisitor(inbox, creds.visitorToken) : undefined;
+    if (known?.appUserId && !user)
+      // After sign-in the visitor's history is the user's: a bare visitor token (a shared device after
+      // sign-out) must not read it. The widget starts a new visitor on this error.
+      throw new CustomerAuthError(
+        'invalid_visitor',
+        'this visitor has signed in: sign in again or start a new visitor',
+      );
+    // A visitor already claimed by another user is not linked to this one.
+    const visitorId = known && (!known.appUserId || known.appUserId === user?.userId) ? known.id : undefined;
     if (!user && !visitorId)
       throw new CustomerAuthError('no_identity', 'a visitor token or a verified user is required');
 
@@ -138,13 +147,13 @@ export class CustomerAuthService {
     return { userId: creds.userId };
   }
 
-  private async verifyVisitor(inbox: ChatInbox, token: string): Promise<string> {
+  private async verifyVisitor(inbox: ChatInbox, token: string): Promise<{ id: string; appUserId: string | null }> {
     // TypeORM resolves UPDATE … RETURNING to [rows, rowCount].
-    const [rows]: [{ id: string }[], number] = await this.ds.query(
-      'UPDATE chat_visitors SET last_seen_at = now() WHERE token_hash = $1 AND inbox_id = $2 RETURNING id',
+    const [rows]: [{ id: string; app_user_id: string | null }[], number] = await this.ds.query(
+      'UPDATE chat_visitors SET last_seen_at = now() WHERE token_hash = $1 AND inbox_id = $2 RETURNING id, app_user_id',
       [sha256(token), inbox.id],
     );
     if (!rows.length) throw new CustomerAuthError('invalid_visitor', 'unknown visitor token');
-    return rows[0].id;
+    return { id: rows[0].id, appUserId: rows[0].app_user_id };
   }
 }
