@@ -131,4 +131,23 @@ describe('realtime: agents receive exactly the ticket events they may see, acros
     expect((await call(one.base, tokens.root, 'DELETE', `/v1/agents/${carolId}`)).status).toBe(200);
     expect(await gone).toBe('io server disconnect');
   });
+
+  it('moves an agent to the new team’s events when an admin changes their teams', async () => {
+    const eveId = await insertAgent(one.ds, 'eve@x.test', 'agent', [ids.teamA]);
+    const token = await loginToken(one.base, 'eve@x.test');
+    const before = await connect(two, token);
+    const dropped = new Promise<string>((r) => before.socket.once('disconnect', r));
+    const moved = await call(one.base, tokens.root, 'PATCH', `/v1/agents/${eveId}`, { teamIds: [ids.teamB] });
+    expect(moved.status).toBe(200);
+    expect(await dropped).toBe('io server disconnect');
+
+    // Same token, fresh rooms: the teams come from the database, not from the token's claims.
+    const after = await connect(two, token);
+    const forA = event(ids.teamA);
+    const forB = event(ids.teamB);
+    one.app.get(TicketEventBus).publish(forA);
+    one.app.get(TicketEventBus).publish(forB);
+    await until(() => after.events.length >= 1);
+    expect(idsOf(after.events)).toEqual([forB.eventId]);
+  });
 });
