@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { Logger } from 'pino';
 import { Subscription } from 'rxjs';
 import { Server, Socket } from 'socket.io';
+import { DataSource } from 'typeorm';
 import { AgentChanges } from '../agents/agent-changes';
 import { AuthenticatedAgent } from '../auth/authenticated-agent';
 import { TokenService } from '../auth/token.service';
@@ -27,6 +28,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * The Redis adapter carries emits between replicas, so the relay on any replica reaches
  * sockets held by all of them. A socket is dropped when its token expires and, on every
  * replica, when its agent is deactivated or changes role or teams (it reconnects with fresh rooms).
+ * Presence follows the sockets: the first connection turns an offline agent online, the
+ * last disconnection (across replicas) turns them offline; "away" is only set by the agent.
  */
 @WebSocketGateway({ path: '/realtime', cors: { origin: true }, serveClient: false })
 export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
@@ -39,6 +42,7 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
     private readonly tokens: TokenService,
     private readonly bus: TicketEventBus,
     private readonly agentChanges: AgentChanges,
+    private readonly ds: DataSource,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -77,8 +81,31 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
       () => socket.disconnect(true),
       Math.min(MAX_TIMER_MS, Math.max(0, result.exp * 1000 - Date.now())),
     );
-    socket.once('disconnect', () => clearTimeout(expiry));
+    socket.once('disconnect', () => {
+      clearTimeout(expiry);
+      void this.markOfflineIfGone(agent.id);
+    });
+    // Connecting makes an offline agent online; an explicit "away" is left alone.
+    await this.ds.query(
+      `UPDATE agents SET presence = 'online', presence_at = now() WHERE id = $1 AND presence = 'offline'`,
+      [agent.id],
+    );
     this.logger.debug({ agentId: agent.id, socketId: socket.id }, 'agent socket connected');
+  }
+
+  /** The agent's last socket on any replica went away: they are offline. */
+  private async markOfflineIfGone(agentId: string) {
+    try {
+      const remaining = await this.server.in(`agent:${agentId}`).fetchSockets();
+      if (remaining.length) return;
+      await this.ds.query(
+        `UPDATE agents SET presence = 'offline', presence_at = now() WHERE id = $1 AND presence <> 'offline'`,
+        [agentId],
+      );
+    } catch (err) {
+      // Shutting down, or a replica did not answer in time: presence is advisory, keep the last value.
+      this.logger.debug({ agentId, err: (err as Error).message }, 'presence not updated on disconnect');
+    }
   }
 
   private fanOut(event: TicketEvent) {

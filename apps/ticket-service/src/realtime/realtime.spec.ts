@@ -150,4 +150,22 @@ describe('realtime: agents receive exactly the ticket events they may see, acros
     await until(() => after.events.length >= 1);
     expect(idsOf(after.events)).toEqual([forB.eventId]);
   });
+
+  it('turns presence online with the first socket and offline after the last one, across replicas', async () => {
+    const frankId = await insertAgent(one.ds, 'frank@x.test', 'agent', [ids.teamA]);
+    const token = await loginToken(one.base, 'frank@x.test');
+    const presence = async () =>
+      (await one.ds.query('SELECT presence FROM agents WHERE id = $1', [frankId]))[0].presence as string;
+    expect(await presence()).toBe('offline');
+    const a = await connect(one, token);
+    const b = await connect(two, token);
+    expect(await presence()).toBe('online');
+    a.socket.disconnect();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await presence()).toBe('online'); // still connected through instance 2
+    b.socket.disconnect();
+    const end = Date.now() + 5000;
+    while ((await presence()) !== 'offline' && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(await presence()).toBe('offline');
+  });
 });
