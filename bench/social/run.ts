@@ -80,15 +80,23 @@ async function main() {
     });
     const url = `${social.url}/webhooks/meta/${inboxId}`;
     const waId = (i: number) => `4915${String(100000000 + (i % CUSTOMERS)).padStart(9, '0')}`;
+    const errorKinds = new Map<string, number>();
     const post = async (wamid: string, i: number) => {
       const body = textWebhook(wamid, waId(i), `My transfer ${i} failed, please check`);
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(body, appSecret) },
-        body,
-      });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`status ${res.status}`);
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(body, appSecret) },
+          body,
+        });
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`status ${res.status}`);
+      } catch (err) {
+        const e = err as Error & { cause?: Error };
+        const kind = e.cause?.message ?? e.message;
+        errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
+        throw err;
+      }
     };
     // Warm up connections, JIT and the inbox directory.
     for (let i = 0; i < 50; i++) await post(`wamid.warm${i}`, i);
@@ -145,6 +153,7 @@ async function main() {
         `${counts.rows[0].messages} messages on ${counts.rows[0].tickets} tickets; ` +
         `peak RSS social-service ${social.peakRssMb().toFixed(0)} MB, ticket-service ${ticket.peakRssMb().toFixed(0)} MB`,
     );
+    if (errorKinds.size) console.log(`errors: ${[...errorKinds].map(([k, n]) => `${n}× ${k}`).join('; ')}`);
     printResult({
       webhook_p99_ms: percentile(webhook.latencies, 99),
       visible_p99_ms: visible.length ? percentile(visible, 99) : 'n/a',
