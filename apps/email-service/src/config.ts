@@ -27,7 +27,8 @@ export const ConfigSchema = BaseConfigSchema.extend({
   EMAIL_IDLE_RESTART_MS: z.coerce.number().int().min(1000).default(240_000),
   /** UIDs fetched per round trip during a backlog import. */
   EMAIL_FETCH_BATCH: z.coerce.number().int().min(1).max(2000).default(200),
-  EMAIL_INBOX_REFRESH_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Full re-read of the inbox list (besides inbox-changed pub/sub), read by the shared InboxDirectory. */
+  INBOX_REFRESH_MS: z.coerce.number().int().min(1000).default(60_000),
   EMAIL_OUTBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(50),
   /** Where ticket-service serves attachments; the sha256 is appended (cid: images point here). */
   EMAIL_ATTACHMENT_URL_BASE: z.string().default('/v1/attachments/'),

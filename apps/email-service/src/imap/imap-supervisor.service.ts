@@ -43,7 +43,8 @@ export class ImapSupervisor implements OnApplicationBootstrap, OnApplicationShut
 
   onApplicationBootstrap() {
     if (!this.config.EMAIL_IMAP_ENABLED) return;
-    this.directory.onChange(() => void this.reconcile());
+    void this.reconcile();
+    // Also how inbox changes (pub/sub → directory) reach the connections: within a third of the TTL.
     this.timer = setInterval(
       () => void this.reconcile(),
       Math.max(250, Math.floor(this.config.EMAIL_LEASE_TTL_MS / 3)),

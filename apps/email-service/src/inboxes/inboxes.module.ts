@@ -1,5 +1,10 @@
 import { Module } from '@nestjs/common';
+import { InboxDirectoryModule } from '@oq/platform';
 import { InboxDirectory } from './inbox-directory.service';
 
-@Module({ providers: [InboxDirectory], exports: [InboxDirectory] })
+@Module({
+  imports: [InboxDirectoryModule.forChannels(['email'])],
+  providers: [InboxDirectory],
+  exports: [InboxDirectory],
+})
 export class InboxesModule {}

@@ -72,7 +72,7 @@ describe('one IMAP connection per mailbox across replicas', () => {
     const holderPid = holder.pid!;
     await until(
       async () => ((await probe.redis.get(leaseKey)) ?? '').includes(`-${holderPid}-`),
-      30_000,
+      60_000,
       'child holds the lease',
     );
 
@@ -98,7 +98,7 @@ describe('one IMAP connection per mailbox across replicas', () => {
     await replica.close();
     replica = undefined;
     expect(await probe.redis.get(leaseKey)).toBeNull();
-  }, 60_000);
+  }, 120_000);
 
   it('a lease is renewed only by its holder and reports its loss', async () => {
     const key = `${prefix}lease-unit:${randomUUID()}`;

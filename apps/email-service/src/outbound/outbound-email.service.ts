@@ -41,11 +41,7 @@ export class OutboundEmailService {
   @JobHandler(JobName.OutboundMessage)
   async send(msg: OutboundMessage, job: Job): Promise<{ messageId: string }> {
     const jobId = String(job.id);
-    let inbox = this.directory.get(msg.inboxId);
-    if (!inbox) {
-      await this.directory.refresh();
-      inbox = this.directory.get(msg.inboxId);
-    }
+    const inbox = await this.directory.get(msg.inboxId);
     if (!inbox) return this.fail(msg, jobId, `inbox ${msg.inboxId} is not a configured email inbox`, 'unknown_inbox');
     if (msg.to.kind !== 'email') {
       return this.fail(msg, jobId, `recipient is a ${msg.to.kind} identity, not email`, 'bad_recipient');

@@ -30,6 +30,13 @@ export class InboxApiStub {
         return;
       }
       const url = new URL(req.url ?? '/', 'http://x');
+      const one = /^\/internal\/inboxes\/([^/]+)$/.exec(url.pathname);
+      if (one) {
+        const inbox = stub.inboxes.find((i) => i.id === one[1]);
+        res.writeHead(inbox ? 200 : 404, { 'content-type': 'application/json' });
+        res.end(inbox ? JSON.stringify(inbox) : '{"message":"not found"}');
+        return;
+      }
       if (url.pathname !== '/internal/inboxes') {
         res.writeHead(404).end();
         return;
