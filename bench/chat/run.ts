@@ -46,9 +46,14 @@ async function main() {
     );
 
     // Postgres allows 100 connections; the default pool of 5 starves ingest + replies + delivery reports under this load.
-    const ticket = await stack.start('ticket-service', { DB_POOL_SIZE: process.env.BENCH_TICKET_POOL ?? '20' });
+    // Own ports: other benches on this machine use the harness defaults (31xx).
+    const ticket = await stack.start('ticket-service', {
+      DB_POOL_SIZE: process.env.BENCH_TICKET_POOL ?? '20',
+      TICKET_SERVICE_PORT: process.env.BENCH_TICKET_PORT ?? '3190',
+    });
     const chat = await stack.start('chat-service', {
       TICKET_SERVICE_URL: ticket.url,
+      CHAT_SERVICE_PORT: process.env.BENCH_CHAT_PORT ?? '3195',
       // Every bench socket comes from 127.0.0.1: per-IP limits would measure the limiter, not the service.
       CHAT_IP_CONNECTS_PER_WINDOW: '1000000',
       CHAT_IP_MESSAGES_PER_WINDOW: '1000000',
@@ -74,12 +79,12 @@ async function main() {
       agentSocket.once('connect_error', rej);
     });
 
-    // Phase 1: connect every customer, 250 handshakes in flight at a time.
+    // Phase 1: connect every customer, 100 handshakes in flight at a time.
     const replyArrivals = new Map<string, number>();
     const t0 = performance.now();
-    for (let i = 0; i < SOCKETS; i += 250) {
+    for (let i = 0; i < SOCKETS; i += 100) {
       await Promise.all(
-        Array.from({ length: Math.min(250, SOCKETS - i) }, (_, j) => {
+        Array.from({ length: Math.min(100, SOCKETS - i) }, (_, j) => {
           const userId = `bench-user-${i + j}`;
           const socket = io(chat.url, {
             path: '/chat/socket',

@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IdentityRef } from '@oq/contracts';
-import { LOGGER, safeEqual } from '@oq/platform';
+import { CONFIG, LOGGER, REDIS, safeEqual } from '@oq/platform';
+import { Redis } from 'ioredis';
 import { jwtVerify } from 'jose';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { Config } from '../config';
 import { ChatInbox } from '../inboxes/chat-inbox';
 import { ChatInboxes } from '../inboxes/inbox-directory.service';
 import { Customer, CustomerAuthError, CustomerCredentials, roomOf } from './customer';
@@ -29,6 +31,8 @@ export class CustomerAuthService {
     private readonly inboxes: ChatInboxes,
     private readonly ds: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   async inbox(inboxId: string): Promise<ChatInbox> {
@@ -89,12 +93,10 @@ export class CustomerAuthService {
         visitorId,
         user.userId,
       ]);
+      await this.redis.del(this.userVisitorsKey(inbox.id, user.userId));
     }
-    const earlier: { id: string }[] = await this.ds.query(
-      'SELECT id FROM chat_visitors WHERE inbox_id = $1 AND app_user_id = $2 ORDER BY created_at LIMIT 20',
-      [inbox.id, user.userId],
-    );
-    const visitorIds = new Set(earlier.map((r) => r.id));
+    const earlier = await this.userVisitors(inbox.id, user.userId);
+    const visitorIds = new Set(earlier);
     if (visitorId) visitorIds.add(visitorId);
     const linked: IdentityRef[] = [];
     if (visitor) linked.push(visitor);
@@ -145,6 +147,31 @@ export class CustomerAuthService {
       throw new CustomerAuthError('unverified_user', 'the user hash does not match the user id');
     }
     return { userId: creds.userId };
+  }
+
+  private userVisitorsKey(inboxId: string, userId: string) {
+    return `${this.config.QUEUE_PREFIX}:chat:user-visitors:${inboxId}:${userId}`;
+  }
+
+  /**
+   * The visitors a user signed in from. Read on every connect of a signed-in user, so it is
+   * cached in Redis (a reconnect storm of thousands of users must not queue on the DB pool);
+   * the '-' member marks a loaded set, and linking a visitor drops the entry.
+   */
+  private async userVisitors(inboxId: string, userId: string): Promise<string[]> {
+    const key = this.userVisitorsKey(inboxId, userId);
+    const cached = await this.redis.smembers(key);
+    if (cached.length) return cached.filter((m) => m !== '-');
+    const rows: { id: string }[] = await this.ds.query(
+      'SELECT id FROM chat_visitors WHERE inbox_id = $1 AND app_user_id = $2 ORDER BY created_at LIMIT 20',
+      [inboxId, userId],
+    );
+    await this.redis
+      .multi()
+      .sadd(key, '-', ...rows.map((r) => r.id))
+      .expire(key, 24 * 3600)
+      .exec();
+    return rows.map((r) => r.id);
   }
 
   private async verifyVisitor(inbox: ChatInbox, token: string): Promise<{ id: string; appUserId: string | null }> {

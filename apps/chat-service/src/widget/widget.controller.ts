@@ -1,45 +1,9 @@
 import { Controller, Get, NotFoundException, Query, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { build } from 'esbuild';
 import type { FastifyReply } from 'fastify';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { ChatInboxes } from '../inboxes/inbox-directory.service';
 import { demoPage } from './demo-page';
-
-/** The widget's TypeScript source: next to src/ in the repo; dist/ runs from the same checkout. */
-function widgetSource(): string {
-  const candidates = [
-    resolve(__dirname, '..', '..', 'widget', 'widget.ts'),
-    resolve(__dirname, '..', '..', '..', '..', '..', 'apps', 'chat-service', 'widget', 'widget.ts'),
-    join(process.cwd(), 'apps', 'chat-service', 'widget', 'widget.ts'),
-  ];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`chat widget source not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
-
-let bundle: Promise<string> | undefined;
-
-/** Bundles the widget (with socket.io-client) once per process, on first request. */
-export function widgetBundle(): Promise<string> {
-  bundle ??= build({
-    entryPoints: [widgetSource()],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    target: ['es2019'],
-    minify: true,
-    legalComments: 'none',
-  })
-    .then((r) => r.outputFiles[0].text)
-    .catch((err) => {
-      bundle = undefined;
-      throw err;
-    });
-  return bundle;
-}
+import { widgetBundle } from './widget-bundle';
 
 @ApiExcludeController()
 @Controller('widget')
