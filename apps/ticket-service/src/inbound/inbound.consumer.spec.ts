@@ -351,5 +351,11 @@ describe('inbound ingest (real Postgres + Redis, booted ticket-service)', () => 
     }
     expect(types.sort()).toEqual(['message.created', 'ticket.created']);
     expect(await kit.count('outbox')).toBe(0);
+
+    const metrics = await (await fetch(`${await kit.app.getUrl()}/metrics`)).text();
+    expect(metrics).toMatch(/oq_ingest_messages_total\{outcome="created",service="ticket-service"\} [1-9]/);
+    expect(metrics).toMatch(/oq_ingest_lag_seconds_count\{service="ticket-service"\} [1-9]/);
+    expect(metrics).toMatch(/oq_outbox_relayed_total\{queue="sla",service="ticket-service"\} [1-9]/);
+    expect(metrics).toMatch(/oq_outbox_lag_seconds\{service="ticket-service"\} 0/);
   });
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InboundMessage, InvalidPayloadError, JobName, QueueName, parseJob } from '@oq/contracts';
-import { CONFIG, JobHandler, LOGGER } from '@oq/platform';
+import { CONFIG, JobHandler, LOGGER, MetricsService } from '@oq/platform';
+import { Counter, Histogram } from 'prom-client';
 import { Job } from 'bullmq';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -50,6 +51,9 @@ export class InboundConsumer {
   /** Sender lock keys of the batches running now, and how many run. */
   private readonly inFlight = new Set<string>();
   private running = 0;
+  private readonly outcomes: Counter<string>;
+  private readonly lag: Histogram<string>;
+  private readonly batchSize: Histogram<string>;
 
   constructor(
     private readonly ds: DataSource,
@@ -58,7 +62,20 @@ export class InboundConsumer {
     private readonly outbox: OutboxService,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.outcomes = metrics.counter('oq_ingest_messages_total', 'Inbound messages by outcome', ['outcome']);
+    this.lag = metrics.histogram(
+      'oq_ingest_lag_seconds',
+      'Channel receipt (receivedAt) to the message committed on its ticket',
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    );
+    this.batchSize = metrics.histogram(
+      'oq_ingest_batch_size',
+      'Messages per ingest transaction',
+      [1, 5, 10, 25, 50, 100, 200, 500],
+    );
+  }
 
   @JobHandler(JobName.InboundMessage, { raw: true })
   async handle(data: unknown, job: Job): Promise<IngestOutcome> {
@@ -75,6 +92,7 @@ export class InboundConsumer {
         payload: data,
         reason: err.reason,
       });
+      this.outcomes.inc({ outcome: 'dead_letter' });
       return { status: 'dead_letter', reason: err.reason };
     }
     return new Promise<IngestOutcome>((resolve, reject) => {
@@ -194,6 +212,14 @@ export class InboundConsumer {
       await qr.release().catch(() => undefined);
     }
     this.logger.debug({ jobs: batch.length, ms: Date.now() - started }, 'inbound batch');
+    this.batchSize.observe(batch.length);
+    const committed = Date.now();
+    for (const item of batch)
+      if (item.outcome) {
+        this.outcomes.inc({ outcome: item.outcome.status });
+        if (item.outcome.status === 'created')
+          this.lag.observe(Math.max(0, (committed - Date.parse(item.msg.receivedAt)) / 1000));
+      } else this.outcomes.inc({ outcome: 'error' });
     await Promise.all(batch.map((item) => this.settle(item)));
   }
 

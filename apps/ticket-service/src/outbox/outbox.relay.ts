@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { JobName, QueueName, TicketEvent, isJobName, jobOptions, parseJob } from '@oq/contracts';
-import { CONFIG, LOGGER, PlatformConfig, QueueService } from '@oq/platform';
+import { CONFIG, LOGGER, MetricsService, PlatformConfig, QueueService } from '@oq/platform';
+import { Counter } from 'prom-client';
 import * as pg from 'pg';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -34,6 +35,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  private readonly relayed: Counter<string>;
 
   constructor(
     private readonly ds: DataSource,
@@ -41,7 +43,20 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly bus: TicketEventBus,
     @Inject(CONFIG) private readonly config: PlatformConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.relayed = metrics.counter('oq_outbox_relayed_total', 'Outbox rows handed to BullMQ', ['queue']);
+    const lag = metrics.gauge('oq_outbox_lag_seconds', 'Age of the oldest outbox row not yet relayed');
+    // Read on scrape: the oldest row's age is the relay's lag, whichever replica relays.
+    Object.assign(lag, {
+      collect: async () => {
+        const [row] = await this.ds.query(
+          'SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) AS s FROM outbox',
+        );
+        lag.set(Number(row.s));
+      },
+    });
+  }
 
   onApplicationBootstrap() {
     void this.listen();
@@ -160,6 +175,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           ],
         );
       }
+      for (const [queue, list] of byQueue) this.relayed.inc({ queue }, list.length);
       for (const r of rows)
         if (r.job_name === JobName.TicketEvent) {
           try {
