@@ -1,6 +1,7 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { BusinessCalendar, ScheduleError } from '@oq/sla';
 import { DataSource } from 'typeorm';
+import { SlaClockService } from './sla-clock.service';
 import { PolicyBody, ScheduleBody } from './sla.dto';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -22,7 +23,10 @@ const POLICY_VIEW = `id, name, position, conditions, targets, schedule_id AS "sc
  */
 @Injectable()
 export class SlaAdminService {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly clocks: SlaClockService,
+  ) {}
 
   private validateSchedule(body: ScheduleBody) {
     try {
@@ -46,6 +50,7 @@ export class SlaAdminService {
 
   async createSchedule(body: ScheduleBody) {
     this.validateSchedule(body);
+    this.clocks.invalidatePolicies();
     try {
       const [row] = await this.ds.query(
         `INSERT INTO sla_schedules (name, timezone, weekly, holidays) VALUES ($1, $2, $3::jsonb, $4::jsonb)
@@ -62,6 +67,7 @@ export class SlaAdminService {
   async updateSchedule(id: string, body: ScheduleBody) {
     await this.getSchedule(id);
     this.validateSchedule(body);
+    this.clocks.invalidatePolicies();
     try {
       const [rows] = await this.ds.query(
         `UPDATE sla_schedules SET name = $2, timezone = $3, weekly = $4::jsonb, holidays = $5::jsonb, updated_at = now()
@@ -121,6 +127,7 @@ export class SlaAdminService {
   }
 
   private async savePolicy(id: string | null, body: PolicyBody) {
+    this.clocks.invalidatePolicies();
     const values = [
       body.name,
       JSON.stringify(body.conditions),
@@ -131,7 +138,7 @@ export class SlaAdminService {
       body.active,
     ];
     try {
-      return await this.ds.transaction(async (m) => {
+      const saved = await this.ds.transaction(async (m) => {
         // Serialise position assignment between concurrent admin edits.
         await m.query(`SELECT pg_advisory_xact_lock(hashtext('sla_policies_position'))`);
         let position = body.position;
@@ -157,6 +164,8 @@ export class SlaAdminService {
             );
         return row;
       });
+      this.clocks.invalidatePolicies(); // again after commit: a read in between may have cached the old list
+      return saved;
     } catch (err) {
       if (pgCode(err) === '23505')
         throw new ConflictException(`another active policy already has position ${body.position}`);
@@ -167,6 +176,7 @@ export class SlaAdminService {
   /** Deletes an unused policy; one referenced by clocks is deactivated so their trails keep it. */
   async deletePolicy(id: string): Promise<{ deleted: boolean; deactivated: boolean }> {
     await this.getPolicy(id);
+    this.clocks.invalidatePolicies();
     const [{ used }] = await this.ds.query(`SELECT EXISTS (SELECT 1 FROM ticket_sla WHERE policy_id = $1) AS used`, [
       id,
     ]);

@@ -186,6 +186,7 @@ describe('SlaClockService', () => {
         scheduleId,
       ],
     );
+    sla.invalidatePolicies(); // what the admin API does after an edit
     // Nothing moves until the ticket's next event.
     expect((await clocks(id))[1].due_at).toEqual(at(3600));
     await tx((m) => sla.onCustomerMessage(m, id, at(60), at(60)));

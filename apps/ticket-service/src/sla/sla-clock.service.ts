@@ -41,6 +41,7 @@ export interface IngestedMessage {
 }
 
 const PAUSED_STATUSES = ['pending', 'on_hold'];
+const POLICY_CACHE_MS = 1000;
 const DONE_STATUSES = ['solved', 'closed'];
 
 interface TicketRow {
@@ -256,33 +257,45 @@ export class SlaClockService {
     ];
   }
 
-  private async load(manager: EntityManager, ticketId: string): Promise<TicketClocks | null> {
-    // Serialises clock changes per ticket (two first messages must not both start first_reply).
-    const [ticket] = (await manager.query(
-      `SELECT id, status, priority, channel, inbox_id, team_id, assignee_id, tags, category_id, type
-         FROM tickets WHERE id = $1 FOR NO KEY UPDATE`,
-      [ticketId],
-    )) as TicketRow[];
-    if (!ticket) return null;
+  /**
+   * Active policies, cached for POLICY_CACHE_MS: this runs in every ingest
+   * transaction, and policies change rarely. An edit through the admin API
+   * invalidates this process's cache at once; other replicas follow within the TTL.
+   */
+  private policyCache?: { at: number; policies: Promise<PolicyRow[]> };
+
+  invalidatePolicies(): void {
+    this.policyCache = undefined;
+  }
+
+  private policies(manager: EntityManager): Promise<PolicyRow[]> {
+    const now = Date.now();
+    if (this.policyCache && now - this.policyCache.at < POLICY_CACHE_MS) return this.policyCache.policies;
+    const policies = this.readPolicies(manager);
+    this.policyCache = { at: now, policies };
+    policies.catch(() => (this.policyCache = undefined));
+    return policies;
+  }
+
+  private async readPolicies(manager: EntityManager): Promise<PolicyRow[]> {
     // Few active policies (an admin-curated list): read them all and match in memory.
-    const policies = (
-      (await manager.query(
-        `SELECT p.id, p.position, p.conditions, p.targets, p.schedule_id, p.warning_percent,
-                s.timezone, s.weekly, s.holidays
-           FROM sla_policies p LEFT JOIN sla_schedules s ON s.id = p.schedule_id
-          WHERE p.active ORDER BY p.position`,
-      )) as {
-        id: string;
-        position: number;
-        conditions: PolicyRow['conditions'];
-        targets: PolicyRow['targets'];
-        schedule_id: string | null;
-        warning_percent: number | null;
-        timezone: string | null;
-        weekly: Schedule['weekly'] | null;
-        holidays: Schedule['holidays'] | null;
-      }[]
-    ).map((p): PolicyRow => ({
+    const rows = (await manager.query(
+      `SELECT p.id, p.position, p.conditions, p.targets, p.schedule_id, p.warning_percent,
+              s.timezone, s.weekly, s.holidays
+         FROM sla_policies p LEFT JOIN sla_schedules s ON s.id = p.schedule_id
+        WHERE p.active ORDER BY p.position`,
+    )) as {
+      id: string;
+      position: number;
+      conditions: PolicyRow['conditions'];
+      targets: PolicyRow['targets'];
+      schedule_id: string | null;
+      warning_percent: number | null;
+      timezone: string | null;
+      weekly: Schedule['weekly'] | null;
+      holidays: Schedule['holidays'] | null;
+    }[];
+    return rows.map((p): PolicyRow => ({
       id: p.id,
       position: p.position,
       conditions: p.conditions,
@@ -291,6 +304,18 @@ export class SlaClockService {
       warningPercent: p.warning_percent,
       schedule: p.timezone ? { timezone: p.timezone, weekly: p.weekly ?? [], holidays: p.holidays ?? [] } : null,
     }));
+  }
+
+  private async load(manager: EntityManager, ticketId: string): Promise<TicketClocks | null> {
+    // Serialises clock changes per ticket (two first messages must not both start first_reply).
+    const [ticket] = (await manager.query(
+      `SELECT t.id, t.status, t.priority, t.channel, t.inbox_id, t.team_id, t.assignee_id, t.tags, t.category_id, t.type,
+              EXISTS (SELECT 1 FROM ticket_sla s WHERE s.ticket_id = t.id AND s.metric = 'first_reply') AS ever
+         FROM tickets t WHERE t.id = $1 FOR NO KEY UPDATE OF t`,
+      [ticketId],
+    )) as (TicketRow & { ever: boolean })[];
+    if (!ticket) return null;
+    const policies = await this.policies(manager);
     const policy = selectPolicy(policies, {
       priority: ticket.priority,
       channel: ticket.channel,
@@ -307,15 +332,11 @@ export class SlaClockService {
         ORDER BY created_at FOR UPDATE`,
       [ticketId],
     )) as ClockRow[];
-    const [{ ever }] = await manager.query(
-      `SELECT EXISTS (SELECT 1 FROM ticket_sla WHERE ticket_id = $1 AND metric = 'first_reply') AS ever`,
-      [ticketId],
-    );
     for (const r of rows) {
       if (r.policy_id === policy?.id) r.warning_percent = policy.warningPercent;
       else r.warning_percent = null;
     }
-    return new TicketClocks(ticket, policy, rows, ever);
+    return new TicketClocks(ticket, policy, rows, ticket.ever);
   }
 
   private async save(manager: EntityManager, c: TicketClocks, dirty: Slot[]) {
