@@ -172,10 +172,20 @@ async function main() {
       EMAIL_POLL_FALLBACK_MS: '600000',
     });
     let done = 0;
+    let enqueuedAt = 0;
     while ((done = await count('import')) < IMPORT) {
-      if (Date.now() - importStart > 600_000) throw new Error(`import stalled at ${done}/${IMPORT}`);
+      if (Date.now() - importStart > 1_200_000) throw new Error(`import stalled at ${done}/${IMPORT}`);
+      // The cursor reaching the last UID means email-service has enqueued everything (ticket-service may lag).
+      if (!enqueuedAt) {
+        const cur = await stack.pool.query('SELECT last_uid FROM email_imap_cursors WHERE inbox_id = $1', [inboxId]);
+        if (Number(cur.rows[0]?.last_uid ?? 0) >= IMPORT) enqueuedAt = Date.now();
+      }
       await sleep(200);
     }
+    if (!enqueuedAt) enqueuedAt = Date.now();
+    console.log(
+      `email-service enqueued ${IMPORT} in ${((enqueuedAt - importStart) / 1000).toFixed(1)} s = ${(IMPORT / ((enqueuedAt - importStart) / 1000)).toFixed(0)}/s (fetch + parse + blobs + enqueue)`,
+    );
     const importSeconds = (Date.now() - importStart) / 1000;
     const importRate = IMPORT / importSeconds;
     const rss = email.peakRssMb();
