@@ -16,7 +16,8 @@ describe('first start: bootstrap admin and demo seed', () => {
   const announced: string[] = [];
   const prefix = testQueuePrefix();
   const started: TestInstance[] = [];
-  const env = { SEED_DEMO: 'true', ADMIN_EMAIL: 'owner@wallet.example' };
+  // No ADMIN_PASSWORD (empty counts as unset): this file tests the generated one.
+  const env = { SEED_DEMO: 'true', ADMIN_EMAIL: 'owner@wallet.example', ADMIN_PASSWORD: '' };
 
   beforeAll(async () => {
     db = await createTestDatabase();

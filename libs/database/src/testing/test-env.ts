@@ -82,6 +82,8 @@ export function testServiceEnv(
     SECRETS_KEYS: 'test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
     SECRETS_ACTIVE_KEY: 'test1',
     EMAIL_THREADING_SECRET: 'test-threading-secret-0123456789abc',
+    // A fixed admin password keeps every boot from generating and printing one.
+    ADMIN_PASSWORD: 'test-admin-password',
     ...extra,
   };
 }
