@@ -110,7 +110,7 @@ describe('sla-worker timers', () => {
       .query(`SELECT kind FROM ticket_sla_events WHERE ticket_sla_id = $1 ORDER BY id`, [slaId])
       .then((r: { kind: string }[]) => r.map((e) => e.kind));
 
-  async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
     const deadline = Date.now() + ms;
     for (;;) {
       const v = await fn();
@@ -202,11 +202,13 @@ describe('sla-worker timers', () => {
     redisServer = await RedisServerProcess.start();
     const prefix = testQueuePrefix();
     const app = await boot(prefix, { REDIS_URL: redisServer.url, SLA_REARM_HORIZON_MS: '60000' });
-    const clocks = await Promise.all(Array.from({ length: 20 }, (_, i) => clock(app, 2500 + i * 50)));
+    const clocks = await Promise.all(Array.from({ length: 20 }, (_, i) => clock(app, 8000 + i * 50)));
     const q = app.get(QueueService).queue(QueueName.Sla);
+    // Armed (20 clocks × warning + breach) well before the first is due.
     await until(
       () => q.getDelayedCount(),
       (n) => n >= 40,
+      7000,
     );
     const redis = new Redis(redisServer.url);
     await redis.flushall();
@@ -217,7 +219,7 @@ describe('sla-worker timers', () => {
     const rows = await until(
       () => ds.query(`SELECT state FROM ticket_sla WHERE id = ANY($1::uuid[]) AND state = 'breached'`, [ids]),
       (r) => r.length === ids.length,
-      15_000,
+      25_000,
     );
     expect(rows).toHaveLength(21);
     // Each breach exactly once on the trail.
@@ -227,7 +229,7 @@ describe('sla-worker timers', () => {
     );
     expect(n).toBe(21);
     redis.disconnect();
-  }, 40_000);
+  }, 60_000);
 
   it('two replicas record each breach and issue each escalation exactly once', async () => {
     const prefix = testQueuePrefix();
