@@ -11,6 +11,7 @@
  * Env: BENCH_SECONDS (15), BENCH_SKIP_BUILD=1 to reuse dist/.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import * as http from 'node:http';
 import { SecretBox } from '@oq/platform';
 import { signMetaBody } from '../../apps/social-service/src/webhooks/signature';
 import { freePort } from '../../test/support/redis-server';
@@ -53,6 +54,36 @@ function textWebhook(wamid: string, waId: string, text: string): string {
   });
 }
 
+/**
+ * Keep-alive pool of 128 sockets, like a provider's delivery fleet: without a bound,
+ * an overloaded moment opens thousands of sockets and the accept queue overflows.
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+
+function postJson(url: string, body: string, signature: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-hub-signature-256': signature,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function main() {
   const stack = await prepareStack('social');
   const inboxId = randomUUID();
@@ -84,13 +115,8 @@ async function main() {
     const post = async (wamid: string, i: number) => {
       const body = textWebhook(wamid, waId(i), `My transfer ${i} failed, please check`);
       try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(body, appSecret) },
-          body,
-        });
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`status ${res.status}`);
+        const status = await postJson(url, body, signMetaBody(body, appSecret));
+        if (status !== 200) throw new Error(`status ${status}`);
       } catch (err) {
         const e = err as Error & { cause?: Error };
         const kind = e.cause?.message ?? e.message;
@@ -163,6 +189,7 @@ async function main() {
       visible: `${visible.length}/${sentAt.size}`,
     });
   } finally {
+    agent.destroy();
     await stack.stopAll();
   }
 }
