@@ -81,6 +81,8 @@ async function main() {
 
     // Phase 1: connect every customer, 100 handshakes in flight at a time.
     const replyArrivals = new Map<string, number>();
+    const replyArrivalsWall = new Map<string, number>();
+    const ackLatencies: number[] = [];
     const t0 = performance.now();
     for (let i = 0; i < SOCKETS; i += 100) {
       await Promise.all(
@@ -94,6 +96,7 @@ async function main() {
           });
           socket.on('message', (m: { id: string }, ack?: (ok: boolean) => void) => {
             replyArrivals.set(m.id, performance.now());
+            replyArrivalsWall.set(m.id, Date.now());
             ack?.(true);
           });
           sockets[i + j] = socket;
@@ -135,6 +138,7 @@ async function main() {
           throw new Error(ack.message);
         }
         sentAt.set(ack.externalId, intended);
+        ackLatencies.push(performance.now() - intended);
       },
     });
 
@@ -189,6 +193,20 @@ async function main() {
       if (arrived === undefined) missingCustomer++;
       else toCustomer.push(arrived - started);
     }
+    // chat-service's own share of the reply path: outbound.chat job created → customer socket has it.
+    const { Queue } = await import('bullmq');
+    const outbound = new Queue('outbound.chat', { connection: stack.redis, prefix: stack.prefix });
+    const pushLatencies: number[] = [];
+    for (const id of replyStarted.keys()) {
+      const job = await outbound.getJob(`${id}-0`);
+      const arrived = replyArrivalsWall.get(id);
+      if (job && arrived !== undefined) pushLatencies.push(arrived - job.timestamp);
+    }
+    await outbound.close();
+    console.log(
+      `chat-service only: send→ack p50 ${percentile(ackLatencies, 50).toFixed(1)} / p99 ${percentile(ackLatencies, 99).toFixed(1)} ms; ` +
+        `outbound.chat job→customer p50 ${percentile(pushLatencies, 50).toFixed(1)} / p99 ${percentile(pushLatencies, 99).toFixed(1)} ms`,
+    );
     console.log(
       `machine: ${machine()}; sent ${customerRun.sent} customer messages (${sendErrors} refused), ` +
         `${replyStarted.size} replies (${replyErrors} failed); missing agent events ${missingAgent}, missing customer pushes ${missingCustomer}; ` +
@@ -202,6 +220,8 @@ async function main() {
       to_agent_p99_ms: percentile(toAgent, 99),
       to_customer_p99_ms: percentile(toCustomer, 99),
       lost: missingAgent + missingCustomer,
+      ack_p99_ms: percentile(ackLatencies, 99),
+      push_p99_ms: percentile(pushLatencies, 99),
     });
   } finally {
     for (const s of sockets) s?.close();
