@@ -8,5 +8,6 @@ npx swc apps libs -d dist --config-file .swcrc --ignore "**/*.spec.ts" --quiet
 # Non-TS assets some apps serve (widget pages, templates) are copied alongside.
 find apps libs -type f \( -name "*.html" -o -name "*.css" -o -name "*.hbs" \) -not -path "*/node_modules/*" \
   -exec sh -c 'mkdir -p "dist/$(dirname "$1")" && cp "$1" "dist/$1"' _ {} \;
-if [ -f scripts/build-extra.sh ]; then bash scripts/build-extra.sh; fi
+# The chat widget ships prebuilt so production images need neither esbuild nor its sources.
+node dist/apps/chat-service/src/widget/bundle-cli.js
 echo "build: dist/ ready"
