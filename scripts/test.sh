@@ -13,7 +13,7 @@ npx jest --ci --json --outputFile="$results" "$@"
 code=$?
 set -e
 node -e '
-const r = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
 // A skipped test in CI hides a failure: treat it as one.
 if (r.numPendingTests + r.numTodoTests > 0) { console.error("test: skipped or todo tests are not allowed"); process.exit(1); }
