@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { AttachmentRef, InboundMessageInput, JobName, QueueName, inboundJobId } from '@oq/contracts';
+import {
+  AttachmentRef,
+  InboundMessage,
+  InboundMessageInput,
+  JobName,
+  QueueName,
+  describeZodError,
+  inboundJobId,
+} from '@oq/contracts';
 import { BlobStore, CONFIG, LOGGER, QueueService } from '@oq/platform';
 import { Logger } from 'pino';
 import { Config } from '../config';
 import { EmailInbox, InboxDirectory } from '../inboxes/inbox-directory.service';
-import { ParsedMail, quickHeaders } from '../parsing/parse-mail';
+import { ParsedMail, TEXT_LIMIT, quickHeaders } from '../parsing/parse-mail';
 import { ParseTimeoutError, ParserPool } from '../parsing/parser-pool';
 
 /** One mail as fetched from IMAP. */
@@ -52,7 +60,31 @@ export class MailIngestService implements OnApplicationShutdown {
     await this.pool.close();
   }
 
+  /**
+   * The InboundMessage for one fetched mail. A mail whose normalised form still breaks the
+   * contract is imported as a notice with its raw source rather than failing the sync, which
+   * would retry the same mail forever and hold up the whole mailbox behind it.
+   */
   async toInbound(inbox: EmailInbox, mail: FetchedMail): Promise<IngestOutcome> {
+    const outcome = await this.buildInbound(inbox, mail);
+    if (outcome.kind !== 'enqueue' || !mail.source) return outcome;
+    const check = InboundMessage.safeParse(outcome.data);
+    if (check.success) return outcome;
+    const reason = describeZodError(check.error);
+    this.logger.error(
+      { inboxId: inbox.id, uid: mail.uid, reason },
+      'mail breaks the inbound contract; storing the raw source',
+    );
+    const raw = await this.blobs.put(mail.source);
+    return this.fallback(inbox, outcome.data as never, { uid: mail.uid, folder: mail.folder }, mail.source, {
+      ...raw,
+      notice:
+        'This email could not be imported as is and is kept unformatted. The original message is attached as original.eml.',
+      reason: 'contract_violation',
+    });
+  }
+
+  private async buildInbound(inbox: EmailInbox, mail: FetchedMail): Promise<IngestOutcome> {
     const base = {
       v: 1 as const,
       inboxId: inbox.id,
@@ -141,7 +173,7 @@ export class MailIngestService implements OnApplicationShutdown {
       sender: { kind: 'email', value: sender, displayName: parsed.from?.name?.slice(0, 200) },
       cc,
       subject: parsed.subject,
-      text: notices.length ? `${parsed.text}\n\n[${notices.join(' ')}]` : parsed.text,
+      text: withNotices(parsed.text, notices),
       html: parsed.html,
       attachments,
       email: {
@@ -178,6 +210,8 @@ export class MailIngestService implements OnApplicationShutdown {
     headerSource: Buffer,
     raw: { sha256: string; size: number; notice: string; reason: string },
   ): IngestOutcome {
+    const { v, inboxId, channel, sourceTime, receivedAt } = base;
+    base = { v, inboxId, channel, sourceTime, receivedAt };
     const h = quickHeaders(headerSource);
     if (h.from && this.directory.isOwnAddress(h.from))
       return { kind: 'skip', reason: `sent from our own address ${h.from}` };
@@ -187,7 +221,7 @@ export class MailIngestService implements OnApplicationShutdown {
       externalId,
       revision: 0,
       sender: { kind: 'email', value: h.from ?? UNKNOWN_SENDER },
-      subject: h.subject,
+      subject: h.subject?.slice(0, 998),
       text: raw.notice,
       attachments: [{ sha256: raw.sha256, size: raw.size, filename: 'original.eml', contentType: 'message/rfc822' }],
       email: { messageId: h.messageId, inReplyTo: [], references: [], autoSubmitted: false },
@@ -206,4 +240,11 @@ export class MailIngestService implements OnApplicationShutdown {
 
 function formatSize(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
+}
+
+/** Appends the notices, cutting the body so the result still fits the contract's text limit. */
+function withNotices(text: string, notices: string[]): string {
+  if (!notices.length) return text;
+  const suffix = `\n\n[${notices.join(' ')}]`;
+  return text.slice(0, TEXT_LIMIT - suffix.length) + suffix;
 }
