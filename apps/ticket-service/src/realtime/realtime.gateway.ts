@@ -1,6 +1,6 @@
 import { Inject, OnApplicationShutdown } from '@nestjs/common';
 import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
-import { TicketEvent } from '@oq/contracts';
+import { CHAT_CUSTOMER_TYPING_CHANNEL, ChatCustomerTyping, TicketEvent } from '@oq/contracts';
 import { CONFIG, LOGGER, REDIS } from '@oq/platform';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
@@ -17,6 +17,9 @@ import { ticketEventRooms, roomsOf } from './rooms';
 
 /** The socket.io event every ticket/message/SLA event is pushed under; the payload is the TicketEvent. */
 export const TICKET_EVENT = 'ticket.event';
+
+/** Customer typing on a chat ticket: `{ ticketId, typing, at }`. */
+export const CUSTOMER_TYPING_EVENT = 'customer.typing';
 
 /** setTimeout's ceiling (~24.8 days); tokens never live that long, but do not overflow into "now". */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -36,6 +39,7 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
   @WebSocketServer() private server!: Server;
   private pub?: Redis;
   private sub?: Redis;
+  private typing?: Redis;
   private readonly subscriptions: Subscription[] = [];
 
   constructor(
@@ -61,6 +65,10 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
         (err: Error) => next(err),
       );
     });
+    this.typing = this.redis.duplicate();
+    this.typing.on('error', (err) => this.logger.warn({ err: err.message }, 'customer-typing subscriber'));
+    this.typing.on('message', (_channel, raw: string) => void this.relayCustomerTyping(raw));
+    void this.typing.subscribe(CHAT_CUSTOMER_TYPING_CHANNEL);
     this.subscriptions.push(
       this.bus.events$.subscribe((event) => this.fanOut(event)),
       this.agentChanges.changed$.subscribe((agentId) => {
@@ -116,8 +124,35 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * chat-service announces customer typing per (inbox, identity); the conversation names the
+   * ticket, and the ticket's rooms are the same as for its events. Every replica hears the
+   * announcement, so each emits to its own sockets only (`local`), never through the adapter —
+   * otherwise an agent would get one copy per replica.
+   */
+  private async relayCustomerTyping(raw: string) {
+    try {
+      const typing = ChatCustomerTyping.parse(JSON.parse(raw));
+      // conversations (inbox_id, identity_id) is unique; contact_identities (kind, value) too.
+      const [row] = await this.ds.query(
+        `SELECT t.id, t.team_id, t.assignee_id
+           FROM contact_identities i
+           JOIN conversations c ON c.identity_id = i.id AND c.inbox_id = $1
+           JOIN tickets t ON t.id = c.ticket_id
+          WHERE i.kind = $2 AND i.value = $3`,
+        [typing.inboxId, typing.identity.kind, typing.identity.value],
+      );
+      if (!row) return;
+      this.server.local
+        .to(ticketEventRooms({ teamId: row.team_id, assigneeId: row.assignee_id }))
+        .emit(CUSTOMER_TYPING_EVENT, { ticketId: row.id, typing: typing.typing, at: typing.at });
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message }, 'customer typing not relayed');
+    }
+  }
+
   async onApplicationShutdown() {
     for (const s of this.subscriptions) s.unsubscribe();
-    await Promise.allSettled([this.pub?.quit(), this.sub?.quit()]);
+    await Promise.allSettled([this.pub?.quit(), this.sub?.quit(), this.typing?.quit()]);
   }
 }

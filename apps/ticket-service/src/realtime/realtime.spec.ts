@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { TicketEvent } from '@oq/contracts';
+import { CHAT_CUSTOMER_TYPING_CHANNEL, TicketEvent } from '@oq/contracts';
 import { createTestDatabase, dropQueuePrefix, testQueuePrefix, TestDatabase } from '@oq/database/testing/test-env';
+import { REDIS } from '@oq/platform';
+import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
 import { io, Socket } from 'socket.io-client';
 import { call, insertAgent, loginToken, startTicketService, TestInstance } from '../auth/auth.testing';
 import { TicketEventBus } from '../outbox/outbox.service';
-import { TICKET_EVENT } from './realtime.gateway';
+import { CUSTOMER_TYPING_EVENT, TICKET_EVENT } from './realtime.gateway';
 
 const JWT_SECRET = 'test-jwt-secret-0123456789abcdefghij';
 
@@ -95,6 +97,50 @@ describe('realtime: agents receive exactly the ticket events they may see, acros
     expect(idsOf(bob2.events)).toEqual([forBAssignedAlice.eventId, forB.eventId]);
     expect(idsOf(root2.events)).toEqual([forA.eventId, forBAssignedAlice.eventId, forB.eventId]);
     expect(alice2.events[0]).toEqual(forA);
+  });
+
+  it('relays chat customer typing to the agents who see the ticket, once per socket across replicas', async () => {
+    const [inbox] = await one.ds.query(
+      `INSERT INTO inboxes (name, channel, address, default_team_id) VALUES ('chat', 'chat', $1, $2) RETURNING id`,
+      [`widget-${randomUUID()}`, ids.teamA],
+    );
+    const [contact] = await one.ds.query(`INSERT INTO contacts (name) VALUES ('c') RETURNING id`);
+    const value = `user-${randomUUID()}`;
+    const [identity] = await one.ds.query(
+      `INSERT INTO contact_identities (contact_id, kind, value, verified) VALUES ($1, 'app_user', $2, true) RETURNING id`,
+      [contact.id, value],
+    );
+    const [ticket] = await one.ds.query(
+      `INSERT INTO tickets (team_id, requester_id, channel, inbox_id) VALUES ($1, $2, 'chat', $3) RETURNING id`,
+      [ids.teamA, contact.id, inbox.id],
+    );
+    await one.ds.query(`INSERT INTO conversations (inbox_id, identity_id, ticket_id) VALUES ($1, $2, $3)`, [
+      inbox.id,
+      identity.id,
+      ticket.id,
+    ]);
+    const seen = (s: Socket) => {
+      const got: { ticketId: string; typing: boolean }[] = [];
+      s.on(CUSTOMER_TYPING_EVENT, (e) => got.push(e));
+      return got;
+    };
+    const alice = seen((await connect(two, tokens.alice)).socket);
+    const bob = seen((await connect(one, tokens.bob)).socket);
+    await one.app
+      .get<Redis>(REDIS)
+      .publish(
+        CHAT_CUSTOMER_TYPING_CHANNEL,
+        JSON.stringify({
+          inboxId: inbox.id,
+          identity: { kind: 'app_user', value },
+          typing: true,
+          at: new Date().toISOString(),
+        }),
+      );
+    await until(() => alice.length > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(alice).toEqual([{ ticketId: ticket.id, typing: true, at: expect.any(String) }]);
+    expect(bob).toEqual([]);
   });
 
   it('refuses sockets without a valid token', async () => {
