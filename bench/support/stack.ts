@@ -123,7 +123,9 @@ export async function startService(service: string, env: NodeJS.ProcessEnv): Pro
   const [portVar, defaultPort] = SERVICE_PORTS[service] ?? [];
   if (!portVar) throw new Error(`unknown service ${service}`);
   const port = Number(env[portVar] ?? defaultPort);
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist/apps', service, 'src/main.js')], {
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the services, not the load generator.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/apps', service, 'src/main.js')], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
