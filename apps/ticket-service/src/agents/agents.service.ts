@@ -55,7 +55,9 @@ export class AgentsService {
     const hash = body.password ? await hashPassword(body.password) : null;
     await this.write(async (m) => {
       await m.query(
+        // A new password bumps the token version: every token issued before is refused from now on.
         `UPDATE agents SET email = coalesce($2, email), name = coalesce($3, name), password_hash = coalesce($4, password_hash),
+                token_version = token_version + CASE WHEN $4::text IS NULL THEN 0 ELSE 1 END,
                 role = coalesce($5, role), active = coalesce($6, active), updated_at = now()
           WHERE id = $1`,
         [id, body.email ?? null, body.name ?? null, hash, body.role ?? null, body.active ?? null],
@@ -63,7 +65,7 @@ export class AgentsService {
       if (body.teamIds) await this.setTeams(m, id, body.teamIds);
     });
     this.logger.info({ agentId: id, fields: Object.keys(body).filter((k) => k !== 'password') }, 'agent updated');
-    if (body.role || body.teamIds || body.active === false) this.changes.changed$.next(id);
+    if (body.role || body.teamIds || body.active === false || body.password) this.changes.changed$.next(id);
     return this.get(id);
   }
 

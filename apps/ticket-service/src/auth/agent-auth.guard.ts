@@ -20,7 +20,8 @@ type AgentRequest = { headers: Record<string, string | undefined>; agent?: Authe
 
 /**
  * Bearer JWT → the agent, loaded fresh from the database on every request (401 when
- * the token is missing, invalid, expired, or the agent is unknown or deactivated).
+ * the token is missing, invalid, expired, older than the agent's last password change, or
+ * the agent is unknown or deactivated).
  * Routes marked @AdminOnly() additionally answer 403 to non-admins.
  */
 @Injectable()
@@ -38,7 +39,7 @@ export class AgentAuthGuard implements CanActivate {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw new UnauthorizedException('missing bearer token');
       const result = await this.tokens.authenticate(match[1]);
-      if (!result) throw new UnauthorizedException('invalid or expired token');
+      if (!result.ok) throw new UnauthorizedException(result.reason);
       req.agent = result.agent;
     }
     const adminOnly = this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, [ctx.getHandler(), ctx.getClass()]);

@@ -29,8 +29,10 @@ export class AuthService {
    */
   async login(email: string, password: string, ip: string) {
     await this.throttle.assertAllowed(email, ip);
-    const rows: { id: string; password_hash: string; active: boolean }[] = await this.ds.query(
-      'SELECT id, password_hash, active FROM agents WHERE lower(email) = lower($1)',
+    // The token version is read with the hash it belongs to: a password change racing this
+    // login bumps the version, so a token for the old password is born revoked.
+    const rows: { id: string; password_hash: string; active: boolean; token_version: number }[] = await this.ds.query(
+      'SELECT id, password_hash, active, token_version FROM agents WHERE lower(email) = lower($1)',
       [email],
     );
     const row = rows[0];
@@ -41,7 +43,7 @@ export class AuthService {
       throw new UnauthorizedException('invalid email or password');
     }
     await this.throttle.succeeded(email, ip);
-    const { token, expiresAt } = await this.tokens.sign(agent);
+    const { token, expiresAt } = await this.tokens.sign(agent, row.token_version);
     return {
       accessToken: token,
       tokenType: 'Bearer',

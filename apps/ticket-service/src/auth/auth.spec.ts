@@ -175,6 +175,50 @@ describe('agent authentication', () => {
     expect((await me(accessToken)).status).toBe(200);
   });
 
+  it('revokes every token issued before a password change, with a reason; the new password logs in', async () => {
+    const [erin] = await ds.query(
+      `INSERT INTO agents (email, name, password_hash, role) VALUES ('erin@example.com', 'Erin', $1, 'agent') RETURNING id`,
+      [await hashPassword('erin-old-password')],
+    );
+    const old = await json(await login('erin@example.com', 'erin-old-password'));
+    const older = await json(await login('erin@example.com', 'erin-old-password'));
+    // A token from before token versions existed carries no `tv`: valid while the agent never changed password.
+    const legacy = await new SignJWT({ role: 'agent' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(erin.id)
+      .setIssuer('oq-ticket-service')
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(JWT_SECRET));
+    for (const token of [old.accessToken, older.accessToken, legacy]) expect((await me(token)).status).toBe(200);
+
+    const admin = (await json(await login('root@example.com', 'correct horse'))).accessToken;
+    const changed = await fetch(`${base}/v1/agents/${erin.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ password: 'erin-new-password' }),
+    });
+    expect(changed.status).toBe(200);
+
+    for (const token of [old.accessToken, older.accessToken, legacy]) {
+      const res = await me(token);
+      expect(res.status).toBe(401);
+      expect((await json(res)).message).toBe('token revoked by a password change; log in again');
+    }
+    expect((await login('erin@example.com', 'erin-old-password')).status).toBe(401);
+    const fresh = await login('erin@example.com', 'erin-new-password');
+    expect(fresh.status).toBe(200);
+    expect((await me((await json(fresh)).accessToken)).status).toBe(200);
+    // Other changes (name) leave issued tokens alone; the admin's own token was never affected.
+    const renamed = await fetch(`${base}/v1/agents/${erin.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Erin R.' }),
+    });
+    expect(renamed.status).toBe(200);
+    expect((await me((await json(await login('erin@example.com', 'erin-new-password'))).accessToken)).status).toBe(200);
+  });
+
   it('sets presence', async () => {
     const { accessToken } = await json(await login('alice@example.com', 'correct horse'));
     const put = (presence: string) =>

@@ -24,10 +24,11 @@ export class TokenService {
     this.key = new TextEncoder().encode(config.JWT_SECRET);
   }
 
-  async sign(agent: AuthenticatedAgent): Promise<{ token: string; expiresAt: Date }> {
+  /** `tokenVersion` is the agent's `token_version` as read with the credentials that were checked. */
+  async sign(agent: AuthenticatedAgent, tokenVersion: number): Promise<{ token: string; expiresAt: Date }> {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + this.config.JWT_TTL_SECONDS;
-    const token = await new SignJWT({ role: agent.role, teams: agent.teamIds })
+    const token = await new SignJWT({ role: agent.role, teams: agent.teamIds, tv: tokenVersion })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(agent.id)
       .setIssuer(ISSUER)
@@ -37,12 +38,17 @@ export class TokenService {
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
-  /** Verifies signature, algorithm, issuer and expiry; returns the subject and expiry or null. */
-  async verify(token: string): Promise<{ agentId: string; exp: number } | null> {
+  /**
+   * Verifies signature, algorithm, issuer and expiry; returns the subject, expiry and token
+   * version or null. Tokens signed before versions existed carry no `tv` and count as 0.
+   */
+  async verify(token: string): Promise<{ agentId: string; exp: number; tokenVersion: number } | null> {
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER });
       if (typeof payload.sub !== 'string' || !UUID_RE.test(payload.sub) || typeof payload.exp !== 'number') return null;
-      return { agentId: payload.sub, exp: payload.exp };
+      const tv = payload.tv ?? 0;
+      if (!Number.isSafeInteger(tv)) return null;
+      return { agentId: payload.sub, exp: payload.exp, tokenVersion: tv as number };
     } catch {
       return null;
     }
@@ -50,23 +56,38 @@ export class TokenService {
 
   /** The active agent with its current teams, or null when unknown or deactivated. */
   async loadAgent(agentId: string): Promise<AuthenticatedAgent | null> {
-    const rows: { id: string; role: 'admin' | 'agent'; team_ids: string[] }[] = await this.ds.query(
-      `SELECT a.id, a.role,
-              coalesce(array_agg(at.team_id) FILTER (WHERE at.team_id IS NOT NULL), '{}') AS team_ids
-         FROM agents a LEFT JOIN agent_teams at ON at.agent_id = a.id
-        WHERE a.id = $1 AND a.active
-        GROUP BY a.id`,
-      [agentId],
-    );
-    const row = rows[0];
-    return row ? { id: row.id, role: row.role, teamIds: row.team_ids } : null;
+    return (await this.loadAgentRow(agentId))?.agent ?? null;
   }
 
-  /** Token → fresh agent, or null for anything invalid, expired, unknown or deactivated. */
-  async authenticate(token: string): Promise<{ agent: AuthenticatedAgent; exp: number } | null> {
+  private async loadAgentRow(agentId: string): Promise<{ agent: AuthenticatedAgent; tokenVersion: number } | null> {
+    const rows: { id: string; role: 'admin' | 'agent'; token_version: number; team_ids: string[] }[] =
+      await this.ds.query(
+        `SELECT a.id, a.role, a.token_version,
+                coalesce(array_agg(at.team_id) FILTER (WHERE at.team_id IS NOT NULL), '{}') AS team_ids
+           FROM agents a LEFT JOIN agent_teams at ON at.agent_id = a.id
+          WHERE a.id = $1 AND a.active
+          GROUP BY a.id`,
+        [agentId],
+      );
+    const row = rows[0];
+    return row
+      ? { agent: { id: row.id, role: row.role, teamIds: row.team_ids }, tokenVersion: row.token_version }
+      : null;
+  }
+
+  /**
+   * Token → fresh agent, or the reason it is refused: invalid or expired, agent unknown or
+   * deactivated, or issued before the agent's password last changed (a lower token version).
+   */
+  async authenticate(token: string): Promise<AuthResult> {
     const claims = await this.verify(token);
-    if (!claims) return null;
-    const agent = await this.loadAgent(claims.agentId);
-    return agent ? { agent, exp: claims.exp } : null;
+    if (!claims) return { ok: false, reason: 'invalid or expired token' };
+    const row = await this.loadAgentRow(claims.agentId);
+    if (!row) return { ok: false, reason: 'invalid or expired token' };
+    if (claims.tokenVersion !== row.tokenVersion)
+      return { ok: false, reason: 'token revoked by a password change; log in again' };
+    return { ok: true, agent: row.agent, exp: claims.exp };
   }
 }
+
+export type AuthResult = { ok: true; agent: AuthenticatedAgent; exp: number } | { ok: false; reason: string };

@@ -30,7 +30,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * the one visibility rule) and receives every ticket event under `ticket.event`.
  * The Redis adapter carries emits between replicas, so the relay on any replica reaches
  * sockets held by all of them. A socket is dropped when its token expires and, on every
- * replica, when its agent is deactivated or changes role or teams (it reconnects with fresh rooms).
+ * replica, when its agent is deactivated, changes role or teams (it reconnects with fresh rooms)
+ * or changes password (its token is then refused).
  * Presence follows the sockets: the first connection turns an offline agent online, the
  * last disconnection (across replicas) turns them offline; "away" is only set by the agent.
  */
@@ -81,7 +82,7 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
   private async authenticate(socket: Socket): Promise<void> {
     const token: unknown = socket.handshake.auth?.token;
     const result = typeof token === 'string' ? await this.tokens.authenticate(token) : null;
-    if (!result) throw new Error('unauthorized');
+    if (!result?.ok) throw new Error(result ? `unauthorized: ${result.reason}` : 'unauthorized');
     const agent: AuthenticatedAgent = result.agent;
     socket.data.agent = agent;
     await socket.join(roomsOf(agent));

@@ -126,17 +126,15 @@ describe('realtime: agents receive exactly the ticket events they may see, acros
     };
     const alice = seen((await connect(two, tokens.alice)).socket);
     const bob = seen((await connect(one, tokens.bob)).socket);
-    await one.app
-      .get<Redis>(REDIS)
-      .publish(
-        CHAT_CUSTOMER_TYPING_CHANNEL,
-        JSON.stringify({
-          inboxId: inbox.id,
-          identity: { kind: 'app_user', value },
-          typing: true,
-          at: new Date().toISOString(),
-        }),
-      );
+    await one.app.get<Redis>(REDIS).publish(
+      CHAT_CUSTOMER_TYPING_CHANNEL,
+      JSON.stringify({
+        inboxId: inbox.id,
+        identity: { kind: 'app_user', value },
+        typing: true,
+        at: new Date().toISOString(),
+      }),
+    );
     await until(() => alice.length > 0);
     await new Promise((r) => setTimeout(r, 300));
     expect(alice).toEqual([{ ticketId: ticket.id, typing: true, at: expect.any(String) }]);
@@ -176,6 +174,21 @@ describe('realtime: agents receive exactly the ticket events they may see, acros
     // Deactivated through instance 1; the socket lives on instance 2.
     expect((await call(one.base, tokens.root, 'DELETE', `/v1/agents/${carolId}`)).status).toBe(200);
     expect(await gone).toBe('io server disconnect');
+  });
+
+  it('drops the sockets of an agent whose password changed and refuses their old token, on every replica', async () => {
+    const ginaId = await insertAgent(one.ds, 'gina@x.test', 'agent', [ids.teamA]);
+    const old = await loginToken(one.base, 'gina@x.test');
+    const live = await connect(two, old);
+    const gone = new Promise<string>((r) => live.socket.once('disconnect', r));
+    const changed = await call(one.base, tokens.root, 'PATCH', `/v1/agents/${ginaId}`, {
+      password: 'gina-new-password',
+    });
+    expect(changed.status).toBe(200);
+    expect(await gone).toBe('io server disconnect');
+    for (const instance of [one, two])
+      await expect(connect(instance, old)).rejects.toThrow('unauthorized: token revoked by a password change');
+    await connect(two, await loginToken(one.base, 'gina@x.test', 'gina-new-password'));
   });
 
   it('moves an agent to the new team’s events when an admin changes their teams', async () => {

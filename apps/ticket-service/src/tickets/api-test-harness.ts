@@ -69,10 +69,10 @@ export class ApiHarness {
       this.ids[`inbox_${channel}`] = inbox.id;
     }
     const tokens = this.app.get(TokenService);
-    this.tokens.alice = (await tokens.sign({ id: this.ids.alice, role: 'agent', teamIds: [this.ids.teamA] })).token;
-    this.tokens.carol = (await tokens.sign({ id: this.ids.carol, role: 'agent', teamIds: [this.ids.teamA] })).token;
-    this.tokens.bob = (await tokens.sign({ id: this.ids.bob, role: 'agent', teamIds: [this.ids.teamB] })).token;
-    this.tokens.admin = (await tokens.sign({ id: this.ids.admin, role: 'admin', teamIds: [] })).token;
+    this.tokens.alice = (await tokens.sign({ id: this.ids.alice, role: 'agent', teamIds: [this.ids.teamA] }, 0)).token;
+    this.tokens.carol = (await tokens.sign({ id: this.ids.carol, role: 'agent', teamIds: [this.ids.teamA] }, 0)).token;
+    this.tokens.bob = (await tokens.sign({ id: this.ids.bob, role: 'agent', teamIds: [this.ids.teamB] }, 0)).token;
+    this.tokens.admin = (await tokens.sign({ id: this.ids.admin, role: 'admin', teamIds: [] }, 0)).token;
     return this;
   }
 

@@ -33,6 +33,8 @@ export class AgentEntity {
   @Column('text') presence: 'online' | 'away' | 'offline';
   @Column({ name: 'presence_at', ...tsNull }) presenceAt: Date | null;
   @Column('boolean') active: boolean;
+  /** Carried in every JWT as `tv`; a password change bumps it, revoking the tokens issued before. */
+  @Column({ name: 'token_version', type: 'integer' }) tokenVersion: number;
   @ManyToMany(() => TeamEntity)
   @JoinTable({ name: 'agent_teams', joinColumn: { name: 'agent_id' }, inverseJoinColumn: { name: 'team_id' } })
   teams: TeamEntity[];

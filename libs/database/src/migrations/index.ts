@@ -5,6 +5,7 @@ import { EmailImapCursors1764000005000 } from './1764000005000-EmailImapCursors'
 import { VoiceCallState1764000006000 } from './1764000006000-VoiceCallState';
 import { Chat1764000007000 } from './1764000007000-Chat';
 import { SlaEscalation1764000008000 } from './1764000008000-SlaEscalation';
+import { AgentTokenVersion1764000009000 } from './1764000009000-AgentTokenVersion';
 
 /** Listed explicitly (not globbed) so the same list works from source, dist and jest. Keep in order. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   VoiceCallState1764000006000,
   Chat1764000007000,
   SlaEscalation1764000008000,
+  AgentTokenVersion1764000009000,
 ];
