@@ -156,6 +156,17 @@ export class SlaClockService {
     await this.run(manager, ticketId, at, () => undefined);
   }
 
+  /**
+   * The ticket was merged into ticket #targetNumber: its running clocks are cancelled with that
+   * reason in their trails (the work continues on the target, under the target's own clocks).
+   */
+  async onMerged(manager: EntityManager, ticketId: string, targetNumber: number | string, at: Date = new Date()) {
+    await this.run(manager, ticketId, at, (c) => {
+      for (const slot of c.slots)
+        c.apply(slot, cancel(slot.clock, at.getTime(), c.measures(slot.clock), `merged into #${targetNumber}`));
+    });
+  }
+
   /** The ingest hook: everything one ingested message changed, returned as outbox entries of its transaction. */
   async onIngest(manager: EntityManager, change: IngestedMessage): Promise<OutboxEntry[]> {
     const now = Date.now();

@@ -295,6 +295,41 @@ describe('tickets and replies over HTTP', () => {
     expect(hidden.status).toBe(404);
   });
 
+  it('cancels the merged ticket’s running SLA clocks through their trails, with the reason', async () => {
+    // Matches only tickets tagged sla-merge, so the other tests here run without clocks.
+    const policy = await h.call('admin', 'POST', '/v1/admin/sla/policies', {
+      name: 'merge trail',
+      conditions: { tagsAny: ['sla-merge'] },
+      targets: { first_reply: { normal: { seconds: 3600 } }, resolution: { normal: { seconds: 86400 } } },
+    });
+    expect(policy.status).toBe(201);
+    const requester = { kind: 'email', value: 'sla-merge@example.com' };
+    const a = await h.createTicket('alice', { requester, tags: ['sla-merge'] });
+    const b = await h.createTicket('alice', { requester, tags: ['sla-merge'] });
+    const running = (await h.call('alice', 'GET', `/v1/tickets/${a.id}/sla`)).body.clocks;
+    expect(running.map((c: { metric: string; state: string }) => [c.metric, c.state]).sort()).toEqual([
+      ['first_reply', 'active'],
+      ['resolution', 'active'],
+    ]);
+
+    expect((await h.call('alice', 'POST', `/v1/tickets/${a.id}/merge`, { targetTicketId: b.id })).status).toBe(200);
+    const { clocks } = (await h.call('alice', 'GET', `/v1/tickets/${a.id}/sla`)).body;
+    expect(clocks).toHaveLength(2);
+    for (const clock of clocks) {
+      expect(clock.state).toBe('cancelled');
+      expect(clock.events.map((e: { kind: string }) => e.kind)).toEqual(['activate', 'cancel']);
+      expect(clock.events[1]).toMatchObject({
+        data: { reason: `merged into #${b.number}` },
+        calendarSeconds: expect.any(Number),
+      });
+    }
+    // The target keeps its own clocks running; the closed source is out of the due-time ordering.
+    const target = (await h.call('alice', 'GET', `/v1/tickets/${b.id}/sla`)).body.clocks;
+    expect(target.every((c: { state: string }) => c.state === 'active')).toBe(true);
+    expect((await h.call('alice', 'GET', `/v1/tickets/${a.id}`)).body).toMatchObject({ nextDueAt: null });
+    expect((await h.call('admin', 'DELETE', `/v1/admin/sla/policies/${policy.body.id}`)).status).toBe(200);
+  });
+
   it('documents every route in the OpenAPI document at /docs', async () => {
     const doc = (await (await fetch(`${h.base}/docs-json`)).json()) as {
       paths: Record<string, Record<string, unknown>>;

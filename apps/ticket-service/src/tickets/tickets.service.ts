@@ -374,12 +374,8 @@ export class TicketsService {
         sourceId,
         targetId,
       ]);
-      // The source's SLA clocks stop: its work now lives on the target.
-      await m.query(
-        `UPDATE ticket_sla SET state = 'cancelled', updated_at = now(), version = version + 1
-          WHERE ticket_id = $1 AND state IN ('active', 'paused')`,
-        [sourceId],
-      );
+      // The source's SLA clocks stop, each with a cancel in its trail: its work now lives on the target.
+      await this.sla.onMerged(m, sourceId, target.number);
       await m.query(
         `UPDATE tickets SET status = 'closed', closed_at = now(), merged_into_id = $2, next_due_at = NULL,
                 customer_message_count = 0, agent_reply_count = 0, version = version + 1, updated_at = now()
