@@ -68,28 +68,43 @@ export class ContactResolverService {
   async findOrCreate(
     manager: EntityManager,
     ref: IdentityRef,
-    opts: { name?: string; contactId?: string; linkedIdentityId?: string; verified?: boolean } = {},
+    opts: {
+      name?: string;
+      contactId?: string;
+      linkedIdentityId?: string;
+      verified?: boolean;
+      /** The caller read this identity as missing in this transaction: skip reading it again. */
+      absent?: boolean;
+    } = {},
   ): Promise<ResolvedIdentity> {
     const { kind, value } = normalizeIdentity(ref);
-    const existing = await this.find(manager, { kind, value });
-    if (existing) return { ...existing, created: false };
-
-    let contactId = opts.contactId;
-    let createdContact = false;
-    if (!contactId) {
-      const [c] = await manager.query('INSERT INTO contacts (name) VALUES ($1) RETURNING id', [opts.name ?? null]);
-      contactId = c.id as string;
-      createdContact = true;
+    if (!opts.absent) {
+      const existing = await this.find(manager, { kind, value });
+      if (existing) return { ...existing, created: false };
     }
-    const inserted: { id: string }[] = await manager.query(
-      `INSERT INTO contact_identities (contact_id, kind, value, verified, linked_identity_id)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, value) DO NOTHING RETURNING id`,
-      [contactId, kind, value, opts.verified ?? VERIFIED_IDENTITY_KINDS.includes(kind), opts.linkedIdentityId ?? null],
+
+    // Contact (unless given) and identity in one round trip; the identity insert is the real guard.
+    const [row]: { contact_id: string; identity_id: string | null }[] = await manager.query(
+      `WITH c AS (
+         INSERT INTO contacts (name) SELECT $6 WHERE $1::uuid IS NULL RETURNING id),
+       owner AS (SELECT COALESCE($1::uuid, (SELECT id FROM c)) AS id),
+       i AS (
+         INSERT INTO contact_identities (contact_id, kind, value, verified, linked_identity_id)
+         SELECT id, $2, $3, $4, $5 FROM owner ON CONFLICT (kind, value) DO NOTHING RETURNING id)
+       SELECT (SELECT id FROM owner) AS contact_id, (SELECT id FROM i) AS identity_id`,
+      [
+        opts.contactId ?? null,
+        kind,
+        value,
+        opts.verified ?? VERIFIED_IDENTITY_KINDS.includes(kind),
+        opts.linkedIdentityId ?? null,
+        opts.name ?? null,
+      ],
     );
-    if (inserted.length) return { contactId, identityId: inserted[0].id, created: true };
+    if (row.identity_id) return { contactId: row.contact_id, identityId: row.identity_id, created: true };
 
     // Lost a race with another transaction: use its identity, drop the contact we made.
-    if (createdContact) await manager.query('DELETE FROM contacts WHERE id = $1', [contactId]);
+    if (!opts.contactId) await manager.query('DELETE FROM contacts WHERE id = $1', [row.contact_id]);
     const winner = await this.find(manager, { kind, value });
     if (!winner) throw new Error(`identity ${kind} vanished while resolving`);
     return { ...winner, created: false };
@@ -127,6 +142,8 @@ export class ContactResolverService {
 
     let created = false;
     // A new sender whose linked identity exists joins that contact (the customer we know by phone).
+    // Linked identities read as missing here need no second read below (the insert still guards races).
+    const absentLinks = new Set<IdentityRef>();
     if (!own) {
       let joinContact: string | undefined;
       for (const l of linked) {
@@ -135,8 +152,13 @@ export class ContactResolverService {
           joinContact = found.contactId;
           break;
         }
+        absentLinks.add(l);
       }
-      const made = await this.findOrCreate(manager, sender, { name: sender.displayName, contactId: joinContact });
+      const made = await this.findOrCreate(manager, sender, {
+        name: sender.displayName,
+        contactId: joinContact,
+        absent: known === null,
+      });
       own = { contactId: made.contactId, identityId: made.identityId };
       created = made.created;
     } else if (sender.displayName && (!known || known.unnamed)) {
@@ -147,7 +169,7 @@ export class ContactResolverService {
     }
 
     for (const l of linked) {
-      const other = await this.findOrCreate(manager, l, { contactId: own.contactId });
+      const other = await this.findOrCreate(manager, l, { contactId: own.contactId, absent: absentLinks.has(l) });
       if (other.contactId !== own.contactId) {
         if (VERIFIED_IDENTITY_KINDS.includes(sender.kind as IdentityKind)) {
           // The provider vouches for the link (WhatsApp verified the number): one person, one contact.

@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InboundMessage, InvalidPayloadError, JobName, QueueName, parseJob } from '@oq/contracts';
+import { IdentityRef, InboundMessage, InvalidPayloadError, JobName, QueueName, parseJob } from '@oq/contracts';
 import { CONFIG, JobHandler, LOGGER, MetricsService } from '@oq/platform';
 import { Counter, Histogram } from 'prom-client';
 import { Job } from 'bullmq';
 import { Logger } from 'pino';
+import { PoolClient, QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
+import { normalizeIdentity } from '../contacts/contact-resolver.service';
 import { Config } from '../config';
 import { DeadLetterService } from '../dead-letters/dead-letter.service';
 import { OutboxService } from '../outbox/outbox.service';
@@ -16,11 +18,14 @@ import {
   senderLockId,
   senderLockKey,
 } from './inbound.processor';
+import { Lookup, lookupMessageSql } from './message-lookup';
 
 interface Pending {
   msg: InboundMessage;
   job: Job;
   key: string;
+  /** The normalised sender (the lock key's identity, and what the lookup reads). */
+  sender: IdentityRef;
   resolve: (o: IngestOutcome) => void;
   reject: (e: Error) => void;
   outcome?: IngestOutcome;
@@ -96,7 +101,8 @@ export class InboundConsumer {
       return { status: 'dead_letter', reason: err.reason };
     }
     return new Promise<IngestOutcome>((resolve, reject) => {
-      this.pending.push({ msg, job, key: senderLockKey(msg), resolve, reject });
+      const sender = normalizeIdentity(msg.sender);
+      this.pending.push({ msg, job, key: senderLockKey(msg, sender), sender, resolve, reject });
       if (this.pending.length >= this.config.INGEST_BATCH_SIZE) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.config.INGEST_BATCH_WAIT_MS);
     });
@@ -138,7 +144,8 @@ export class InboundConsumer {
     const started = Date.now();
     const qr = this.ds.createQueryRunner();
     try {
-      await qr.connect();
+      // The pg client itself: a multi-statement string returns one result per statement (TypeORM drops them).
+      const client = (await qr.connect()) as PoolClient;
       await qr.startTransaction();
       const m = qr.manager;
       const inboxIds = [...new Set(batch.map((p) => p.msg.inboxId))];
@@ -176,10 +183,17 @@ export class InboundConsumer {
         }
         const local: BatchWrites = { outbox: [], audit: [] };
         try {
-          // Savepoint and the sender's lock in one round trip (simple protocol, the id is a computed integer).
+          // Savepoint, the sender's lock and the message/sender lookup in one round trip (simple
+          // protocol: the lock id is a computed integer, the lookup's values escaped literals).
           // No RELEASE: a later ROLLBACK TO names the newest savepoint, and releasing costs a round trip.
-          await m.query(`SAVEPOINT inbound_msg; SELECT pg_advisory_xact_lock(${senderLockId(item.key)})`);
-          item.outcome = await this.processor.process(m, item.msg, inbox, local);
+          const results = (await client.query(
+            `SAVEPOINT inbound_msg; SELECT pg_advisory_xact_lock(${senderLockId(item.key)}); ${lookupMessageSql(
+              inbox.id,
+              item.msg.externalId,
+              item.sender,
+            )}`,
+          )) as unknown as QueryResult<Lookup>[];
+          item.outcome = await this.processor.process(m, item.msg, inbox, local, results[2].rows[0]);
           writes.outbox.push(...local.outbox);
           writes.audit.push(...local.audit);
         } catch (err) {

@@ -6,6 +6,7 @@ import { ContactResolverService, normalizeIdentity } from '../contacts/contact-r
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
 import { bracketMessageId, Route, TicketRouterService } from '../threading/ticket-router.service';
 import { IngestChange, IngestHooks } from './ingest-hooks';
+import { Lookup, lookupMessage } from './message-lookup';
 
 export interface InboxRow {
   id: string;
@@ -39,8 +40,7 @@ const REOPENS = new Set(['pending', 'on_hold', 'solved']);
 const SUBJECT_MAX = 200;
 
 /** The sender lock key: two first messages of one new customer in one inbox serialise here. */
-export function senderLockKey(msg: InboundMessage): string {
-  const s = normalizeIdentity(msg.sender);
+export function senderLockKey(msg: InboundMessage, s = normalizeIdentity(msg.sender)): string {
   return `${msg.inboxId}|${s.kind}|${s.value}`;
 }
 
@@ -50,19 +50,6 @@ export function senderLockKey(msg: InboundMessage): string {
  */
 export function senderLockId(key: string): string {
   return createHash('sha256').update(key).digest().readBigInt64BE(0).toString();
-}
-
-interface Lookup {
-  message_id: string | null;
-  ticket_id: string | null;
-  revision: number | null;
-  metadata: Record<string, unknown> | null;
-  identity_id: string | null;
-  contact_id: string | null;
-  unnamed: boolean | null;
-  linked_kind: string | null;
-  linked_value: string | null;
-  linked_contact_id: string | null;
 }
 
 interface TicketUpdate {
@@ -92,6 +79,7 @@ export class InboundProcessor {
     raw: InboundMessage,
     inbox: InboxRow,
     out: BatchWrites,
+    found?: Lookup,
   ): Promise<IngestOutcome> {
     const msg = maskMessage(raw);
     const sourceTime = new Date(Math.min(Date.parse(msg.sourceTime), Date.now()));
@@ -101,19 +89,9 @@ export class InboundProcessor {
       if (bounced) return bounced;
     }
 
-    // One round trip: is this message known, and is its sender (with its link) known?
-    const who = normalizeIdentity(msg.sender);
-    const [found]: Lookup[] = await manager.query(
-      `SELECT m.id AS message_id, m.ticket_id, m.revision, m.metadata,
-              i.id AS identity_id, i.contact_id, (c.name IS NULL) AS unnamed,
-              li.kind AS linked_kind, li.value AS linked_value, li.contact_id AS linked_contact_id
-       FROM (SELECT 1) AS one
-       LEFT JOIN messages m ON m.inbox_id = $1 AND m.external_id = $2
-       LEFT JOIN contact_identities i ON i.kind = $3 AND i.value = $4
-       LEFT JOIN contacts c ON c.id = i.contact_id
-       LEFT JOIN contact_identities li ON li.id = i.linked_identity_id`,
-      [inbox.id, msg.externalId, who.kind, who.value],
-    );
+    // Is this message known, and is its sender (with its link) known? The batch usually read it
+    // already, in the round trip that took the sender's lock.
+    found ??= await lookupMessage(manager, inbox.id, msg.externalId, normalizeIdentity(msg.sender));
     if (found.message_id) {
       const prev = { id: found.message_id, ticket_id: found.ticket_id!, metadata: found.metadata ?? {} };
       if (msg.revision <= found.revision!) return { status: 'duplicate', ticketId: prev.ticket_id, messageId: prev.id };
@@ -138,6 +116,7 @@ export class InboundProcessor {
       inboxId: inbox.id,
       identityId: sender.identityId,
       contactId: sender.contactId,
+      identityCreated: sender.created,
     });
 
     const direction = msg.kind === 'call_log' && msg.call?.direction === 'outbound' ? 'outbound' : 'inbound';

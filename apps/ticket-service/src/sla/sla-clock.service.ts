@@ -171,7 +171,9 @@ export class SlaClockService {
   async onIngest(manager: EntityManager, change: IngestedMessage): Promise<OutboxEntry[]> {
     const now = Date.now();
     const source = change.sourceTime.getTime();
-    return this.apply(manager, change.ticketId, now, (c) => {
+    // A ticket this very message opened has no clocks yet: with no active policy none would start.
+    if (change.ticketCreated && !(await this.policies(manager)).length) return [];
+    return this.apply(manager, change.ticketId, now, change.ticketCreated, (c) => {
       if (change.statusFrom && change.statusFrom !== change.statusTo)
         this.statusChange(c, change.statusFrom, change.statusTo, now);
       if (change.ticketCreated) this.ensureResolution(c, source, now);
@@ -234,7 +236,7 @@ export class SlaClockService {
   }
 
   private async run(manager: EntityManager, ticketId: string, now: Date, op: (c: TicketClocks) => void) {
-    const entries = await this.apply(manager, ticketId, now.getTime(), op);
+    const entries = await this.apply(manager, ticketId, now.getTime(), false, op);
     await this.outbox.write(manager, entries);
   }
 
@@ -242,9 +244,11 @@ export class SlaClockService {
     manager: EntityManager,
     ticketId: string,
     now: number,
+    /** The ticket was opened in this transaction (so it has no clock rows to read). */
+    opened: boolean,
     op: (c: TicketClocks) => void,
   ): Promise<OutboxEntry[]> {
-    const c = await this.load(manager, ticketId);
+    const c = await this.load(manager, ticketId, opened);
     if (!c) return [];
     this.refresh(c, now);
     op(c);
@@ -317,7 +321,7 @@ export class SlaClockService {
     }));
   }
 
-  private async load(manager: EntityManager, ticketId: string): Promise<TicketClocks | null> {
+  private async load(manager: EntityManager, ticketId: string, opened: boolean): Promise<TicketClocks | null> {
     // Serialises clock changes per ticket (two first messages must not both start first_reply).
     const [ticket] = (await manager.query(
       `SELECT t.id, t.status, t.priority, t.channel, t.inbox_id, t.team_id, t.assignee_id, t.tags, t.category_id, t.type,
@@ -337,6 +341,8 @@ export class SlaClockService {
       type: ticket.type,
     });
     // Row locks: sla-worker takes the same locks before it warns or breaches, so the two never interleave.
+    // A ticket opened in this transaction is invisible to everyone else: no clocks yet, nothing to lock.
+    if (opened) return new TicketClocks(ticket, policy, [], false);
     const rows = (await manager.query(
       `SELECT * FROM ticket_sla
         WHERE ticket_id = $1 AND (state IN ('active', 'paused') OR (state = 'breached' AND fulfilled_at IS NULL))

@@ -42,10 +42,17 @@ export class TicketRouterService {
   async route(
     manager: EntityManager,
     msg: InboundMessage,
-    ctx: { inboxId: string; identityId: string; contactId: string },
+    ctx: {
+      inboxId: string;
+      identityId: string;
+      contactId: string;
+      /** The sender's identity was created in this transaction (so no conversation names it yet). */
+      identityCreated?: boolean;
+    },
   ): Promise<Route> {
     if (msg.kind === 'call_log' || msg.channel === 'voice') return this.routeCall(manager, ctx.contactId);
     if (msg.channel === 'email') return this.routeEmail(manager, msg, ctx.contactId);
+    if (ctx.identityCreated) return { kind: 'new', via: 'new_conversation' };
     return this.routeConversation(manager, ctx.inboxId, ctx.identityId);
   }
 
