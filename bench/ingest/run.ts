@@ -256,10 +256,9 @@ async function pgCeiling(stack: BenchStack, teamId: string): Promise<number> {
 
 async function main() {
   const stack = await prepareStack('ingest');
-  const inboundQueue = new Queue(QueueName.Inbound, {
-    connection: new Redis(stack.redisUrl, { maxRetriesPerRequest: null }),
-    prefix: stack.prefix,
-  });
+  // Our own connection: Queue.close() leaves a passed-in connection open (it kept the bench alive after RESULT).
+  const inboundRedis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
+  const inboundQueue = new Queue(QueueName.Inbound, { connection: inboundRedis, prefix: stack.prefix });
   try {
     if (stack.prefix === DEFAULT_QUEUE_PREFIX) throw new Error('refusing to run against the production prefix');
     const inboxes = await seedInboxes(stack);
@@ -404,6 +403,7 @@ async function main() {
     });
   } finally {
     await inboundQueue.close();
+    inboundRedis.disconnect();
     await stack.stopAll();
   }
 }
