@@ -21,6 +21,7 @@ import { DeliveryModule } from './delivery/delivery.module';
 import { InboundModule } from './inbound/inbound.module';
 import { ChatModule } from './chat/chat.module';
 import { OutboxModule } from './outbox/outbox.module';
+import { AcknowledgementsModule } from './acknowledgements/acknowledgement.hook';
 
 @Module({
   imports: [
@@ -54,6 +55,7 @@ import { OutboxModule } from './outbox/outbox.module';
     InboxesModule,
     OutboxModule,
     InboundModule,
+    AcknowledgementsModule,
     DeliveryModule,
     TicketsModule,
     MessagesModule,

@@ -7,3 +7,4 @@ export * from './card-numbers';
 export * from './email-threading';
 export * from './internal-api';
 export * from './chat';
+export * from './email-acknowledgement';

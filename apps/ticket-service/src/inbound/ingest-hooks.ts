@@ -9,6 +9,11 @@ export interface IngestChange {
   teamId: string;
   assigneeId: string | null;
   messageId: string;
+  inboxId: string;
+  channel: string;
+  /** Who sent it: the identity it came from and that identity's contact. */
+  senderIdentityId: string;
+  senderContactId: string;
   /** The message's source time capped at ingest time (SLA clocks start here). */
   sourceTime: Date;
   direction: 'inbound' | 'outbound';

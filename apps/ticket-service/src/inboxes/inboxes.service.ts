@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { INBOX_CHANGED_CHANNEL, InboxConfig } from '@oq/contracts';
+import { EmailAcknowledgementSettings, INBOX_CHANGED_CHANNEL, InboxConfig } from '@oq/contracts';
 import { LOGGER, REDIS, SecretBox } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
@@ -45,6 +45,7 @@ export class InboxesService {
   }
 
   async create(body: CreateInboxBody): Promise<InboxView> {
+    checkChannelSettings(body.channel, body.settings);
     // The id is chosen here because it is the AAD the secrets are sealed with.
     const id = randomUUID();
     const row = await this.write(async (m) => {
@@ -72,6 +73,7 @@ export class InboxesService {
   async update(id: string, body: UpdateInboxBody): Promise<InboxView> {
     const row = await this.write(async (m) => {
       const current = await this.row(m, id, true);
+      if (body.settings) checkChannelSettings(current.channel, body.settings);
       let secrets = current.secrets;
       if (body.secrets) {
         const merged = decryptInboxSecrets(this.box, id, current.secrets);
@@ -183,5 +185,18 @@ export class InboxesService {
         throw new ConflictException('inbox has conversations or messages; disable it instead (enabled: false)');
       throw err;
     }
+  }
+}
+
+/**
+ * Settings ticket-service itself acts on are checked here, so a bad template is a
+ * 400 with its path now rather than a silently missing acknowledgement later.
+ */
+function checkChannelSettings(channel: string, settings: Record<string, unknown>) {
+  if (channel !== 'email' || settings.acknowledgement === undefined) return;
+  const ack = EmailAcknowledgementSettings.safeParse(settings.acknowledgement);
+  if (!ack.success) {
+    const issue = ack.error.issues[0];
+    throw new BadRequestException(`settings.acknowledgement.${issue.path.join('.')}: ${issue.message}`);
   }
 }
