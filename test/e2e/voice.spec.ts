@@ -30,7 +30,10 @@ interface MessageRow {
   subject: string | null;
   text: string;
   attachments: { sha256: string; contentType: string }[];
-  metadata: { call?: { disposition: string; durationSec: number; recording?: { sha256: string } } };
+  metadata: {
+    call?: { disposition: string; durationSec: number; recording?: { sha256: string } };
+    ticketRequest?: { id?: string; number?: number; outcome: string };
+  };
   priority: string;
   status: string;
   ticket_subject: string;
@@ -208,5 +211,173 @@ describe('phone calls on the customer timeline (voice-service → ticket-service
     expect(row).toMatchObject({ ticket_id: wa.ticket_id, priority: 'high' });
     expect(row.text).toContain('•••• •••• •••• 1111');
     expect(JSON.stringify(row)).not.toContain('4111 1111 1111 1111');
+  });
+
+  /** A WhatsApp customer with two open tickets; the older one is not where routing by contact would put a call. */
+  const customerWithTwoTickets = async (waId: string) => {
+    const older = await whatsappCustomer(waId, 'Card blocked');
+    // Closing it makes the next message open a second ticket; reopened, it is open but the least recently updated.
+    await kit.ds.query(`UPDATE tickets SET status = 'closed' WHERE id = $1`, [older.ticket_id]);
+    const newer = await whatsappCustomer(waId, 'And my statement is missing');
+    expect(newer.ticket_id).not.toBe(older.ticket_id);
+    await kit.ds.query(`UPDATE tickets SET status = 'open', updated_at = now() - interval '1 day' WHERE id = $1`, [
+      older.ticket_id,
+    ]);
+    const [{ number }] = await kit.ds.query('SELECT number FROM tickets WHERE id = $1', [older.ticket_id]);
+    return {
+      contactId: older.author_contact_id,
+      older: older.ticket_id,
+      olderNumber: Number(number),
+      newer: newer.ticket_id,
+    };
+  };
+
+  it("logs an agent's outbound PBX call on the ticket it was dialled from (ticketNumber in the dialer's data)", async () => {
+    const c = await customerWithTwoTickets('4915122223333');
+    const callId = `pbx-out-${sid()}`;
+    const res = await postPbx(voice.base, kit.inboxes.voice, SECRET, {
+      callId,
+      direction: 'outbound',
+      from: 'alice',
+      to: '+49 151 22223333',
+      agent: 'alice',
+      startedAt: new Date(Date.now() - 90_000).toISOString(),
+      answeredAt: new Date(Date.now() - 80_000).toISOString(),
+      endedAt: new Date().toISOString(),
+      disposition: 'answered',
+      ticketNumber: String(c.olderNumber),
+    });
+    expect(res.status).toBe(200);
+    const row = await waitRow(callId);
+    expect(row).toMatchObject({ ticket_id: c.older, author_contact_id: c.contactId, kind: 'call_log' });
+    expect(row.metadata.ticketRequest).toEqual({ number: c.olderNumber, outcome: 'used' });
+  });
+
+  it('logs a Twilio outbound call on the ticket named in the signed status callback URL, and keeps it there on revision', async () => {
+    const c = await customerWithTwoTickets('4915133334444');
+    const callSid = sid();
+    const outbound = {
+      AccountSid: ACCOUNT,
+      CallSid: callSid,
+      From: HOTLINE,
+      To: '+4915133334444',
+      Direction: 'outbound-api',
+    };
+    const query = { ticketId: c.older };
+    const done = { ...outbound, CallStatus: 'completed', CallDuration: '40' };
+    expect((await postTwilio(voice.base, kit.inboxes.voice, TOKEN, done, { query })).status).toBe(200);
+    const first = await waitRow(callSid);
+    expect(first).toMatchObject({ ticket_id: c.older, revision: 0 });
+    expect(first.metadata.ticketRequest).toEqual({ id: c.older, outcome: 'used' });
+
+    await postTwilio(
+      voice.base,
+      kit.inboxes.voice,
+      TOKEN,
+      { ...done, TranscriptionText: 'Thanks for calling back' },
+      { query },
+    );
+    const revised = await waitRow(callSid, (r) => r.revision === 1);
+    expect(revised).toMatchObject({ id: first.id, ticket_id: c.older });
+    expect(revised.metadata.ticketRequest).toEqual({ id: c.older, outcome: 'used' });
+  });
+
+  it("falls back to normal routing, saying why, when the named ticket is another contact's or does not exist", async () => {
+    const stranger = await whatsappCustomer('4915144445555', 'Private matter');
+    const c = await customerWithTwoTickets('4915155556666');
+    const [{ number: strangerNumber }] = await kit.ds.query('SELECT number FROM tickets WHERE id = $1', [
+      stranger.ticket_id,
+    ]);
+    const cases: [Record<string, unknown>, Record<string, unknown>][] = [
+      [{ ticketNumber: Number(strangerNumber) }, { number: Number(strangerNumber), outcome: 'other_contact' }],
+      [
+        { ticketId: '00000000-0000-4000-8000-000000000000' },
+        { id: '00000000-0000-4000-8000-000000000000', outcome: 'not_found' },
+      ],
+    ];
+    for (const [ref, expected] of cases) {
+      const callId = `pbx-out-${sid()}`;
+      const res = await postPbx(voice.base, kit.inboxes.voice, SECRET, {
+        callId,
+        direction: 'outbound',
+        from: 'bob',
+        to: '+4915155556666',
+        startedAt: new Date(Date.now() - 30_000).toISOString(),
+        endedAt: new Date().toISOString(),
+        disposition: 'missed',
+        ...ref,
+      });
+      expect(res.status).toBe(200);
+      const row = await waitRow(callId);
+      // The contact's most recently updated open ticket, as for any call; never the stranger's.
+      expect(row.ticket_id).toBe(c.newer);
+      expect(row.metadata.ticketRequest).toEqual(expected);
+    }
+    expect(await kit.count('messages WHERE ticket_id = $1', [stranger.ticket_id])).toBe(1);
+  });
+
+  it('logs each missed call from a withheld number on its own ticket, matching nobody and with no call-back clock', async () => {
+    const withheld: [string, () => Promise<Response>][] = [];
+    const ids: string[] = [];
+    for (const from of ['anonymous', '+266696687']) {
+      const callSid = sid();
+      ids.push(callSid);
+      withheld.push([
+        callSid,
+        () => postTwilio(voice.base, kit.inboxes.voice, TOKEN, inboundCall(callSid, from, { CallStatus: 'no-answer' })),
+      ]);
+    }
+    const pbxId = `pbx-anon-${sid()}`;
+    ids.push(pbxId);
+    withheld.push([
+      pbxId,
+      () =>
+        postPbx(voice.base, kit.inboxes.voice, SECRET, {
+          callId: pbxId,
+          direction: 'inbound',
+          from: 'private',
+          to: HOTLINE,
+          startedAt: new Date(Date.now() - 20_000).toISOString(),
+          endedAt: new Date().toISOString(),
+          disposition: 'voicemail',
+        }),
+    ]);
+    for (const [, post] of withheld) expect((await post()).status).toBe(200);
+
+    const rows = await Promise.all(ids.map((id) => waitRow(id)));
+    expect(new Set(rows.map((r) => r.ticket_id)).size).toBe(3);
+    expect(new Set(rows.map((r) => r.author_contact_id)).size).toBe(3);
+    for (const row of rows) {
+      expect(row).toMatchObject({ kind: 'call_log', priority: 'normal', status: 'new' });
+      expect(row.ticket_subject).toMatch(/withheld number/);
+      const [contact] = await kit.ds.query(
+        `SELECT c.name, array_agg(i.kind) AS kinds FROM contacts c JOIN contact_identities i ON i.contact_id = c.id
+          WHERE c.id = $1 GROUP BY c.name`,
+        [row.author_contact_id],
+      );
+      expect(contact).toEqual({ name: 'Withheld number', kinds: ['anonymous'] });
+      // Nobody can be called back: no customer message awaiting an answer, which is what starts the
+      // SLA module's call-back / reply clock (awaitsReply and missedCall are both false for it).
+      const [t] = await kit.ds.query(
+        'SELECT customer_message_count, last_customer_message_at FROM tickets WHERE id = $1',
+        [row.ticket_id],
+      );
+      expect(t).toEqual({ customer_message_count: 0, last_customer_message_at: null });
+    }
+    expect(await kit.count(`contact_identities WHERE kind = 'phone' AND value IN ('anonymous', '+266696687')`)).toBe(0);
+  });
+
+  it('still refuses an unparseable caller number that is not a withheld marker, naming the field', async () => {
+    const callSid = sid();
+    const res = await postTwilio(
+      voice.base,
+      kit.inboxes.voice,
+      TOKEN,
+      inboundCall(callSid, 'call me', { CallStatus: 'no-answer' }),
+    );
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ field: 'From' });
+    await sleep(200);
+    expect(await messageRow(callSid)).toBeUndefined();
   });
 });

@@ -13,6 +13,11 @@ export const IDENTITY_KINDS = [
   'telegram',
   'app_user',
   'visitor',
+  /**
+   * A caller who withheld their number: one identity per call (`<inboxId>:<callId>`),
+   * so it never matches, links or merges anyone. Only voice-service produces it.
+   */
+  'anonymous',
 ] as const;
 export const IdentityKind = z.enum(IDENTITY_KINDS);
 export type IdentityKind = z.infer<typeof IdentityKind>;

@@ -31,6 +31,15 @@ export const CallLog = z
     recordingUrl: z.url().optional(),
     recording: AttachmentRef.optional(),
     transcript: z.string().max(200_000).optional(),
+    /**
+     * The ticket the call was made from (an agent's click-to-call): ticket-service logs the call
+     * there when that ticket is the same contact's, else routes it as usual and says why in the
+     * message metadata. Optional and additive, so `v` stays 1: an older consumer strips it.
+     */
+    ticket: z
+      .object({ id: Uuid.optional(), number: z.number().int().positive().optional() })
+      .refine((t) => t.id !== undefined || t.number !== undefined, { message: 'needs id or number' })
+      .optional(),
   })
   .refine((c) => !c.endedAt || Date.parse(c.endedAt) >= Date.parse(c.startedAt), {
     message: 'endedAt must not be before startedAt',

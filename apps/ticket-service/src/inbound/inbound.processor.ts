@@ -4,7 +4,7 @@ import { CallLog, InboundMessage, maskCardNumbers } from '@oq/contracts';
 import { EntityManager } from 'typeorm';
 import { ContactResolverService, normalizeIdentity } from '../contacts/contact-resolver.service';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
-import { bracketMessageId, Route, TicketRouterService } from '../threading/ticket-router.service';
+import { bracketMessageId, Route, TicketRequest, TicketRouterService } from '../threading/ticket-router.service';
 import { IngestChange, IngestHooks } from './ingest-hooks';
 import { Lookup, lookupMessage } from './message-lookup';
 
@@ -121,8 +121,10 @@ export class InboundProcessor {
 
     const direction = msg.kind === 'call_log' && msg.call?.direction === 'outbound' ? 'outbound' : 'inbound';
     const autoSubmitted = Boolean(msg.email?.autoSubmitted || msg.bounce);
-    const missedCall = direction === 'inbound' && !!msg.call && MISSED.has(msg.call.disposition);
-    const awaitsReply = direction === 'inbound' && !autoSubmitted;
+    // A withheld caller cannot be called back or answered: logged, but no call-back or reply clock.
+    const reachable = msg.sender.kind !== 'anonymous';
+    const missedCall = direction === 'inbound' && reachable && !!msg.call && MISSED.has(msg.call.disposition);
+    const awaitsReply = direction === 'inbound' && reachable && !autoSubmitted;
 
     const ticket =
       route.kind === 'new'
@@ -146,7 +148,7 @@ export class InboundProcessor {
       messageText(msg),
       msg.html ?? null,
       JSON.stringify(messageAttachments(msg)),
-      JSON.stringify(messageMetadata(msg)),
+      JSON.stringify(messageMetadata(msg, route.ticketRequest)),
       msg.email?.messageId ? bracketMessageId(msg.email.messageId) : null,
       autoSubmitted,
       sourceTime,
@@ -348,7 +350,8 @@ export class InboundProcessor {
         messageText(msg),
         msg.html ?? null,
         JSON.stringify(messageAttachments(msg)),
-        JSON.stringify(messageMetadata(msg)),
+        // Where the call was routed (the first revision's decision) stays with the message.
+        JSON.stringify(messageMetadata(msg, prev.metadata?.ticketRequest as TicketRequest | undefined)),
         msg.subject ?? null,
       ],
     );
@@ -364,6 +367,7 @@ export class InboundProcessor {
     const nowMissed =
       msg.call &&
       msg.call.direction === 'inbound' &&
+      msg.sender.kind !== 'anonymous' &&
       MISSED.has(msg.call.disposition) &&
       !(before && MISSED.has(before));
     if (nowMissed && t.status !== 'closed' && (t.priority === 'low' || t.priority === 'normal')) {
@@ -443,8 +447,9 @@ function messageAttachments(msg: InboundMessage) {
   return msg.call?.recording ? [...msg.attachments, msg.call.recording] : msg.attachments;
 }
 
-function messageMetadata(msg: InboundMessage): Record<string, unknown> {
+function messageMetadata(msg: InboundMessage, ticketRequest?: TicketRequest): Record<string, unknown> {
   const meta: Record<string, unknown> = { ...msg.metadata, receivedAt: msg.receivedAt };
+  if (ticketRequest) meta.ticketRequest = ticketRequest;
   if (msg.call) meta.call = msg.call;
   if (msg.email)
     meta.email = {
@@ -468,7 +473,12 @@ function describeCall(call: CallLog): string {
 
 function ticketSubject(msg: InboundMessage): string {
   if (msg.call) {
-    const number = msg.call.direction === 'inbound' ? msg.call.from : msg.call.to;
+    const number =
+      msg.call.direction === 'outbound'
+        ? msg.call.to
+        : msg.sender.kind === 'anonymous'
+          ? 'a withheld number'
+          : msg.call.from;
     if (msg.call.direction === 'inbound' && MISSED.has(msg.call.disposition)) return `Missed call from ${number}`;
     return `${msg.call.direction === 'inbound' ? 'Call from' : 'Call to'} ${number}`;
   }

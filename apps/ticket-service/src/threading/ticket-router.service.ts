@@ -16,8 +16,19 @@ export interface TicketRow {
   merged_into_id: string | null;
 }
 
-export type Route =
-  { kind: 'existing'; ticket: TicketRow; via: string } | { kind: 'new'; followUpOfId?: string; via: string };
+/**
+ * What became of the ticket a call log named (`call.ticket`), kept in the message's
+ * metadata so agents see why a call from a ticket did not land on it.
+ */
+export interface TicketRequest {
+  id?: string;
+  number?: number;
+  outcome: 'used' | 'not_found' | 'other_contact' | 'closed';
+}
+
+export type Route = (
+  { kind: 'existing'; ticket: TicketRow; via: string } | { kind: 'new'; followUpOfId?: string; via: string }
+) & { ticketRequest?: TicketRequest };
 
 const TICKET_COLUMNS =
   't.id, t.number, t.status, t.priority, t.team_id, t.assignee_id, t.requester_id, t.merged_into_id';
@@ -32,7 +43,8 @@ export function bracketMessageId(id: string): string {
 /**
  * Decides which ticket an inbound message lands on (ARCHITECTURE "Which ticket a
  * message lands on"): conversation binding for messaging channels, headers then
- * subject token for email, the contact's latest open ticket for calls. A closed
+ * subject token for email, the ticket a call was placed from, else the contact's
+ * latest open ticket for calls. A closed
  * ticket is never written: the message opens a follow-up linked to it.
  */
 @Injectable()
@@ -50,7 +62,10 @@ export class TicketRouterService {
       identityCreated?: boolean;
     },
   ): Promise<Route> {
-    if (msg.kind === 'call_log' || msg.channel === 'voice') return this.routeCall(manager, ctx.contactId);
+    if (msg.kind === 'call_log' || msg.channel === 'voice') {
+      if (msg.call?.ticket) return this.routeNamedTicket(manager, msg.call.ticket, ctx.contactId);
+      return this.routeCall(manager, ctx.contactId);
+    }
     if (msg.channel === 'email') return this.routeEmail(manager, msg, ctx.contactId);
     if (ctx.identityCreated) return { kind: 'new', via: 'new_conversation' };
     return this.routeConversation(manager, ctx.inboxId, ctx.identityId);
@@ -79,6 +94,48 @@ export class TicketRouterService {
       : { kind: 'new', via: 'call' };
   }
 
+  /**
+   * A call placed from a ticket (click-to-call) is logged on that ticket — if it is
+   * the same contact's (requester or participant: ids and numbers can be mistyped
+   * or forged) and not closed. Otherwise the call routes like any other, with the reason.
+   */
+  private async routeNamedTicket(
+    manager: EntityManager,
+    named: { id?: string; number?: number },
+    contactId: string,
+  ): Promise<Route> {
+    const request = { id: named.id, number: named.number };
+    const rows: TicketRow[] = await manager.query(
+      `SELECT ${TICKET_COLUMNS} FROM tickets t
+       WHERE ($1::uuid IS NULL OR t.id = $1::uuid) AND ($2::bigint IS NULL OR t.number = $2::bigint) FOR UPDATE`,
+      [named.id ?? null, named.number ?? null],
+    );
+    const fallback = async (outcome: TicketRequest['outcome']): Promise<Route> => ({
+      ...(await this.routeCall(manager, contactId)),
+      ticketRequest: { ...request, outcome },
+    });
+    if (!rows.length) return fallback('not_found');
+    const ticket = await this.followMerges(manager, rows[0]);
+    if (!(await this.isParticipant(manager, ticket, contactId))) return fallback('other_contact');
+    if (ticket.status === 'closed')
+      return {
+        kind: 'new',
+        followUpOfId: ticket.id,
+        via: 'named_ticket_closed',
+        ticketRequest: { ...request, outcome: 'closed' },
+      };
+    return { kind: 'existing', ticket, via: 'named_ticket', ticketRequest: { ...request, outcome: 'used' } };
+  }
+
+  private async isParticipant(manager: EntityManager, ticket: TicketRow, contactId: string): Promise<boolean> {
+    const [{ participant }] = await manager.query(
+      `SELECT ($2::uuid = $3::uuid OR EXISTS (
+         SELECT 1 FROM ticket_participants WHERE ticket_id = $1 AND contact_id = $2)) AS participant`,
+      [ticket.id, contactId, ticket.requester_id],
+    );
+    return participant;
+  }
+
   private async routeEmail(manager: EntityManager, msg: InboundMessage, contactId: string): Promise<Route> {
     const found = await this.threadedTicketId(manager, msg);
     if (!found) return { kind: 'new', via: 'new_thread' };
@@ -89,12 +146,8 @@ export class TicketRouterService {
     if (!rows.length) return { kind: 'new', via: 'new_thread' };
     const ticket = await this.followMerges(manager, rows[0]);
     // Ticket numbers are guessable and Message-IDs leak: only the ticket's people may write into it.
-    const [{ participant }] = await manager.query(
-      `SELECT ($2::uuid = $3::uuid OR EXISTS (
-         SELECT 1 FROM ticket_participants WHERE ticket_id = $1 AND contact_id = $2)) AS participant`,
-      [ticket.id, contactId, ticket.requester_id],
-    );
-    if (!participant) return { kind: 'new', followUpOfId: ticket.id, via: `${found.via}_non_participant` };
+    if (!(await this.isParticipant(manager, ticket, contactId)))
+      return { kind: 'new', followUpOfId: ticket.id, via: `${found.via}_non_participant` };
     if (ticket.status === 'closed') return { kind: 'new', followUpOfId: ticket.id, via: `${found.via}_closed` };
     return { kind: 'existing', ticket, via: found.via };
   }

@@ -9,6 +9,9 @@ const Tag = z
   .max(64)
   .regex(/^[^\s,]+$/, 'tags have no spaces or commas');
 
+/** Identities an agent may name: `anonymous` is voice-service's per-call withheld-number identity. */
+const AgentIdentityKind = IdentityKind.exclude(['anonymous']);
+
 /** Comma-separated or repeated query values (`?status=new,open` or `?status=new&status=open`). */
 const listOf = <T extends z.ZodType>(item: T) =>
   z.preprocess(
@@ -48,7 +51,7 @@ export const CreateTicketBody = z
   .object({
     requester: z
       .object({
-        kind: IdentityKind,
+        kind: AgentIdentityKind,
         value: z.string().trim().min(1).max(320),
         name: z.string().trim().max(200).optional(),
       })
@@ -65,7 +68,7 @@ export const CreateTicketBody = z
     /** A phone call logged by hand: stored as a call_log message. */
     callLog: CallLogInput.optional(),
     cc: z
-      .array(z.object({ kind: IdentityKind, value: z.string().trim().min(1).max(320) }).strict())
+      .array(z.object({ kind: AgentIdentityKind, value: z.string().trim().min(1).max(320) }).strict())
       .max(50)
       .default([]),
     priority: TicketPriority.default('normal'),

@@ -47,6 +47,9 @@ export interface CallEvent {
   queue?: string;
   recordingUrl?: string;
   transcript?: string;
+  /** The ticket an agent placed the call from (click-to-call custom data / callback URL parameter). */
+  ticketId?: string;
+  ticketNumber?: number;
 }
 
 /** The call as far as all its events tell. */
@@ -65,6 +68,8 @@ export interface CallState {
   queue?: string;
   recordingUrl?: string;
   transcript?: string;
+  ticketId?: string;
+  ticketNumber?: number;
   /** Set once the recording at recordingUrl was downloaded into the blob store. */
   recording?: AttachmentRef & { url: string };
   recordingAttempts?: number;
@@ -110,7 +115,17 @@ export function foldCallEvents(
   for (const e of ordered) {
     state.provider = e.provider;
     if (e.status) state.status = e.status;
-    for (const key of ['direction', 'from', 'to', 'agent', 'queue', 'recordingUrl', 'transcript'] as const) {
+    for (const key of [
+      'direction',
+      'from',
+      'to',
+      'agent',
+      'queue',
+      'recordingUrl',
+      'transcript',
+      'ticketId',
+      'ticketNumber',
+    ] as const) {
       if (e[key] !== undefined && e[key] !== '') (state as unknown as Record<string, unknown>)[key] = e[key];
     }
     state.startedAt = minIso(state.startedAt, e.startedAt);
@@ -157,6 +172,8 @@ export function inconsistency(state: CallState): { field: string; reason: string
  * raises the revision; an event that changes none of them (a duplicate final
  * event, a late "ringing" or "in-progress" that only refines start/answer
  * times) changes nothing — the refined times ride along with the next revision.
+ * The ticket reference is left out: it only steers where revision 0 lands, and
+ * a revision never moves a message to another ticket.
  */
 export function contentHash(state: CallState): string {
   return createHash('sha256')

@@ -1,5 +1,6 @@
 import { AttachmentRef, InboundMessageInput, maskCardNumbers } from '@oq/contracts';
 import { CallState, Disposition } from './call-event';
+import { WITHHELD } from './phone-number';
 
 const INBOUND_SUBJECT: Record<Disposition, string> = {
   answered: 'Call from',
@@ -38,6 +39,9 @@ export function callLogMessage(
   const disposition = state.status as Disposition;
   const direction = state.direction!;
   const customer = direction === 'inbound' ? state.from! : state.to!;
+  // A withheld caller is nobody we know: an identity of its own per call, so it never matches or merges a contact.
+  const withheld = direction === 'inbound' && customer === WITHHELD;
+  const who = withheld ? 'a withheld number' : customer;
   const recording: AttachmentRef | undefined = state.recording
     ? {
         sha256: state.recording.sha256,
@@ -49,13 +53,14 @@ export function callLogMessage(
   const transcript = state.transcript ? maskCardNumbers(state.transcript) : undefined;
 
   const lines = [
-    `${direction === 'inbound' ? 'Inbound' : 'Outbound'} call ${direction === 'inbound' ? 'from' : 'to'} ${customer}` +
+    `${direction === 'inbound' ? 'Inbound' : 'Outbound'} call ${direction === 'inbound' ? 'from' : 'to'} ${who}` +
       ` (${disposition}${disposition === 'answered' ? `, ${formatDuration(state.durationSec)}` : ''})` +
       (state.agent ? `, agent ${state.agent}` : '') +
       (state.queue ? `, queue ${state.queue}` : '') +
       '.',
   ];
   if (state.recordingUrl && !recording) lines.push(`Recording: ${state.recordingUrl}`);
+  if (withheld) lines.push('The caller withheld their number: there is nobody to call back.');
   if (transcript) lines.push('', 'Transcript:', transcript);
 
   return {
@@ -67,8 +72,10 @@ export function callLogMessage(
     kind: 'call_log',
     sourceTime: state.startedAt!,
     receivedAt: receivedAt.toISOString(),
-    sender: { kind: 'phone', value: customer },
-    subject: `${(direction === 'inbound' ? INBOUND_SUBJECT : OUTBOUND_SUBJECT)[disposition]} ${customer}`,
+    sender: withheld
+      ? { kind: 'anonymous', value: `${inboxId}:${state.callId}`, displayName: 'Withheld number' }
+      : { kind: 'phone', value: customer },
+    subject: `${(direction === 'inbound' ? INBOUND_SUBJECT : OUTBOUND_SUBJECT)[disposition]} ${who}`,
     text: lines.join('\n'),
     // The recording travels once, as call.recording: ticket-service attaches it to the message.
     attachments: [],
@@ -87,6 +94,7 @@ export function callLogMessage(
       recordingUrl: state.recordingUrl,
       recording,
       transcript,
+      ticket: state.ticketId || state.ticketNumber ? { id: state.ticketId, number: state.ticketNumber } : undefined,
     },
     metadata: { provider: state.provider },
   };

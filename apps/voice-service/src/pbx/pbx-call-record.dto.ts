@@ -1,8 +1,8 @@
-import { CallLog, IsoDateTime, maskCardNumbers } from '@oq/contracts';
+import { CallLog, IsoDateTime, maskCardNumbers, Uuid } from '@oq/contracts';
 import { z } from 'zod';
 import { CallEvent } from '../calls/call-event';
 import { InvalidCallRecordError } from '../calls/call-record-error';
-import { customerNumber, ourParty } from '../calls/phone-number';
+import { callerNumber, customerNumber, ourParty } from '../calls/phone-number';
 
 /**
  * A call record pushed by an Asterisk / FreeSWITCH / 3CX script, once or several
@@ -12,7 +12,8 @@ import { customerNumber, ourParty } from '../calls/phone-number';
 export const PbxCallRecord = z.object({
   callId: z.string().trim().min(1).max(200),
   direction: z.enum(['inbound', 'outbound']),
-  from: z.string().trim().min(1).max(64),
+  /** Empty, "anonymous", "private" …: a withheld caller (inbound only). */
+  from: z.string().trim().max(64),
   to: z.string().trim().min(1).max(64),
   agent: z.string().trim().max(200).optional(),
   queue: z.string().trim().max(200).optional(),
@@ -23,6 +24,19 @@ export const PbxCallRecord = z.object({
   disposition: CallLog.shape.disposition.optional(),
   recordingUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   transcript: z.string().max(200_000).optional(),
+  /** The ticket the agent dialled from (click-to-call puts it in the dialer's custom data): the call is logged there. */
+  ticketId: Uuid.optional(),
+  ticketNumber: z
+    .union([
+      z.number(),
+      z
+        .string()
+        .trim()
+        .regex(/^\d{1,15}$/, 'must be a ticket number')
+        .transform(Number),
+    ])
+    .pipe(z.number().int().positive('must be a ticket number').max(Number.MAX_SAFE_INTEGER))
+    .optional(),
 });
 export type PbxCallRecord = z.infer<typeof PbxCallRecord>;
 
@@ -44,13 +58,16 @@ export function pbxCallEvent(body: unknown, region: string): CallEvent {
   if (r.durationSec !== undefined && r.endedAt && r.durationSec > (ms(r.endedAt) - ms(r.startedAt)) / 1000 + 1)
     throw new InvalidCallRecordError('durationSec', 'longer than the time between startedAt and endedAt');
 
+  if (r.direction === 'outbound' && !r.from)
+    throw new InvalidCallRecordError('from', 'is required on an outbound call');
+
   const event: CallEvent = {
     provider: 'pbx',
     callId: r.callId,
     at: r.endedAt ?? r.answeredAt ?? r.startedAt,
     status: r.disposition ?? (r.answeredAt ? 'in-progress' : 'ringing'),
     direction: r.direction,
-    from: r.direction === 'inbound' ? customerNumber(r.from, region, 'from') : ourParty(r.from, region),
+    from: r.direction === 'inbound' ? callerNumber(r.from, region, 'from') : ourParty(r.from, region),
     to: r.direction === 'outbound' ? customerNumber(r.to, region, 'to') : ourParty(r.to, region),
     startedAt: new Date(r.startedAt).toISOString(),
   };
@@ -62,6 +79,8 @@ export function pbxCallEvent(body: unknown, region: string): CallEvent {
   if (r.queue) event.queue = r.queue;
   if (r.recordingUrl) event.recordingUrl = r.recordingUrl;
   if (r.transcript) event.transcript = maskCardNumbers(r.transcript);
+  if (r.ticketId) event.ticketId = r.ticketId;
+  if (r.ticketNumber !== undefined) event.ticketNumber = r.ticketNumber;
   event.at = new Date(event.at).toISOString();
   return event;
 }

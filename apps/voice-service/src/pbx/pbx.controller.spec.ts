@@ -147,6 +147,38 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
     expect((await postPbx(voice.base, twilioOnly, SECRET, record(callId()))).status).toBe(404);
   });
 
+  it('logs a call from a withheld number ("anonymous", "private", SIP anonymous, empty) without attributing it', async () => {
+    for (const from of ['anonymous', 'private', 'sip:anonymous@anonymous.invalid', '']) {
+      const id = callId();
+      const res = await postPbx(
+        voice.base,
+        inboxId,
+        SECRET,
+        record(id, { from, disposition: 'missed', answeredAt: undefined }),
+      );
+      expect(res.status).toBe(200);
+      const [job] = await waitForCallLogs(voice.inbound, id, 1);
+      expect(job.data).toMatchObject({
+        sender: { kind: 'anonymous', value: `${inboxId}:${id}` },
+        call: { from: 'anonymous', disposition: 'missed' },
+      });
+    }
+  });
+
+  it("carries the dialer's ticket id / number of an outbound call into the call log", async () => {
+    const id = callId();
+    const ticketId = '5f0c8a52-8d0e-4b7e-9a43-0c7f1d2e3b4a';
+    const outbound = { direction: 'outbound', from: 'alice', to: '(415) 555-2671', ticketId, ticketNumber: '1042' };
+    expect((await postPbx(voice.base, inboxId, SECRET, record(id, outbound))).status).toBe(200);
+    const [job] = await waitForCallLogs(voice.inbound, id, 1);
+    expect(job.data.call).toMatchObject({
+      direction: 'outbound',
+      to: '+14155552671',
+      ticket: { id: ticketId, number: 1042 },
+    });
+    expect(job.data.sender).toMatchObject({ kind: 'phone', value: '+14155552671' });
+  });
+
   it('answers 400 naming the field of an impossible record', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ endedAt: '2026-11-25T09:59:00Z' }, 'endedAt'],
@@ -157,6 +189,10 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
       [{ disposition: 'exploded' }, 'disposition'],
       [{ startedAt: 'tuesday' }, 'startedAt'],
       [{ recordingUrl: 'ftp://pbx/rec.wav' }, 'recordingUrl'],
+      [{ direction: 'outbound', from: '', to: '+14155552671' }, 'from'],
+      [{ ticketId: '42' }, 'ticketId'],
+      [{ ticketNumber: 'T-42' }, 'ticketNumber'],
+      [{ ticketNumber: 0 }, 'ticketNumber'],
     ];
     for (const [over, field] of cases) {
       const id = callId();

@@ -168,9 +168,11 @@ export async function postTwilio(
   inboxId: string,
   authToken: string,
   params: Record<string, string>,
-  opts: { signature?: string } = {},
+  opts: { signature?: string; query?: Record<string, string> } = {},
 ): Promise<Response> {
-  const path = `/webhooks/twilio/${inboxId}`;
+  // Custom parameters on the status callback URL are part of what Twilio signs.
+  const query = opts.query ? `?${new URLSearchParams(opts.query)}` : '';
+  const path = `/webhooks/twilio/${inboxId}${query}`;
   return fetch(base + path, {
     method: 'POST',
     headers: {

@@ -1,7 +1,7 @@
 import { maskCardNumbers } from '@oq/contracts';
 import { CallEvent, CallStatus } from '../calls/call-event';
 import { InvalidCallRecordError } from '../calls/call-record-error';
-import { customerNumber, ourParty } from '../calls/phone-number';
+import { callerNumber, customerNumber, ourParty } from '../calls/phone-number';
 import { FormParams } from './twilio-signature';
 
 const CALL_STATUS: Record<string, CallStatus> = {
@@ -42,12 +42,43 @@ function httpUrl(params: Map<string, string>, name: string): string | undefined 
   throw new InvalidCallRecordError(name, 'must be an http(s) URL');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `?ticketId=` / `?ticketNumber=` on the status callback URL: the ticket an agent
+ * placed the call from. The URL is covered by the signature, so it is as trusted as the form.
+ */
+function ticketRef(query: Record<string, unknown>): Pick<CallEvent, 'ticketId' | 'ticketNumber'> {
+  const one = (name: string) => {
+    const v = query[name];
+    const s = Array.isArray(v) ? v[0] : v;
+    return typeof s === 'string' && s.trim() ? s.trim() : undefined;
+  };
+  const ref: Pick<CallEvent, 'ticketId' | 'ticketNumber'> = {};
+  const id = one('ticketId');
+  if (id !== undefined) {
+    if (!UUID.test(id)) throw new InvalidCallRecordError('ticketId', 'must be a ticket id (UUID)');
+    ref.ticketId = id.toLowerCase();
+  }
+  const number = one('ticketNumber');
+  if (number !== undefined) {
+    if (!/^[1-9]\d{0,14}$/.test(number)) throw new InvalidCallRecordError('ticketNumber', 'must be a ticket number');
+    ref.ticketNumber = Number(number);
+  }
+  return ref;
+}
+
 /**
  * A Twilio status / recording / transcription callback → one normalised call
  * event. Twilio sends no start time: a final callback's Timestamp is the end,
  * and the start is at most CallDuration before it.
  */
-export function twilioCallEvent(form: FormParams, region: string, receivedAt: Date): CallEvent {
+export function twilioCallEvent(
+  form: FormParams,
+  region: string,
+  receivedAt: Date,
+  query: Record<string, unknown> = {},
+): CallEvent {
   const p = new Map(form);
   const callSid = p.get('CallSid')?.trim();
   if (!callSid) throw new InvalidCallRecordError('CallSid', 'is required');
@@ -95,12 +126,11 @@ export function twilioCallEvent(form: FormParams, region: string, receivedAt: Da
   if (rawDirection && !direction)
     throw new InvalidCallRecordError('Direction', `unknown direction ${JSON.stringify(rawDirection.slice(0, 32))}`);
   if (status && !direction) throw new InvalidCallRecordError('Direction', 'is required with CallStatus');
-  // The customer is the caller of an inbound call and the callee of an outbound one: that side must be a number.
-  const from =
-    direction === 'inbound' ? customerNumber(p.get('From'), region, 'From') : ourParty(p.get('From'), region);
+  // The customer is the caller of an inbound call (a number, or withheld) and the callee of an outbound one (a number).
+  const from = direction === 'inbound' ? callerNumber(p.get('From'), region, 'From') : ourParty(p.get('From'), region);
   const to = direction === 'outbound' ? customerNumber(p.get('To'), region, 'To') : ourParty(p.get('To'), region);
 
-  const event: CallEvent = { provider: 'twilio', callId: callSid, at };
+  const event: CallEvent = { provider: 'twilio', callId: callSid, at, ...ticketRef(query) };
   if (status) event.status = status;
   if (direction) event.direction = direction;
   if (from) event.from = from;

@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestDatabase, dropQueuePrefix, testQueuePrefix, TestDatabase } from '@oq/database/testing/test-env';
 import { Client } from 'pg';
+import { twilioSignature } from './twilio-signature';
 import {
   FakeInboxApi,
   FakeRecordingServer,
+  PUBLIC_BASE_URL,
   VoiceStack,
   callLogJobs,
   postTwilio,
@@ -296,16 +298,78 @@ describe('Twilio status callbacks → one call log per call', () => {
     expect((await postTwilio(voice.base, 'not-a-uuid', TOKEN, call(sid(), {}))).status).toBe(404);
   });
 
+  it('logs calls from withheld numbers under a per-call anonymous identity, never under a number', async () => {
+    // What Twilio puts in From for a hidden caller id: words, keypad spellings, nothing at all.
+    const withheld = ['anonymous', 'Anonymous', '+266696687', 'restricted', 'unknown', ''];
+    const senders = new Set<string>();
+    for (const from of withheld) {
+      const callSid = sid();
+      const res = await postTwilio(voice.base, inboxId, TOKEN, call(callSid, { From: from, CallStatus: 'no-answer' }));
+      expect(res.status).toBe(200);
+      const [job] = await waitForCallLogs(voice.inbound, callSid, 1);
+      expect(job.data).toMatchObject({
+        sender: { kind: 'anonymous', value: `${inboxId}:${callSid}`, displayName: 'Withheld number' },
+        subject: 'Missed call from a withheld number',
+        call: { direction: 'inbound', from: 'anonymous', disposition: 'missed' },
+      });
+      expect(job.data.text).toMatch(/nobody to call back/);
+      senders.add(job.data.sender.value);
+    }
+    expect(senders.size).toBe(withheld.length);
+  });
+
+  it('carries the ticket an outbound call was placed from (signed callback URL parameter) into the call log', async () => {
+    const callSid = sid();
+    const ticketId = '0b7e2f0c-3c1d-4c55-9f7a-2d9d6f1e8a10';
+    const outbound = call(callSid, { Direction: 'outbound-api', From: HOTLINE, To: CALLER });
+    const query = { ticketId, ticketNumber: '42' };
+    await postTwilio(voice.base, inboxId, TOKEN, { ...outbound, CallStatus: 'ringing' }, { query });
+    const res = await postTwilio(
+      voice.base,
+      inboxId,
+      TOKEN,
+      { ...outbound, CallStatus: 'completed', CallDuration: '30' },
+      { query },
+    );
+    expect(res.status).toBe(200);
+    const [job] = await waitForCallLogs(voice.inbound, callSid, 1);
+    expect(job.data.call).toMatchObject({ direction: 'outbound', to: CALLER, ticket: { id: ticketId, number: 42 } });
+    // The parameter is signed with the URL: the same callback with it stripped from the signed URL is refused.
+    const tampered = await postTwilio(
+      voice.base,
+      inboxId,
+      TOKEN,
+      { ...outbound, CallStatus: 'completed' },
+      {
+        query,
+        signature: twilioSignature(TOKEN, `${PUBLIC_BASE_URL}/webhooks/twilio/${inboxId}`, {
+          ...outbound,
+          CallStatus: 'completed',
+        }),
+      },
+    );
+    expect(tampered.status).toBe(401);
+  });
+
   it('answers 400 naming the field of an impossible callback, storing nothing', async () => {
     const cases: [Record<string, string>, string][] = [
       [{ CallStatus: 'completed', From: 'hello' }, 'From'],
       [{ CallStatus: 'completed', CallDuration: '-5' }, 'CallDuration'],
       [{ CallStatus: 'exploded' }, 'CallStatus'],
       [{ CallStatus: 'completed', Timestamp: 'yesterday-ish' }, 'Timestamp'],
+      [{ CallStatus: 'completed', From: '12' }, 'From'],
+      [{ CallStatus: 'completed', Direction: 'outbound-api', To: 'anonymous' }, 'To'],
+      [{ CallStatus: 'completed', ticketId: 'ticket-7' }, 'ticketId'],
+      [{ CallStatus: 'completed', ticketNumber: '0' }, 'ticketNumber'],
     ];
-    for (const [over, field] of cases) {
+    for (const [{ ticketId, ticketNumber, ...over }, field] of cases) {
       const callSid = sid();
-      const res = await postTwilio(voice.base, inboxId, TOKEN, call(callSid, over));
+      const query: Record<string, string> | undefined = ticketId
+        ? { ticketId }
+        : ticketNumber
+          ? { ticketNumber }
+          : undefined;
+      const res = await postTwilio(voice.base, inboxId, TOKEN, call(callSid, over), { query });
       expect(res.status).toBe(400);
       const body = await res.json();
       expect(body.field).toBe(field);

@@ -63,7 +63,11 @@ export class TwilioController {
 
     const region = String(inbox.settings.defaultRegion ?? this.config.VOICE_DEFAULT_REGION);
     try {
-      await this.ingest.accept(inboxId, twilioCallEvent(form, region, new Date()), canonicalForm(form));
+      await this.ingest.accept(
+        inboxId,
+        twilioCallEvent(form, region, new Date(), req.query as Record<string, unknown>),
+        canonicalForm(form),
+      );
     } catch (err) {
       if (err instanceof InvalidCallRecordError) {
         this.logger.warn(

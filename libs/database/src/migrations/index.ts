@@ -6,6 +6,7 @@ import { VoiceCallState1764000006000 } from './1764000006000-VoiceCallState';
 import { Chat1764000007000 } from './1764000007000-Chat';
 import { SlaEscalation1764000008000 } from './1764000008000-SlaEscalation';
 import { AgentTokenVersion1764000009000 } from './1764000009000-AgentTokenVersion';
+import { AnonymousCallerIdentity1764000009100 } from './1764000009100-AnonymousCallerIdentity';
 
 /** Listed explicitly (not globbed) so the same list works from source, dist and jest. Keep in order. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Chat1764000007000,
   SlaEscalation1764000008000,
   AgentTokenVersion1764000009000,
+  AnonymousCallerIdentity1764000009100,
 ];
