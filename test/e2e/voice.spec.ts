@@ -314,6 +314,26 @@ describe('phone calls on the customer timeline (voice-service → ticket-service
       expect(row.metadata.ticketRequest).toEqual(expected);
     }
     expect(await kit.count('messages WHERE ticket_id = $1', [stranger.ticket_id])).toBe(1);
+
+    // A closed ticket is never written: the call opens a follow-up linked to it, like a message would.
+    await kit.ds.query(`UPDATE tickets SET status = 'closed' WHERE id = $1`, [c.older]);
+    const callId = `pbx-out-${sid()}`;
+    await postPbx(voice.base, kit.inboxes.voice, SECRET, {
+      callId,
+      direction: 'outbound',
+      from: 'bob',
+      to: '+4915155556666',
+      startedAt: new Date(Date.now() - 30_000).toISOString(),
+      endedAt: new Date().toISOString(),
+      disposition: 'answered',
+      ticketNumber: c.olderNumber,
+    });
+    const row = await waitRow(callId);
+    expect(row.metadata.ticketRequest).toEqual({ number: c.olderNumber, outcome: 'closed' });
+    const [followUp] = await kit.ds.query('SELECT follow_up_of_id, requester_id FROM tickets WHERE id = $1', [
+      row.ticket_id,
+    ]);
+    expect(followUp).toEqual({ follow_up_of_id: c.older, requester_id: c.contactId });
   });
 
   it('logs each missed call from a withheld number on its own ticket, matching nobody and with no call-back clock', async () => {

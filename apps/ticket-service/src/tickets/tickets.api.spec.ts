@@ -48,6 +48,13 @@ describe('tickets and replies over HTTP', () => {
     expect(res.status).toBe(400);
     const paths = res.body.fields.map((f: { path: string }) => f.path);
     expect(paths).toEqual(expect.arrayContaining(['requester.kind', 'requester.value', 'channel']));
+    // The per-call identity of a withheld caller is voice-service's alone: an agent cannot name one.
+    const anonymous = await h.call('alice', 'POST', '/v1/tickets', {
+      requester: { kind: 'anonymous', value: 'some-inbox:CA123' },
+      channel: 'voice',
+    });
+    expect(anonymous.status).toBe(400);
+    expect(anonymous.body.fields.map((f: { path: string }) => f.path)).toContain('requester.kind');
     expect((await h.ds.query(`SELECT count(*)::int AS n FROM tickets`))[0].n).toBe(before[0].n);
     expect((await h.call('alice', 'GET', '/v1/tickets')).status).toBe(200);
     expect((await fetch(`${h.base}/v1/tickets`)).status).toBe(401);
