@@ -45,6 +45,8 @@ export class ChatStack {
   static async start(
     opts: {
       chatEnv?: Record<string, string>;
+      /** Extra environment of the chat instance at the same index (on top of chatEnv). */
+      instanceEnv?: Record<string, string>[];
       ticketEnv?: Record<string, string>;
       chatInstances?: number;
       allowedOrigins?: string[];
@@ -110,6 +112,7 @@ export class ChatStack {
           TICKET_SERVICE_URL: s.ticketUrl,
           CHAT_DELIVERY_ACK_TIMEOUT_MS: '1500',
           ...opts.chatEnv,
+          ...opts.instanceEnv?.[i],
         }),
       });
       await chat.listen({ port: 0, host: '127.0.0.1' });
@@ -140,8 +143,8 @@ export class ChatStack {
       .sign(new TextEncoder().encode(secret));
   }
 
-  async visitor(chat = 0): Promise<{ visitorId: string; token: string }> {
-    const res = await fetch(`${this.chatUrls[chat]}/chat/${this.inboxId}/visitors`, { method: 'POST' });
+  async visitor(chat = 0, headers: Record<string, string> = {}): Promise<{ visitorId: string; token: string }> {
+    const res = await fetch(`${this.chatUrls[chat]}/chat/${this.inboxId}/visitors`, { method: 'POST', headers });
     if (res.status !== 201) throw new Error(`visitor: ${res.status} ${await res.text()}`);
     return (await res.json()) as { visitorId: string; token: string };
   }
@@ -149,15 +152,19 @@ export class ChatStack {
   /** A connected customer socket, resolved with the session info it receives first. */
   async connect(
     auth: Record<string, string>,
-    opts: { chat?: number; origin?: string } = {},
+    /** `localAddress`: the client's source address (any 127.x.y.z reaches the service on loopback). */
+    opts: { chat?: number; origin?: string; headers?: Record<string, string>; localAddress?: string } = {},
   ): Promise<{ socket: Socket; session: Record<string, any> }> {
+    const headers = { ...(opts.origin ? { origin: opts.origin } : {}), ...opts.headers };
     const socket = io(this.chatUrls[opts.chat ?? 0], {
       path: '/chat/socket',
       transports: ['websocket'],
       auth: { inboxId: this.inboxId, ...auth },
-      extraHeaders: opts.origin ? { origin: opts.origin } : undefined,
+      extraHeaders: Object.keys(headers).length ? headers : undefined,
       reconnection: false,
       forceNew: true,
+      // engine.io-client passes it on to the ws client in Node; its options type does not list it.
+      ...(opts.localAddress ? ({ localAddress: opts.localAddress } as object) : {}),
     });
     this.sockets.push(socket);
     return new Promise((resolve, reject) => {

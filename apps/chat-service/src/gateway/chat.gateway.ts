@@ -23,6 +23,7 @@ import { Config } from '../config';
 import { Customer, CustomerAuthError, CustomerCredentials, roomOf } from '../identity/customer';
 import { CustomerAuthService } from '../identity/customer-auth.service';
 import { AttachmentService } from '../uploads/attachment.service';
+import { clientIp } from './client-ip';
 import { RateLimiter } from './rate-limiter.service';
 
 /** The customer socket.io path (agents use ticket-service's `/realtime`); REST lives beside it under /chat/:inboxId. */
@@ -125,18 +126,17 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private clientIp(socket: Socket): string {
-    // X-Forwarded-For is client-controlled unless our proxy appended to it: trust only its last hop, and only when configured.
-    const fwd = socket.handshake.headers['x-forwarded-for'];
-    const last = this.config.CHAT_TRUST_PROXY
-      ? (Array.isArray(fwd) ? fwd.join(',') : fwd)?.split(',').pop()?.trim()
-      : undefined;
-    return last || socket.handshake.address || 'unknown';
+    return clientIp(
+      socket.handshake.address,
+      socket.handshake.headers['x-forwarded-for'],
+      this.config.CHAT_TRUST_PROXY,
+    );
   }
 
   private async authenticate(socket: Socket): Promise<void> {
     const ip = this.clientIp(socket);
     if (!(await this.limiter.allow(`conn:ip:${ip}`, this.config.CHAT_IP_CONNECTS_PER_WINDOW)))
-      throw new CustomerAuthError('no_identity', 'too many connections from this address, retry later');
+      throw new CustomerAuthError('rate_limited', 'too many connections from this address, retry later');
     const parsed = CustomerCredentials.safeParse(socket.handshake.auth ?? {});
     if (!parsed.success)
       throw new CustomerAuthError('no_identity', 'invalid handshake: inboxId and credentials are required');
@@ -185,18 +185,19 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
       const previous = await this.redis.get(ackKey);
       if (previous) return ack({ ...(JSON.parse(previous) as SendAck), duplicate: true });
 
-      const [socketOk, ipOk] = await Promise.all([
-        this.limiter.allow(`msg:socket:${socket.id}`, this.config.CHAT_SOCKET_MESSAGES_PER_WINDOW),
-        this.limiter.allow(`msg:ip:${socket.data.ip as string}`, this.config.CHAT_IP_MESSAGES_PER_WINDOW),
+      const window = this.config.CHAT_RATE_WINDOW_SECONDS;
+      const refused = await this.limiter.check([
+        { key: `msg:socket:${socket.id}`, limit: this.config.CHAT_SOCKET_MESSAGES_PER_WINDOW },
+        { key: `msg:ip:${socket.data.ip as string}`, limit: this.config.CHAT_IP_MESSAGES_PER_WINDOW },
       ]);
-      if (!socketOk || !ipOk) {
-        this.logger.info(
-          { inboxId: customer.inboxId, socket: socket.id, perSocket: !socketOk },
-          'chat message rate limited',
-        );
+      if (refused) {
+        const perSocket = refused === 1;
+        this.logger.info({ inboxId: customer.inboxId, socket: socket.id, perSocket }, 'chat message rate limited');
         return fail(
           'rate_limited',
-          `too many messages, at most ${this.config.CHAT_SOCKET_MESSAGES_PER_WINDOW} per ${this.config.CHAT_RATE_WINDOW_SECONDS} s`,
+          perSocket
+            ? `too many messages, at most ${this.config.CHAT_SOCKET_MESSAGES_PER_WINDOW} per ${window} s`
+            : `too many messages from this address, at most ${this.config.CHAT_IP_MESSAGES_PER_WINDOW} per ${window} s`,
         );
       }
       for (const a of msg.attachments) {

@@ -3,6 +3,8 @@ import {
   Controller,
   Get,
   HttpCode,
+  HttpException,
+  HttpStatus,
   NotFoundException,
   OnModuleInit,
   Param,
@@ -20,6 +22,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { Config } from '../config';
+import { clientIp } from '../gateway/client-ip';
 import { RateLimiter } from '../gateway/rate-limiter.service';
 import { CustomerAuthService } from '../identity/customer-auth.service';
 import { customerFromRequest, httpError } from '../identity/customer-request';
@@ -69,8 +72,9 @@ export class ChatController implements OnModuleInit {
   @Post('visitors')
   @HttpCode(201)
   async createVisitor(@Param('inboxId') inboxId: string, @Req() req: FastifyRequest) {
-    if (!(await this.limiter.allow(`conn:ip:${req.ip}`, this.config.CHAT_IP_CONNECTS_PER_WINDOW)))
-      throw new BadRequestException('too many new visitors from this address, retry later');
+    const ip = clientIp(req.raw.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.CHAT_TRUST_PROXY);
+    if (!(await this.limiter.allow(`conn:ip:${ip}`, this.config.CHAT_IP_CONNECTS_PER_WINDOW)))
+      throw new HttpException('too many new visitors from this address, retry later', HttpStatus.TOO_MANY_REQUESTS);
     try {
       const inbox = await this.auth.inbox(inboxId);
       this.auth.checkOrigin(inbox, req.headers.origin);

@@ -1,4 +1,11 @@
-import { BadRequestException, ForbiddenException, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ForbiddenException,
+  HttpException,
+  HttpStatus,
+  NotFoundException,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Customer, CustomerAuthError, CustomerCredentials } from './customer';
 import { CustomerAuthService } from './customer-auth.service';
 
@@ -39,5 +46,6 @@ export function httpError(err: unknown): Error {
   if (!(err instanceof CustomerAuthError)) return err as Error;
   if (err.code === 'unknown_inbox') return new NotFoundException(err.message);
   if (err.code === 'origin_not_allowed') return new ForbiddenException(err.message);
+  if (err.code === 'rate_limited') return new HttpException(err.message, HttpStatus.TOO_MANY_REQUESTS);
   return new UnauthorizedException(err.message);
 }

@@ -33,7 +33,8 @@ export interface Customer {
 
 export class CustomerAuthError extends Error {
   constructor(
-    readonly code: 'unknown_inbox' | 'origin_not_allowed' | 'unverified_user' | 'invalid_visitor' | 'no_identity',
+    readonly code:
+      'unknown_inbox' | 'origin_not_allowed' | 'unverified_user' | 'invalid_visitor' | 'no_identity' | 'rate_limited',
     message: string,
   ) {
     super(message);
