@@ -19,6 +19,7 @@ import {
   senderLockKey,
 } from './inbound.processor';
 import { Lookup, lookupMessageSql } from './message-lookup';
+import { usePreparedStatements } from './prepared-statements';
 
 interface Pending {
   msg: InboundMessage;
@@ -146,6 +147,7 @@ export class InboundConsumer {
     try {
       // The pg client itself: a multi-statement string returns one result per statement (TypeORM drops them).
       const client = (await qr.connect()) as PoolClient;
+      usePreparedStatements(qr, client);
       await qr.startTransaction();
       const m = qr.manager;
       const inboxIds = [...new Set(batch.map((p) => p.msg.inboxId))];
