@@ -13,7 +13,13 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { call, insertAgent, loginToken, startTicketService } from '../../apps/ticket-service/src/auth/auth.testing';
 import { AppModule as SocialService } from '../../apps/social-service/src/app.module';
-import { telegramUpdate, whatsappMessage, whatsappStatus } from '../../apps/social-service/src/testing/fixtures';
+import {
+  messaging,
+  messengerEvent,
+  telegramUpdate,
+  whatsappMessage,
+  whatsappStatus,
+} from '../../apps/social-service/src/testing/fixtures';
 import { signMetaBody } from '../../apps/social-service/src/webhooks/signature';
 import { MetaGraphServer } from '../support/meta-graph-server';
 import { TelegramBotServer } from '../support/telegram-bot-server';
@@ -24,11 +30,15 @@ import { TelegramBotServer } from '../support/telegram-bot-server';
  * WhatsApp webhook becomes a ticket with a wa_id contact linked to its phone; the
  * agent's reply goes out through the outbox to the Graph API stand-in; status
  * webhooks — one overtaking the send response — move the message forward; outside
- * the 24-hour window the agent sees why the reply failed. Telegram edits update one message.
+ * the 24-hour window the reply API refuses plain text with the reason and sends a
+ * WhatsApp template / a Messenger message tag in Meta's wire format. Messenger read
+ * and delivery watermarks move the replies sent up to that instant. Telegram edits update one message.
  */
 const GRAPH_VERSION = 'v21.0';
 const PHONE_NUMBER_ID = '106540352242922';
 const WA_ID = '4915123456789';
+const PAGE_ID = '104857600000001';
+const PSID = '6612345678907777';
 
 describe('social channels end to end (ticket-service + social-service)', () => {
   let db: TestDatabase;
@@ -44,6 +54,7 @@ describe('social channels end to end (ticket-service + social-service)', () => {
   const telegram = new TelegramBotServer(botToken);
   const wa = { id: '', appSecret: 'e2e-app-secret-0123456789', verifyToken: 'e2e-verify-token' };
   const tg = { id: '', webhookSecret: 'e2e_telegram_secret_0123' };
+  const fb = { id: '', appSecret: 'e2e-page-app-secret-0123456', verifyToken: 'e2e-page-verify-token' };
 
   beforeAll(async () => {
     [db, blobDir] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'oq-e2e-social-'))]);
@@ -52,24 +63,24 @@ describe('social channels end to end (ticket-service + social-service)', () => {
     await insertAgent(ticket.ds, 'admin@wallet.test', 'admin');
     token = await loginToken(ticket.base, 'admin@wallet.test');
     const [{ id: teamId }] = await ticket.ds.query(`INSERT INTO teams (name) VALUES ('Payments') RETURNING id`);
-    const waInbox = await call(ticket.base, token, 'POST', '/v1/inboxes', {
-      channel: 'whatsapp',
-      name: 'WhatsApp support',
-      address: PHONE_NUMBER_ID,
-      defaultTeamId: teamId,
-      secrets: { appSecret: wa.appSecret, verifyToken: wa.verifyToken, accessToken },
+    const inbox = async (channel: string, name: string, address: string, secrets: Record<string, string>) => {
+      const res = await call(ticket.base, token, 'POST', '/v1/inboxes', {
+        channel,
+        name,
+        address,
+        defaultTeamId: teamId,
+        secrets,
+      });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const meta = (i: typeof wa) => ({ appSecret: i.appSecret, verifyToken: i.verifyToken, accessToken });
+    wa.id = await inbox('whatsapp', 'WhatsApp support', PHONE_NUMBER_ID, meta(wa));
+    tg.id = await inbox('telegram', 'Telegram support', botToken.split(':')[0], {
+      botToken,
+      webhookSecret: tg.webhookSecret,
     });
-    expect(waInbox.status).toBe(201);
-    wa.id = waInbox.body.id;
-    const tgInbox = await call(ticket.base, token, 'POST', '/v1/inboxes', {
-      channel: 'telegram',
-      name: 'Telegram support',
-      address: botToken.split(':')[0],
-      defaultTeamId: teamId,
-      secrets: { botToken, webhookSecret: tg.webhookSecret },
-    });
-    expect(tgInbox.status).toBe(201);
-    tg.id = tgInbox.body.id;
+    fb.id = await inbox('messenger', 'Messenger support', PAGE_ID, meta(fb));
 
     social = await createHttpApp(SocialService, {
       title: 'social-service',
@@ -106,15 +117,16 @@ describe('social channels end to end (ticket-service + social-service)', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  const postWhatsApp = async (payload: unknown) => {
+  const postMeta = async (inbox: { id: string; appSecret: string }, payload: unknown) => {
     const body = JSON.stringify(payload);
-    const res = await fetch(`${socialBase}/webhooks/meta/${wa.id}`, {
+    const res = await fetch(`${socialBase}/webhooks/meta/${inbox.id}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(body, wa.appSecret) },
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(body, inbox.appSecret) },
       body,
     });
     expect(res.status).toBe(200);
   };
+  const postWhatsApp = (payload: unknown) => postMeta(wa, payload);
   const message = async (where: string, params: unknown[]) =>
     (await ticket.ds.query(`SELECT * FROM messages WHERE ${where}`, params))[0] as Record<string, any> | undefined;
 
@@ -172,21 +184,98 @@ describe('social channels end to end (ticket-service + social-service)', () => {
     await postWhatsApp(whatsappStatus(PHONE_NUMBER_ID, WA_ID, wamid, 'read'));
     await until(() => message(`provider_message_id = $1 AND delivery_status = 'read'`, [wamid]), 'reply read');
 
-    // 30 hours later the window is closed: the agent sees why the reply was not sent.
+    // 30 hours later the window is closed: the reply API says why before anything is stored or sent.
     await ticket.ds.query(
       `UPDATE conversations SET last_inbound_at = now() - interval '30 hours' WHERE ticket_id = $1`,
       [ticketId],
     );
     const sends = graph.sends().length;
     const late = await call(ticket.base, token, 'POST', `/v1/tickets/${ticketId}/messages`, { text: 'Any news?' });
-    expect(late.status).toBe(201);
-    const failed = await until(
-      () => message(`ticket_id = $1 AND text = 'Any news?' AND delivery_status = 'failed'`, [ticketId]),
-      'late reply failed',
+    expect(late.status).toBe(422);
+    expect(late.body.reason).toBe('outside_24h_window');
+    expect(late.body.message).toMatch(/last wrote 30 hours ago; outside WhatsApp's 24-hour customer-service window/);
+    expect(await message(`ticket_id = $1 AND text = 'Any news?'`, [ticketId])).toBeUndefined();
+
+    // An approved template may go out: Cloud API `type: template` with the body parameters.
+    const template = await call(ticket.base, token, 'POST', `/v1/tickets/${ticketId}/messages`, {
+      template: { name: 'transfer_update', language: 'en_US', parameters: ['€120.00', 'DE89 3704'] },
+    });
+    expect(template.status).toBe(201);
+    const templateOut = await until(
+      () => message(`id = $1 AND delivery_status = 'sent'`, [template.body.id]),
+      'template reply sent',
     );
-    expect(failed.delivery_error_code).toBe('outside_24h_window');
-    expect(failed.delivery_reason).toMatch(/24-hour customer-service window/);
-    expect(graph.sends().length).toBe(sends);
+    expect(templateOut.text).toBe('WhatsApp template transfer_update (en_US): €120.00 | DE89 3704');
+    expect(graph.sends().length).toBe(sends + 1);
+    expect(graph.sends().at(-1)!.json).toEqual({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to: WA_ID,
+      type: 'template',
+      template: {
+        name: 'transfer_update',
+        language: { code: 'en_US' },
+        components: [
+          {
+            type: 'body',
+            parameters: [
+              { type: 'text', text: '€120.00' },
+              { type: 'text', text: 'DE89 3704' },
+            ],
+          },
+        ],
+      },
+    });
+  });
+
+  it('Messenger: read/delivery watermarks move the replies sent up to that instant; a tag outside the window', async () => {
+    await postMeta(
+      fb,
+      messengerEvent('page', PAGE_ID, [
+        messaging(PSID, PAGE_ID, { message: { mid: 'm_e2e_in_1', text: 'Card blocked?' } }),
+      ]),
+    );
+    const inbound = await until(() => message('external_id = $1', ['m_e2e_in_1']), 'messenger message stored');
+    const ticketId = inbound.ticket_id as string;
+    const replyAndSend = async (text: string, extra: Record<string, unknown> = {}) => {
+      const res = await call(ticket.base, token, 'POST', `/v1/tickets/${ticketId}/messages`, { text, ...extra });
+      expect(res.status).toBe(201);
+      return until(() => message(`id = $1 AND delivery_status = 'sent'`, [res.body.id]), `"${text}" sent`);
+    };
+    const first = await replyAndSend('Checking your card now');
+    const watermark = Date.now(); // the customer read up to here: the first reply, not the second
+    const second = await replyAndSend('It is unblocked');
+    const statusOf = async (id: string) => (await message('id = $1', [id]))!.delivery_status;
+
+    await postMeta(fb, messengerEvent('page', PAGE_ID, [messaging(PSID, PAGE_ID, { read: { watermark } })]));
+    await until(async () => (await statusOf(first.id)) === 'read', 'first reply read');
+    expect(await statusOf(second.id)).toBe('sent');
+
+    // A delivery watermark covering both moves only the second: read stays read.
+    await postMeta(
+      fb,
+      messengerEvent('page', PAGE_ID, [messaging(PSID, PAGE_ID, { delivery: { watermark: Date.now() } })]),
+    );
+    await until(async () => (await statusOf(second.id)) === 'delivered', 'second reply delivered');
+    expect(await statusOf(first.id)).toBe('read');
+
+    // Two days later: plain text is refused at reply time, HUMAN_AGENT goes out as MESSAGE_TAG.
+    await ticket.ds.query(
+      `UPDATE conversations SET last_inbound_at = now() - interval '50 hours' WHERE ticket_id = $1`,
+      [ticketId],
+    );
+    const untagged = await call(ticket.base, token, 'POST', `/v1/tickets/${ticketId}/messages`, {
+      text: 'Anything else?',
+    });
+    expect(untagged.status).toBe(422);
+    expect(untagged.body.reason).toBe('outside_24h_window');
+    await replyAndSend('Anything else?', { messageTag: 'HUMAN_AGENT' });
+    expect(graph.sends().at(-1)!.json).toEqual({
+      recipient: { id: PSID },
+      messaging_type: 'MESSAGE_TAG',
+      tag: 'HUMAN_AGENT',
+      message: { text: 'Anything else?' },
+    });
   });
 
   it('Telegram message and its edit land on one message row at the latest revision', async () => {

@@ -9,10 +9,14 @@ import { RecordedRequest, RecordingHttpServer, ScriptedResponse } from './record
  *   POST /{version}/{phone-number-id}/media (multipart) → { id };
  *   GET /{version}/{media-id} → { messaging_product, url, mime_type, sha256, file_size, id },
  *   then GET url with the same bearer token → the bytes.
- * - Messenger / Instagram Send API: POST /{version}/{page-id}/messages → { recipient_id, message_id }.
+ * - Messenger / Instagram Send API: POST /{version}/{page-id}/messages → { recipient_id, message_id };
+ *   messaging_type MESSAGE_TAG needs one of the documented tags. WhatsApp `type: template` needs a name and language code.
  * - Errors as the Graph API sends them: { error: { message, type, code, error_subcode?, fbtrace_id } },
  *   401 + code 190 for a wrong token; tests script others (429 with Retry-After, 5xx, 131047…).
  */
+/** Send API tags (Messenger Platform, "Message tags"); anything else with MESSAGE_TAG is refused. */
+const MESSAGE_TAGS = new Set(['HUMAN_AGENT', 'ACCOUNT_UPDATE', 'CONFIRMED_EVENT_UPDATE', 'POST_PURCHASE_UPDATE']);
+
 export class MetaGraphServer extends RecordingHttpServer {
   private readonly media = new Map<string, { bytes: Buffer; mimeType: string }>();
   private readonly files = new Map<string, { bytes: Buffer; mimeType: string }>();
@@ -104,6 +108,15 @@ export class MetaGraphServer extends RecordingHttpServer {
       const body = (req.json ?? {}) as Record<string, unknown>;
       if (body.messaging_product === 'whatsapp') {
         if (!body.to || !body.type) return MetaGraphServer.graphError(400, 100, '(#100) Invalid parameter');
+        if (body.type === 'template') {
+          const t = body.template as { name?: unknown; language?: { code?: unknown } } | undefined;
+          if (typeof t?.name !== 'string' || typeof t.language?.code !== 'string')
+            return MetaGraphServer.graphError(
+              400,
+              100,
+              '(#100) The parameter template[name] and template[language][code] are required.',
+            );
+        }
         return {
           status: 200,
           body: {
@@ -113,6 +126,14 @@ export class MetaGraphServer extends RecordingHttpServer {
           },
         };
       }
+      const messagingType = req.form?.messaging_type ?? body.messaging_type;
+      const tag = req.form?.tag ?? body.tag;
+      if (messagingType === 'MESSAGE_TAG' && (typeof tag !== 'string' || !MESSAGE_TAGS.has(tag)))
+        return MetaGraphServer.graphError(
+          400,
+          100,
+          '(#100) Param tag must be one of {HUMAN_AGENT, ACCOUNT_UPDATE, CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE}',
+        );
       const recipient = req.form?.recipient ?? JSON.stringify(body.recipient ?? {});
       const id = (JSON.parse(String(recipient)) as { id?: string }).id;
       if (!id) return MetaGraphServer.graphError(400, 100, '(#100) The parameter recipient is required');

@@ -8,3 +8,4 @@ export * from './email-threading';
 export * from './internal-api';
 export * from './chat';
 export * from './email-acknowledgement';
+export * from './social-rules';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { JobName } from './queues';
 import {
   DeliveryReport,
+  DeliveryWatermark,
   InboundMessage,
   OutboundMessage,
   SlaReconcile,
@@ -25,6 +26,7 @@ interface VersionedSchema<T> {
 export const JOB_SCHEMAS = {
   [JobName.InboundMessage]: { current: 1, schema: InboundMessage },
   [JobName.DeliveryReport]: { current: 1, schema: DeliveryReport },
+  [JobName.DeliveryWatermark]: { current: 1, schema: DeliveryWatermark },
   [JobName.TicketCommand]: { current: 1, schema: TicketCommand },
   [JobName.TicketEvent]: { current: 1, schema: TicketEvent },
   [JobName.SlaTimer]: { current: 1, schema: SlaTimer },

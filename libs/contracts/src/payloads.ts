@@ -162,6 +162,26 @@ export const DeliveryReportV1 = z
 export const DeliveryReport = DeliveryReportV1;
 export type DeliveryReport = z.infer<typeof DeliveryReport>;
 
+/**
+ * A receipt that names no message but a moment: Messenger/Instagram `read` and
+ * `delivery` events carry a `watermark` meaning "every message the page sent to
+ * this customer at or before this instant has been read/delivered". Only
+ * ticket-service knows which of our messages that covers, so the channel passes
+ * the conversation (inbox + customer) and the instant on; statuses still only move forward.
+ */
+export const DeliveryWatermarkV1 = z.object({
+  v: z.literal(1),
+  inboxId: Uuid,
+  /** The customer our messages went to (OutboundMessage.to): with the inbox, the conversation. */
+  to: IdentityRef,
+  status: z.enum(['delivered', 'read']),
+  /** The platform's instant: our messages handed to it at or before this moment reached `status`. */
+  watermark: IsoDateTime,
+  occurredAt: IsoDateTime,
+});
+export const DeliveryWatermark = DeliveryWatermarkV1;
+export type DeliveryWatermark = z.infer<typeof DeliveryWatermark>;
+
 export const TICKET_EVENT_TYPES = [
   'ticket.created',
   'ticket.updated',

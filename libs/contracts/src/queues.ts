@@ -26,6 +26,8 @@ export enum QueueName {
 export enum JobName {
   InboundMessage = 'inbound-message',
   DeliveryReport = 'delivery-report',
+  /** A read/delivery receipt for a whole conversation up to an instant (Messenger watermarks). */
+  DeliveryWatermark = 'delivery-watermark',
   TicketCommand = 'ticket-command',
   TicketEvent = 'ticket-event',
   SlaTimer = 'sla-timer',
@@ -37,7 +39,7 @@ export enum JobName {
 /** Which job names may travel on which queue. Workers refuse to start without a handler for each. */
 export const QUEUE_JOBS = {
   [QueueName.Inbound]: [JobName.InboundMessage],
-  [QueueName.Delivery]: [JobName.DeliveryReport],
+  [QueueName.Delivery]: [JobName.DeliveryReport, JobName.DeliveryWatermark],
   [QueueName.TicketCommands]: [JobName.TicketCommand],
   [QueueName.Sla]: [JobName.TicketEvent, JobName.SlaTimer, JobName.SlaReconcile],
   [QueueName.SocialRaw]: [JobName.SocialRawEvent],

@@ -28,8 +28,11 @@ interface MessagingEvent {
  * Messenger (`object: page`, PSIDs) and Instagram (`object: instagram`, IGSIDs):
  * `entry[].messaging[]` with messages (text, attachments, quick replies), edits,
  * postbacks, deliveries and reads. Echoes of our own sends are ignored — the
- * ticket already has them. Messenger reads carry only a watermark (no message
- * ids), so they cannot name a message and are ignored; Instagram reads name the mid.
+ * ticket already has them. A delivery or read that names mids becomes one report
+ * per mid (Instagram reads name the mid); one that carries only a `watermark`
+ * (Messenger reads always, deliveries from older clients) becomes a watermark
+ * receipt for the conversation with that customer, which ticket-service resolves
+ * to our messages sent up to that instant.
  */
 export function parseMessenger(
   body: unknown,
@@ -118,13 +121,21 @@ export function parseMessenger(
           media: [],
           metadata: { postbackPayload: ev.postback.payload },
         });
-      } else if (ev.delivery) {
-        for (const mid of ev.delivery.mids ?? [])
-          out.reports.push({ inboxId, providerMessageId: mid, status: 'delivered', occurredAt: at });
-        if (!ev.delivery.mids?.length) out.ignored.push('delivery without mids');
-      } else if (ev.read) {
-        if (ev.read.mid) out.reports.push({ inboxId, providerMessageId: ev.read.mid, status: 'read', occurredAt: at });
-        else out.ignored.push('read watermark without mid');
+      } else if (ev.delivery || ev.read) {
+        const status = ev.read ? 'read' : 'delivered';
+        const mids = ev.read ? (ev.read.mid ? [ev.read.mid] : []) : (ev.delivery!.mids ?? []);
+        for (const mid of mids) out.reports.push({ inboxId, providerMessageId: mid, status, occurredAt: at });
+        const watermark = (ev.read ?? ev.delivery)!.watermark;
+        if (mids.length) continue;
+        if (sender && typeof watermark === 'number' && Number.isFinite(watermark) && watermark > 0)
+          out.watermarks.push({
+            inboxId,
+            to: { kind: channel, value: sender },
+            status,
+            watermark: new Date(watermark).toISOString(),
+            occurredAt: at,
+          });
+        else out.ignored.push(`${status} receipt without mids or watermark`);
       } else out.ignored.push(`messaging event ${Object.keys(ev).join(',')}`);
     }
   }

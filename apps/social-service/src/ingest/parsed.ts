@@ -1,4 +1,4 @@
-import { DeliveryReport, InboundMessageInput } from '@oq/contracts';
+import { DeliveryReport, DeliveryWatermark, InboundMessageInput } from '@oq/contracts';
 
 /** Media a message refers to, downloaded by the worker before the InboundMessage is queued. */
 export type MediaRef =
@@ -10,16 +10,20 @@ export type ParsedMessage = Omit<InboundMessageInput, 'attachments'> & { media: 
 
 export type ParsedReport = Omit<DeliveryReport, 'v'>;
 
+export type ParsedWatermark = Omit<DeliveryWatermark, 'v'>;
+
 /** What one webhook body turns into. Parsers are pure: no I/O, easy to test against documented payloads. */
 export interface ParsedEvents {
   messages: ParsedMessage[];
   reports: ParsedReport[];
+  /** Receipts for a whole conversation up to an instant (Messenger/Instagram watermarks). */
+  watermarks: ParsedWatermark[];
   /** Events deliberately not turned into anything (echoes, unsupported kinds), for a debug log. */
   ignored: string[];
 }
 
 export function emptyEvents(): ParsedEvents {
-  return { messages: [], reports: [], ignored: [] };
+  return { messages: [], reports: [], watermarks: [], ignored: [] };
 }
 
 export function secondsToIso(seconds: string | number | undefined, fallback: string): string {

@@ -23,8 +23,8 @@ export function deliveryReportJobId(inboxId: string, providerMessageId: string, 
 
 /**
  * Worker on `social.raw`: turns a verified webhook body into InboundMessages
- * (media downloaded into the blob store first, jobs carry blob refs) and
- * DeliveryReports. A retry redoes the whole body; the deterministic job ids make
+ * (media downloaded into the blob store first, jobs carry blob refs),
+ * DeliveryReports and DeliveryWatermarks. A retry redoes the whole body; the deterministic job ids make
  * that harmless. Media the provider no longer has (expired, deleted, too large)
  * does not lose the message: it arrives without that file and names it in metadata.
  */
@@ -65,7 +65,21 @@ export class SocialRawWorker {
           jobId: deliveryReportJobId(r.inboxId, r.providerMessageId ?? r.messageId!, r.status, r.occurredAt),
         })),
       );
-    return { messages: messages.length, reports: parsed.reports.length };
+    if (parsed.watermarks.length)
+      await this.queues.addBulk(
+        QueueName.Delivery,
+        JobName.DeliveryWatermark,
+        parsed.watermarks.map((w) => ({
+          data: { v: 1 as const, ...w },
+          jobId: deliveryReportJobId(
+            w.inboxId,
+            `watermark|${w.to.kind}|${w.to.value}|${w.watermark}`,
+            w.status,
+            w.occurredAt,
+          ),
+        })),
+      );
+    return { messages: messages.length, reports: parsed.reports.length + parsed.watermarks.length };
   }
 
   private parse(event: SocialRawEvent, inbox: SocialInbox): ParsedEvents {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JobName, OutboundMessage, QueueName } from '@oq/contracts';
+import { JobName, OutboundMessage, QueueName, checkPlatformRules } from '@oq/contracts';
 import { CONFIG, JobHandler, LOGGER, QueueService, REDIS } from '@oq/platform';
 import { OutboundGate, isFinalAttempt } from '@oq/platform/outbound';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
@@ -9,7 +9,6 @@ import { Config } from '../config';
 import { SocialInboxes } from '../inboxes/social-inboxes.service';
 import { deliveryReportJobId } from '../ingest/social-raw.worker';
 import { ProviderError } from '../providers/provider-error';
-import { checkPlatformRules } from './platform-rules';
 import { PartProgress, SocialSender } from './social-sender';
 
 /** A provider refusal that no retry can fix; UnrecoverableError so BullMQ and the gate stop at once. */
@@ -66,6 +65,9 @@ export class OutboundWorker {
       return { rejected: violation.code };
     }
 
+    // When the provider call began: the platform stamps the message during that call, and a Messenger
+    // watermark ("read up to T") is compared with this moment, so it must not be later than the platform's.
+    let handedOverAt = new Date();
     try {
       const providerMessageId = await this.gate.run(
         job,
@@ -79,6 +81,7 @@ export class OutboundWorker {
           },
         },
         async () => {
+          handedOverAt = new Date();
           try {
             return await this.sender.send(msg, inbox, this.progress(job));
           } catch (err) {
@@ -87,7 +90,7 @@ export class OutboundWorker {
           }
         },
       );
-      await this.report(msg, job, { status: 'sent', providerMessageId });
+      await this.report(msg, job, { status: 'sent', providerMessageId }, handedOverAt);
       await this.redis.del(this.progressKey(job));
       return { providerMessageId };
     } catch (err) {
@@ -111,8 +114,9 @@ export class OutboundWorker {
     msg: OutboundMessage,
     job: Job,
     r: { status: 'sent' | 'failed'; providerMessageId?: string; errorCode?: string; reason?: string },
+    at = new Date(),
   ) {
-    const occurredAt = new Date().toISOString();
+    const occurredAt = at.toISOString();
     await this.queues.add(
       QueueName.Delivery,
       JobName.DeliveryReport,

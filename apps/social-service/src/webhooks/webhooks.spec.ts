@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { InboundMessage, QueueName } from '@oq/contracts';
+import { InboundMessage, JobName, QueueName } from '@oq/contracts';
 import { BlobStore } from '@oq/platform';
 import { registerTelegramWebhook } from '../providers/telegram-webhook';
 import { messaging, messengerEvent, telegramUpdate, whatsappMessage, whatsappStatus } from '../testing/fixtures';
@@ -274,6 +274,46 @@ describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot A
       expect(await kit.until(async () => (await kit.reports({ providerMessageId: 'ig_sent_1' }))[0])).toMatchObject({
         status: 'read',
       });
+    });
+
+    it('watermark-only reads and deliveries → DeliveryWatermarks for the conversation; duplicates once', async () => {
+      const psid = '6612345678905555';
+      // Messenger reads name no message: "all messages sent before or at this timestamp were read"
+      // (example values from the message_reads / message_deliveries webhook reference).
+      const receipts = messengerEvent('page', fb.address, [
+        messaging(psid, fb.address, { read: { watermark: 1458668856253 } }),
+        messaging(psid, fb.address, { delivery: { watermark: 1458668856000 } }),
+      ]);
+      receipts.entry[0].messaging.forEach((m) => (m.timestamp = 1458668856463));
+      expect((await signed(fb, receipts)).status).toBe(200);
+      expect((await signed(fb, receipts)).status).toBe(200);
+      const mine = async () =>
+        (await kit.jobs(QueueName.Delivery)).filter(
+          (j) => j.name === JobName.DeliveryWatermark && j.data.to?.value === psid,
+        );
+      await kit.until(async () => (await mine()).length >= 2);
+      await kit.until(async () => (await kit.jobs(QueueName.SocialRaw)).every((j) => j.finishedOn));
+      const jobs = await mine();
+      expect(jobs).toHaveLength(2);
+      const at = '2016-03-22T17:47:36.463Z';
+      expect(jobs.map((j) => j.data).sort((a, b) => a.status.localeCompare(b.status))).toEqual([
+        {
+          v: 1,
+          inboxId: fb.id,
+          to: { kind: 'messenger', value: psid },
+          status: 'delivered',
+          watermark: '2016-03-22T17:47:36.000Z',
+          occurredAt: at,
+        },
+        {
+          v: 1,
+          inboxId: fb.id,
+          to: { kind: 'messenger', value: psid },
+          status: 'read',
+          watermark: '2016-03-22T17:47:36.253Z',
+          occurredAt: at,
+        },
+      ]);
     });
   });
 

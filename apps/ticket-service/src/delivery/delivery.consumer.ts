@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { DeliveryReport, InvalidPayloadError, JobName, QueueName, parseJob } from '@oq/contracts';
+import {
+  DeliveryReport,
+  DeliveryWatermark,
+  InvalidPayloadError,
+  JobName,
+  JobPayload,
+  QueueName,
+  parseJob,
+} from '@oq/contracts';
 import { JobHandler } from '@oq/platform';
 import { Job } from 'bullmq';
 import { DataSource, EntityManager } from 'typeorm';
@@ -40,6 +48,14 @@ export type DeliveryOutcome =
   | { status: 'parked' }
   | { status: 'dead_letter'; reason: string };
 
+export type WatermarkOutcome = { status: 'watermark'; moved: string[] } | { status: 'dead_letter'; reason: string };
+
+/** Which statuses a watermark may move forward from (the partial index messages_watermark_idx covers both lists). */
+const WATERMARK_FROM: Record<DeliveryWatermark['status'], string> = {
+  delivered: `m.delivery_status = 'sent'`,
+  read: `m.delivery_status IN ('sent','delivered')`,
+};
+
 const SELECT_MESSAGE = `SELECT m.id, m.inbox_id, m.delivery_status, m.provider_message_id, m.ticket_id, t.team_id, t.assignee_id
   FROM messages m JOIN tickets t ON t.id = m.ticket_id`;
 
@@ -59,21 +75,63 @@ export class DeliveryConsumer {
 
   @JobHandler(JobName.DeliveryReport, { raw: true })
   async handle(data: unknown, job: Job): Promise<DeliveryOutcome> {
-    let report: DeliveryReport;
+    const report = await this.parse(JobName.DeliveryReport, data, job);
+    if (report.status === 'dead_letter') return report;
+    return this.ds.transaction((m) => this.apply(m, report, job.id ?? null, data));
+  }
+
+  @JobHandler(JobName.DeliveryWatermark, { raw: true })
+  async handleWatermark(data: unknown, job: Job): Promise<WatermarkOutcome> {
+    const watermark = await this.parse(JobName.DeliveryWatermark, data, job);
+    if (watermark.status === 'dead_letter') return watermark;
+    return this.ds.transaction((m) => this.applyWatermark(m, watermark));
+  }
+
+  /** Invalid payloads are dead-lettered with the zod reason, nothing else written. */
+  private async parse<N extends JobName.DeliveryReport | JobName.DeliveryWatermark>(
+    name: N,
+    data: unknown,
+    job: Job,
+  ): Promise<JobPayload<N> | { status: 'dead_letter'; reason: string }> {
     try {
-      report = parseJob(JobName.DeliveryReport, data);
+      return parseJob(name, data);
     } catch (err) {
       if (!(err instanceof InvalidPayloadError)) throw err;
       await this.deadLetters.record({
         queue: QueueName.Delivery,
-        jobName: JobName.DeliveryReport,
+        jobName: name,
         jobId: job.id,
         payload: data,
         reason: err.reason,
       });
       return { status: 'dead_letter', reason: err.reason };
     }
-    return this.ds.transaction((m) => this.apply(m, report, job.id ?? null, data));
+  }
+
+  /**
+   * A watermark covers our outbound messages to that customer on that inbox that the
+   * provider had by the instant: handed over (the `sent` report's time, taken when the
+   * provider call began) at or before it. Each moves forward like a single report
+   * (locked in a fixed order, one message.delivery event each); queued, failed and
+   * already-read messages are not touched, and a conversation we never wrote to is a no-op.
+   */
+  async applyWatermark(m: EntityManager, w: DeliveryWatermark): Promise<WatermarkOutcome> {
+    const rows: MessageRow[] = await m.query(
+      `${SELECT_MESSAGE}
+        JOIN contact_identities ci ON ci.id = m.to_identity_id
+       WHERE m.inbox_id = $1 AND ci.kind = $2 AND ci.value = $3
+         AND m.direction = 'outbound' AND ${WATERMARK_FROM[w.status]}
+         AND coalesce((m.metadata->'delivery'->>'sent')::timestamptz, m.created_at) <= $4
+       ORDER BY m.created_at, m.id
+       FOR UPDATE OF m`,
+      [w.inboxId, w.to.kind, w.to.value, w.watermark],
+    );
+    const moved: string[] = [];
+    for (const row of rows) {
+      const r = await this.move(m, row, w.status, undefined, undefined, w.occurredAt);
+      if (r.status === 'applied') moved.push(row.id);
+    }
+    return { status: 'watermark', moved };
   }
 
   async apply(m: EntityManager, report: DeliveryReport, jobId: string | null, raw: unknown): Promise<DeliveryOutcome> {

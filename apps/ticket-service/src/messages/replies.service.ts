@@ -5,6 +5,7 @@ import {
   Channel,
   JobName,
   QueueName,
+  checkPlatformRules,
   generateEmailMessageId,
   maskCardNumbers,
   outboundJobId,
@@ -39,11 +40,11 @@ export function outboundQueueFor(channel: Channel): QueueName | null {
   }
 }
 
-/** A message about to be written: who, on which (locked) ticket, what. */
+/** A message about to be written: who, on which (locked) ticket, what (text resolved, card numbers masked). */
 interface Draft {
   viewer: Viewer;
   t: TicketRow;
-  body: CreateMessageBody;
+  body: CreateMessageBody & { text: string };
   html: string | null;
   attachments: AttachmentRef[];
 }
@@ -80,7 +81,13 @@ export class RepliesService {
       const attachments = await this.attachmentRefs(m, body.attachments);
       // Card numbers are masked before anything is stored or queued, agents' text included.
       const html = body.html === undefined ? null : maskCardNumbers(sanitizeHtml(body.html));
-      const draft = { viewer, t, body: { ...body, text: maskCardNumbers(body.text) }, html, attachments };
+      const template = body.template && {
+        ...body.template,
+        parameters: body.template.parameters.map((p) => maskCardNumbers(p)),
+      };
+      // A template's text lives at Meta: the timeline shows which template went out with which values.
+      const text = template ? templateSummary(template) : maskCardNumbers(body.text ?? '');
+      const draft = { viewer, t, body: { ...body, template, text }, html, attachments };
       return body.kind === 'note' ? this.note(m, draft) : this.reply(m, draft);
     });
     const [row] = await this.ds.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1`, [messageId]);
@@ -107,6 +114,28 @@ export class RepliesService {
     const messageId = randomUUID();
     const number = Number(t.number);
     const now = new Date();
+
+    const [conversation] = await m.query(
+      `SELECT last_inbound_at FROM conversations WHERE inbox_id = $1 AND identity_id = $2`,
+      [route.inbox.id, route.identity.id],
+    );
+    const lastInboundAt: string | undefined = conversation?.last_inbound_at?.toISOString();
+    // Meta's rules (24-hour window, template/tag, length) checked now, so the agent gets the reason
+    // as a 422 instead of a failed message; social-service checks again when it sends.
+    if (outboundQueueFor(channel) === QueueName.OutboundSocial || body.template || body.messageTag) {
+      const violation = checkPlatformRules(
+        {
+          channel,
+          text: body.text,
+          attachments,
+          template: body.template,
+          messageTag: body.messageTag,
+          conversation: { lastInboundAt },
+        },
+        now,
+      );
+      if (violation) throw unprocessable(violation.reason, violation.code);
+    }
 
     let email: { messageId: string; inReplyTo?: string; references: string[] } | undefined;
     let subject: string | undefined;
@@ -158,14 +187,14 @@ export class RepliesService {
         body.text,
         html,
         JSON.stringify(attachments),
-        JSON.stringify(email ? { inReplyTo: email.inReplyTo ?? null, references: email.references, cc } : {}),
+        JSON.stringify({
+          ...(email && { inReplyTo: email.inReplyTo ?? null, references: email.references, cc }),
+          ...(body.template && { template: body.template }),
+          ...(body.messageTag && { messageTag: body.messageTag }),
+        }),
         email?.messageId ?? null,
         now,
       ],
-    );
-    const [conversation] = await m.query(
-      `SELECT last_inbound_at FROM conversations WHERE inbox_id = $1 AND identity_id = $2`,
-      [route.inbox.id, route.identity.id],
     );
     // Sending on a pair binds that conversation to this ticket: the customer's answer lands here.
     await m.query(
@@ -211,8 +240,10 @@ export class RepliesService {
           html: html ?? undefined,
           attachments,
           email,
+          template: body.template,
+          messageTag: body.messageTag,
           // Social channels enforce Meta's 24-hour window from this.
-          conversation: { lastInboundAt: conversation?.last_inbound_at?.toISOString() },
+          conversation: { lastInboundAt },
           createdAt: now.toISOString(),
         },
         { jobId: outboundJobId(messageId, 0) },
@@ -302,11 +333,15 @@ export class RepliesService {
     return { inbox, identity };
   }
 
-  /** Attachments must have been uploaded (POST /v1/attachments) before a message references them. */
+  /**
+   * Attachments must have been uploaded (POST /v1/attachments) before a message references them.
+   * The key-share lock holds the blob rows until the message is committed: the garbage collector
+   * skips locked rows, and one it locked first is gone by the time this reads it (→ 422).
+   */
   private async attachmentRefs(m: EntityManager, refs: CreateMessageBody['attachments']): Promise<AttachmentRef[]> {
     if (!refs.length) return [];
     const rows: { sha256: string; size: string; content_type: string }[] = await m.query(
-      `SELECT sha256, size, content_type FROM blobs WHERE sha256 = ANY($1::text[])`,
+      `SELECT sha256, size, content_type FROM blobs WHERE sha256 = ANY($1::text[]) FOR KEY SHARE`,
       [refs.map((r) => r.sha256)],
     );
     const bySha = new Map(rows.map((r) => [r.sha256.trim(), r]));
@@ -321,6 +356,11 @@ export class RepliesService {
       };
     });
   }
+}
+
+/** What the timeline shows for a template reply, e.g. `WhatsApp template refund_update (en_US): €42.00 | Nov 25`. */
+export function templateSummary(t: { name: string; language: string; parameters: string[] }): string {
+  return `WhatsApp template ${t.name} (${t.language})${t.parameters.length ? `: ${t.parameters.join(' | ')}` : ''}`;
 }
 
 function ref(t: TicketRow) {

@@ -7,6 +7,7 @@ import { Chat1764000007000 } from './1764000007000-Chat';
 import { SlaEscalation1764000008000 } from './1764000008000-SlaEscalation';
 import { AgentTokenVersion1764000009000 } from './1764000009000-AgentTokenVersion';
 import { AnonymousCallerIdentity1764000009100 } from './1764000009100-AnonymousCallerIdentity';
+import { DeliveryWatermarkIndex1764000009500 } from './1764000009500-DeliveryWatermarkIndex';
 
 /** Listed explicitly (not globbed) so the same list works from source, dist and jest. Keep in order. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   SlaEscalation1764000008000,
   AgentTokenVersion1764000009000,
   AnonymousCallerIdentity1764000009100,
+  DeliveryWatermarkIndex1764000009500,
 ];
