@@ -127,7 +127,7 @@ export function parseMessenger(
         for (const mid of mids) out.reports.push({ inboxId, providerMessageId: mid, status, occurredAt: at });
         const watermark = (ev.read ?? ev.delivery)!.watermark;
         if (mids.length) continue;
-        if (sender && typeof watermark === 'number' && Number.isFinite(watermark) && watermark > 0)
+        if (sender && typeof watermark === 'number' && watermark > 0 && watermark < MAX_TIME_MS)
           out.watermarks.push({
             inboxId,
             to: { kind: channel, value: sender },
@@ -141,6 +141,9 @@ export function parseMessenger(
   }
   return out;
 }
+
+/** The largest instant a JS Date holds: a watermark beyond it is garbage, not a time. */
+const MAX_TIME_MS = 8.64e15;
 
 function urlFilename(url: string, type: string, id: string): string {
   try {

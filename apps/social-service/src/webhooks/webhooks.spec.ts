@@ -291,8 +291,15 @@ describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot A
         (await kit.jobs(QueueName.Delivery)).filter(
           (j) => j.name === JobName.DeliveryWatermark && j.data.to?.value === psid,
         );
+      // A watermark no clock can hold is ignored, not a raw job failing over and over.
+      const garbage = messengerEvent('page', fb.address, [
+        messaging('6612345678906666', fb.address, { read: { watermark: 1e20 } }),
+      ]);
+      expect((await signed(fb, garbage)).status).toBe(200);
       await kit.until(async () => (await mine()).length >= 2);
       await kit.until(async () => (await kit.jobs(QueueName.SocialRaw)).every((j) => j.finishedOn));
+      expect((await kit.queue(QueueName.SocialRaw).getFailed()).map((j) => j.failedReason)).toEqual([]);
+      expect((await kit.jobs(QueueName.Delivery)).filter((j) => j.data.to?.value === '6612345678906666')).toEqual([]);
       const jobs = await mine();
       expect(jobs).toHaveLength(2);
       const at = '2016-03-22T17:47:36.463Z';
