@@ -37,5 +37,13 @@ export const ConfigSchema = BaseConfigSchema.extend({
     .int()
     .min(1)
     .default(25 * 1024 * 1024),
+  /** Agent uploads that no message references are deleted this long after their last upload. */
+  BLOB_GC_GRACE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(24 * 3600),
+  /** How often the unreferenced-upload collector runs. */
+  BLOB_GC_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(3600),
 });
 export type Config = z.infer<typeof ConfigSchema> & { SERVICE_NAME: string };

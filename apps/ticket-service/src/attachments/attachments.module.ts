@@ -3,8 +3,9 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AttachmentsController } from './attachments.controller';
 import { AttachmentsService } from './attachments.service';
+import { BlobGcService } from './blob-gc.service';
 
-@Module({ controllers: [AttachmentsController], providers: [AttachmentsService] })
+@Module({ controllers: [AttachmentsController], providers: [AttachmentsService, BlobGcService] })
 export class AttachmentsModule implements OnModuleInit {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 

@@ -32,9 +32,10 @@ export class AttachmentsService {
         throw new PayloadTooLargeException(`attachment exceeds the limit of ${maxBytes} bytes`);
       throw err;
     }
-    // Same bytes, same row: uploading twice is harmless.
+    // Same bytes, same row: uploading twice is harmless, and restarts the garbage collector's grace period.
     await this.ds.query(
-      `INSERT INTO blobs (sha256, size, content_type) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING`,
+      `INSERT INTO blobs (sha256, size, content_type) VALUES ($1, $2, $3)
+       ON CONFLICT (sha256) DO UPDATE SET uploaded_at = now()`,
       [stored.sha256, stored.size, contentType],
     );
     return { sha256: stored.sha256, size: stored.size, filename, contentType };

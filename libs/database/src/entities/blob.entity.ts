@@ -13,4 +13,12 @@ export class BlobEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
+
+  /** The last upload of these bytes: the garbage collector's grace period runs from here. */
+  @Column({ name: 'uploaded_at', type: 'timestamptz' })
+  uploadedAt: Date;
+
+  /** A message was seen referencing it: never collected. */
+  @Column({ type: 'boolean' })
+  referenced: boolean;
 }

@@ -8,6 +8,7 @@ import { SlaEscalation1764000008000 } from './1764000008000-SlaEscalation';
 import { AgentTokenVersion1764000009000 } from './1764000009000-AgentTokenVersion';
 import { AnonymousCallerIdentity1764000009100 } from './1764000009100-AnonymousCallerIdentity';
 import { DeliveryWatermarkIndex1764000009500 } from './1764000009500-DeliveryWatermarkIndex';
+import { BlobGc1764000010000 } from './1764000010000-BlobGc';
 
 /** Listed explicitly (not globbed) so the same list works from source, dist and jest. Keep in order. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   AgentTokenVersion1764000009000,
   AnonymousCallerIdentity1764000009100,
   DeliveryWatermarkIndex1764000009500,
+  BlobGc1764000010000,
 ];

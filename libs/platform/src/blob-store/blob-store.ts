@@ -75,6 +75,32 @@ export class BlobStore {
     return createReadStream(this.pathOf(sha256));
   }
 
+  /**
+   * Deletes the blob unless its file was written at or after `cutoff`: a concurrent put of
+   * the same bytes renames a fresh file into place, and that one must survive. The file is
+   * first moved aside, so a put racing this either wrote the file that was moved (fresh:
+   * moved back) or lands at the path afterwards (untouched).
+   */
+  async removeIfOlderThan(sha256: string, cutoff: Date): Promise<'removed' | 'kept' | 'missing'> {
+    const path = this.pathOf(sha256);
+    const tmpDir = join(this.dir, 'tmp');
+    await mkdir(tmpDir, { recursive: true });
+    const aside = join(tmpDir, `gc-${randomUUID()}`);
+    try {
+      await rename(path, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+      throw err;
+    }
+    if ((await stat(aside)).mtimeMs >= cutoff.getTime()) {
+      // Same bytes by definition, so replacing a file that landed meanwhile changes nothing.
+      await rename(aside, path);
+      return 'kept';
+    }
+    await rm(aside, { force: true });
+    return 'removed';
+  }
+
   async remove(sha256: string): Promise<void> {
     await rm(this.pathOf(sha256), { force: true });
   }
