@@ -18,15 +18,45 @@ export const ConfigSchema = BaseConfigSchema.extend({
     .positive()
     .default(25 * 1024 * 1024),
   EMAIL_PARSE_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+  /**
+   * Most parser worker threads. Each is a V8 isolate of its own (~35 MB resident before it
+   * parses anything) and one parses faster than an import can enqueue, so more threads buy
+   * isolation from a slow mail, not speed: two keep one pathological mail from stalling the rest.
+   */
   EMAIL_PARSER_THREADS: z.coerce.number().int().min(1).max(16).default(2),
+  /**
+   * One parser thread runs; another starts only when a parse has taken this long while mails
+   * wait behind it (typical mails parse in about a millisecond), and ends after 30 s idle.
+   * 0 starts all EMAIL_PARSER_THREADS at boot.
+   */
+  EMAIL_PARSER_SPARE_AFTER_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  /**
+   * Young-generation (nursery) limit of each parser thread. V8 otherwise grows it to 32 MB
+   * per isolate under the import's allocation rate; parse garbage dies young, so a small
+   * nursery costs a few more cheap scavenges and saves ~24 MB of RSS per thread. The old
+   * generation is deliberately not capped: a parse that hits an old-generation cap with one
+   * large allocation (a 25 MB body) takes the whole process down, not just its thread.
+   */
+  EMAIL_PARSER_YOUNG_MB: z.coerce.number().int().min(2).max(64).default(8),
   /** One IMAP connection per mailbox across replicas: lease TTL; renewed every third of it. */
   EMAIL_LEASE_TTL_MS: z.coerce.number().int().min(1000).default(10_000),
   /** Safety net besides IDLE: a full check for new UIDs this often. */
   EMAIL_POLL_FALLBACK_MS: z.coerce.number().int().min(1000).default(600_000),
   /** IDLE is re-issued before servers drop it (RFC 2177: 29 min; many servers far less). */
   EMAIL_IDLE_RESTART_MS: z.coerce.number().int().min(1000).default(240_000),
-  /** UIDs fetched per round trip during a backlog import. */
+  /** UIDs whose size and date are fetched per round trip during a backlog import. */
   EMAIL_FETCH_BATCH: z.coerce.number().int().min(1).max(2000).default(200),
+  /**
+   * Raw bytes per source fetch. Everything a fetch brings in (sources, then their parse
+   * results) stays in memory until its mails are enqueued, and the next fetch is already
+   * in flight meanwhile, so about twice this is buffered per mailbox: by bytes, not by
+   * count, because 200 mails may be 3 MB or 5 GB. A single larger mail goes alone.
+   */
+  EMAIL_FETCH_BATCH_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(4 * 1024 * 1024),
   /** Full re-read of the inbox list (besides inbox-changed pub/sub), read by the shared InboxDirectory. */
   INBOX_REFRESH_MS: z.coerce.number().int().min(1000).default(60_000),
   EMAIL_OUTBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(50),

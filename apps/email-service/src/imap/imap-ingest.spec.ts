@@ -63,6 +63,18 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
     await Promise.all([dovecot.destroy(), api.stop(), db.drop(), dropQueuePrefix(prefix)]);
   });
 
+  /** A counter of this replica's /metrics: oq_email_mails_total with the given labels. */
+  const mailsCounted = async (result: string, reason: string) => {
+    const text = await (await fetch(`${await app!.getUrl()}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('oq_email_mails_total{') && l.includes(`result="${result}"`) && l.includes(`reason="${reason}"`),
+      );
+    return Number(line?.split(' ')[1] ?? 0);
+  };
+
   const start = async (extra: Record<string, string> = {}) => {
     // Tiny batches so the backlog and the resync run through several pipelined chunks.
     app = await startEmailService(emailServiceEnv(db, prefix, api, { EMAIL_FETCH_BATCH: '2', ...extra }));
@@ -217,6 +229,8 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
     );
     expect((await payloads()).length).toBe(before + 2);
     expect(await byExternal(`<own.${INBOX}@x>`)).toBeUndefined();
+    expect(await mailsCounted('skipped', 'own_address')).toBe(1);
+    expect(await mailsCounted('imported', '')).toBeGreaterThanOrEqual(2);
   });
 
   it('ingests a pathological mail (2,000 links, 5 MB of text) without blocking the mail behind it', async () => {
@@ -288,5 +302,6 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
     ]);
     const stored = await readFile(app!.get(BlobStore).pathOf(m.attachments[0].sha256));
     expect(stored.toString()).toBe(big);
+    expect(await mailsCounted('raw_kept', 'oversized')).toBe(1);
   });
 });

@@ -108,6 +108,7 @@ export class ImapSupervisor implements OnApplicationBootstrap, OnApplicationShut
       {
         maxMessageBytes: this.config.EMAIL_MAX_MESSAGE_BYTES,
         fetchBatch: this.config.EMAIL_FETCH_BATCH,
+        fetchBatchBytes: this.config.EMAIL_FETCH_BATCH_BYTES,
         pollFallbackMs: this.config.EMAIL_POLL_FALLBACK_MS,
         idleRestartMs: this.config.EMAIL_IDLE_RESTART_MS,
       },

@@ -1,4 +1,4 @@
-import { ImapFlow } from 'imapflow';
+import { FetchMessageObject, ImapFlow } from 'imapflow';
 import { Logger } from 'pino';
 import { BlobStore } from '@oq/platform';
 import { EmailInbox } from '../inboxes/inbox-directory.service';
@@ -8,6 +8,7 @@ import { CursorStore } from './cursor.store';
 export interface MailboxSyncOptions {
   maxMessageBytes: number;
   fetchBatch: number;
+  fetchBatchBytes: number;
   pollFallbackMs: number;
   idleRestartMs: number;
 }
@@ -148,27 +149,32 @@ export class MailboxSync {
     const found = await client.search({ uid: `${lastUid + 1}:*` }, { uid: true });
     // "N:*" always matches the highest UID, even one below N.
     const uids = (found || []).filter((u) => u > lastUid).sort((a, b) => a - b);
-    const chunks: number[][] = [];
-    for (let i = 0; i < uids.length; i += this.options.fetchBatch)
-      chunks.push(uids.slice(i, i + this.options.fetchBatch));
-    // Pipelined: the next chunk downloads while this one is parsed and enqueued.
-    // The cursor still advances strictly in UID order, chunk by chunk.
-    let next = chunks.length ? this.fetchChunk(client, chunks[0]) : undefined;
-    for (let i = 0; i < chunks.length && !this.stopped; i++) {
-      const mails = await next!;
-      next = i + 1 < chunks.length ? this.fetchChunk(client, chunks[i + 1]) : undefined;
-      // A failed prefetch surfaces when awaited; until then it must not be an unhandled rejection.
-      next?.catch(() => undefined);
-      await this.importMails(client, chunks[i], mails);
-      await cursors.advance(this.inbox.id, this.folder, uidValidity, chunks[i][chunks[i].length - 1]);
+    for (let w = 0; w < uids.length && !this.stopped; w += this.options.fetchBatch) {
+      const window = uids.slice(w, w + this.options.fetchBatch).join(',');
+      const metas = await client.fetchAll(window, { uid: true, size: true, internalDate: true }, { uid: true });
+      const parts = partsBySize(
+        metas.sort((a, b) => a.uid - b.uid),
+        this.options.fetchBatchBytes,
+        this.options.maxMessageBytes,
+      );
+      // Pipelined: the next part downloads while this one is parsed and enqueued, so at most
+      // two parts' mails are in memory. The cursor still advances strictly in UID order.
+      let next = parts.length ? this.fetchPart(client, parts[0]) : undefined;
+      for (let i = 0; i < parts.length && !this.stopped; i++) {
+        const mails = await next!;
+        next = i + 1 < parts.length ? this.fetchPart(client, parts[i + 1]) : undefined;
+        // A failed prefetch surfaces when awaited; until then it must not be an unhandled rejection.
+        next?.catch(() => undefined);
+        const partUids = parts[i].map((m) => m.uid);
+        await this.importMails(client, partUids, mails);
+        await cursors.advance(this.inbox.id, this.folder, uidValidity, partUids[partUids.length - 1]);
+      }
+      await next?.catch(() => undefined);
     }
-    await next?.catch(() => undefined);
     this.lastSyncAt = Date.now();
   }
 
-  private async fetchChunk(client: ImapFlow, uids: number[]): Promise<FetchedMail[]> {
-    const range = uids.join(',');
-    const metas = await client.fetchAll(range, { uid: true, size: true, internalDate: true }, { uid: true });
+  private async fetchPart(client: ImapFlow, metas: FetchMeta[]): Promise<FetchedMail[]> {
     const small = metas.filter((m) => (m.size ?? 0) <= this.options.maxMessageBytes).map((m) => m.uid);
     const mails: FetchedMail[] = [];
     if (small.length) {
@@ -245,6 +251,31 @@ export class MailboxSync {
     this.client = undefined;
     if (client) await client.logout().catch(() => client.close());
   }
+}
+
+type FetchMeta = Pick<FetchMessageObject, 'uid' | 'size' | 'internalDate'>;
+
+/**
+ * Splits a window of mails (UID order) into parts of at most maxBytes raw source each,
+ * so what one fetch buffers is bounded by bytes; a larger single mail is a part alone.
+ * Mails over the size limit stream to the blob store and are never buffered: they count nothing.
+ */
+export function partsBySize<T extends FetchMeta>(metas: T[], maxBytes: number, maxMailBytes: number): T[][] {
+  const parts: T[][] = [];
+  let part: T[] = [];
+  let bytes = 0;
+  for (const m of metas) {
+    const size = (m.size ?? 0) > maxMailBytes ? 0 : (m.size ?? 0);
+    if (part.length && bytes + size > maxBytes) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(m);
+    bytes += size;
+  }
+  if (part.length) parts.push(part);
+  return parts;
 }
 
 function toDate(value: Date | string | undefined): Date {

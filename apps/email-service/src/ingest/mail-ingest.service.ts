@@ -9,7 +9,8 @@ import {
   describeZodError,
   inboundJobId,
 } from '@oq/contracts';
-import { BlobStore, CONFIG, LOGGER, QueueService } from '@oq/platform';
+import { BlobStore, CONFIG, LOGGER, MetricsService, QueueService } from '@oq/platform';
+import { Counter } from 'prom-client';
 import { Logger } from 'pino';
 import { Config } from '../config';
 import { EmailInbox, InboxDirectory } from '../inboxes/inbox-directory.service';
@@ -43,6 +44,7 @@ const UNKNOWN_SENDER = 'unknown-sender@invalid';
 @Injectable()
 export class MailIngestService implements OnApplicationShutdown {
   readonly pool: ParserPool;
+  private readonly mails: Counter<string>;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -50,10 +52,19 @@ export class MailIngestService implements OnApplicationShutdown {
     private readonly blobs: BlobStore,
     private readonly queues: QueueService,
     private readonly directory: InboxDirectory,
+    metrics: MetricsService,
   ) {
-    this.pool = new ParserPool(config.EMAIL_PARSER_THREADS, config.EMAIL_PARSE_TIMEOUT_MS, {
-      attachmentUrlBase: config.EMAIL_ATTACHMENT_URL_BASE,
-    });
+    this.mails = metrics.counter(
+      'oq_email_mails_total',
+      'Fetched mails by result: imported (parsed), raw_kept (not parseable; a notice with the raw source, by reason) or skipped',
+      ['result', 'reason'],
+    );
+    this.pool = new ParserPool(
+      config.EMAIL_PARSER_THREADS,
+      config.EMAIL_PARSE_TIMEOUT_MS,
+      { attachmentUrlBase: config.EMAIL_ATTACHMENT_URL_BASE, blobDir: config.BLOB_DIR },
+      { youngGenerationMb: config.EMAIL_PARSER_YOUNG_MB, spareAfterMs: config.EMAIL_PARSER_SPARE_AFTER_MS },
+    );
   }
 
   async onApplicationShutdown() {
@@ -66,6 +77,16 @@ export class MailIngestService implements OnApplicationShutdown {
    * would retry the same mail forever and hold up the whole mailbox behind it.
    */
   async toInbound(inbox: EmailInbox, mail: FetchedMail): Promise<IngestOutcome> {
+    const outcome = await this.checked(inbox, mail);
+    if (outcome.kind === 'skip') this.mails.inc({ result: 'skipped', reason: 'own_address' });
+    else {
+      const notice = (outcome.data.metadata as { notice?: string } | undefined)?.notice;
+      this.mails.inc(notice ? { result: 'raw_kept', reason: notice } : { result: 'imported', reason: '' });
+    }
+    return outcome;
+  }
+
+  private async checked(inbox: EmailInbox, mail: FetchedMail): Promise<IngestOutcome> {
     const outcome = await this.buildInbound(inbox, mail);
     if (outcome.kind !== 'enqueue' || !mail.source) return outcome;
     const check = InboundMessage.safeParse(outcome.data);
@@ -129,7 +150,10 @@ export class MailIngestService implements OnApplicationShutdown {
 
     const attachments: AttachmentRef[] = [];
     for (const a of parsed.attachments.slice(0, MAX_ATTACHMENTS)) {
-      const stored = await this.blobs.put(Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength));
+      // The parser thread stored it already, unless it handed the bytes over.
+      const stored = a.content
+        ? await this.blobs.put(Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength))
+        : { sha256: a.sha256, size: a.size };
       attachments.push({
         sha256: stored.sha256,
         size: stored.size,

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DeliveryReport, JobName, OutboundMessage, QueueName, generateEmailMessageId } from '@oq/contracts';
-import { BlobStore, CONFIG, JobHandler, LOGGER, QueueService, REDIS } from '@oq/platform';
+import { BlobStore, CONFIG, JobHandler, LOGGER, MetricsService, QueueService, REDIS } from '@oq/platform';
 import { OutboundGate, isFinalAttempt } from '@oq/platform/outbound';
 import { Job, UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
+import { Counter, Histogram } from 'prom-client';
 import { Config } from '../config';
 import { EmailInbox, InboxDirectory } from '../inboxes/inbox-directory.service';
 import { SmtpTransports } from './smtp-transports';
@@ -25,6 +26,8 @@ interface SmtpError extends Error {
 @Injectable()
 export class OutboundEmailService {
   private readonly gate: OutboundGate;
+  private readonly sends: Counter<string>;
+  private readonly sendTime: Histogram<string>;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -34,8 +37,19 @@ export class OutboundEmailService {
     private readonly directory: InboxDirectory,
     private readonly transports: SmtpTransports,
     private readonly blobs: BlobStore,
+    metrics: MetricsService,
   ) {
     this.gate = new OutboundGate(redis, config.QUEUE_PREFIX);
+    this.sends = metrics.counter(
+      'oq_email_smtp_sends_total',
+      'SMTP transactions by result: sent, retry (4xx or network error, retried later) or failed (5xx, last attempt, or not sendable)',
+      ['result', 'automatic'],
+    );
+    this.sendTime = metrics.histogram(
+      'oq_email_smtp_send_seconds',
+      'One SMTP transaction (pooled connection), accepted or refused',
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    );
   }
 
   @JobHandler(JobName.OutboundMessage)
@@ -69,6 +83,8 @@ export class OutboundEmailService {
     if (msg.automatic) headers['Auto-Submitted'] = 'auto-replied';
 
     let response: string | undefined;
+    const automatic = String(msg.automatic);
+    const stopTimer = this.sendTime.startTimer();
     try {
       const info = await this.transports.get(inbox).sendMail({
         from: inbox.settings.fromName ? { name: inbox.settings.fromName, address: fromAddress } : fromAddress,
@@ -90,7 +106,9 @@ export class OutboundEmailService {
         })),
       });
       response = info.response;
+      stopTimer();
     } catch (err) {
+      stopTimer();
       const e = err as SmtpError;
       const reason = (e.response ?? e.message ?? String(err)).slice(0, 1900);
       const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500;
@@ -102,8 +120,10 @@ export class OutboundEmailService {
       if (permanent || lastAttempt) {
         return this.fail(msg, jobId, `SMTP: ${reason}`, e.responseCode ? String(e.responseCode) : e.code);
       }
+      this.sends.inc({ result: 'retry', automatic });
       throw err;
     }
+    this.sends.inc({ result: 'sent', automatic });
     await this.report(msg, jobId, { status: 'sent', providerMessageId: messageId });
     this.logger.info({ messageId: msg.messageId, jobId, response }, 'email sent');
     return { messageId };
@@ -117,6 +137,7 @@ export class OutboundEmailService {
 
   /** Reports the failure and ends the job for good (the gate then lets the ticket's next reply go). */
   private async fail(msg: OutboundMessage, jobId: string, reason: string, errorCode?: string): Promise<never> {
+    this.sends.inc({ result: 'failed', automatic: String(msg.automatic) });
     await this.report(msg, jobId, { status: 'failed', reason, errorCode });
     throw new UnrecoverableError(reason);
   }

@@ -160,4 +160,26 @@ describe('email-service outbound (real SMTP server process)', () => {
     expect(sink.rejected - rejectedBefore).toBe(1);
     expect(mailWith(m.email!.messageId)).toBeUndefined();
   });
+
+  it('counts SMTP results on /metrics', async () => {
+    const text = await (await fetch(`${await app.getUrl()}/metrics`)).text();
+    const value = (result: string, automatic: string) =>
+      Number(
+        text
+          .split('\n')
+          .find(
+            (l) =>
+              l.startsWith('oq_email_smtp_sends_total{') &&
+              l.includes(`result="${result}"`) &&
+              l.includes(`automatic="${automatic}"`),
+          )
+          ?.split(' ')[1] ?? 0,
+      );
+    // The earlier tests: three plain replies and one automatic delivered, one 4xx retried, one 5xx failed.
+    expect(value('sent', 'false')).toBe(3);
+    expect(value('sent', 'true')).toBe(1);
+    expect(value('retry', 'false')).toBeGreaterThanOrEqual(1);
+    expect(value('failed', 'false')).toBe(1);
+    expect(text).toMatch(/^oq_email_smtp_send_seconds_count\{[^}]*\} [1-9]/m);
+  });
 });

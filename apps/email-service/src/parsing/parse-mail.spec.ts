@@ -181,7 +181,8 @@ describe('ParserPool', () => {
   afterEach(async () => pool?.close());
 
   it('parses a pathological mail (2,000 links, 5 MB of text) without blocking the event loop', async () => {
-    pool = new ParserPool(2, 10_000, opts);
+    // The service's nursery cap: a small young generation still parses the big mail.
+    pool = new ParserPool(2, 10_000, opts, { youngGenerationMb: 8 });
     const links = Array.from({ length: 2000 }, (_, i) => `<a href="https://x.example/${i}">link ${i}</a>`).join(' ');
     const text = 'lorem ipsum dolor sit amet '.repeat(200_000);
     const raw = crlf([
@@ -217,5 +218,19 @@ describe('ParserPool', () => {
     // The replacement worker needs a moment to start; the small mail then parses normally.
     const ok = await pool.parse(crlf(['From: a@example.test', 'Subject: fine', '', 'ok']));
     expect(ok.subject).toBe('fine');
+  });
+
+  it('starts a spare thread only when a slow parse holds mails up', async () => {
+    pool = new ParserPool(2, 10_000, opts, { spareAfterMs: 100 });
+    expect(pool.threads).toBe(1);
+    const fast = crlf(['From: a@example.test', 'Subject: fine', '', 'ok']);
+    await Promise.all(Array.from({ length: 50 }, () => pool.parse(fast)));
+    expect(pool.threads).toBe(1);
+    // A slow mail (tens of MB of text) with one behind it: the one behind does not wait for it.
+    const slow = pool.parse(crlf(['From: p@example.test', '', 'lorem ipsum '.repeat(4_000_000)]));
+    const behind = pool.parse(fast);
+    await behind;
+    expect(pool.threads).toBe(2);
+    await slow;
   });
 });

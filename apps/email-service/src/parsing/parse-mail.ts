@@ -23,7 +23,8 @@ export interface ParsedAttachment {
   inline: boolean;
   sha256: string;
   size: number;
-  content: Uint8Array;
+  /** The bytes; absent once the parser thread has put them in the blob store (ParseOptions.blobDir). */
+  content?: Uint8Array;
 }
 
 /** Everything ingest needs from one mail; produced in a worker thread and posted back. */
@@ -53,6 +54,11 @@ export interface ParsedMail {
 export interface ParseOptions {
   /** Prefix of the URL ticket-service serves attachments at; the sha256 is appended. */
   attachmentUrlBase: string;
+  /**
+   * The blob store's directory: the parser thread stores attachments itself and hands back
+   * only their hashes, so attachment bytes never pass through the main thread's heap.
+   */
+  blobDir?: string;
 }
 
 /** Message-IDs from an In-Reply-To / References value, in order, with their angle brackets. */

@@ -30,7 +30,14 @@ interface Slot {
   ready: boolean;
   task?: Task;
   timer?: NodeJS.Timeout;
+  /** Starts a spare thread if this parse is still running while mails wait. */
+  spareTimer?: NodeJS.Timeout;
+  /** Ends this thread if it stays idle (never the last one). */
+  idleTimer?: NodeJS.Timeout;
 }
+
+/** An idle thread beyond the first is ended after this long. */
+const SPARE_IDLE_MS = 30_000;
 
 /**
  * Source of the worker bootstrap. In a build the worker is plain JS; under jest
@@ -61,10 +68,23 @@ require.extensions['.ts'] = function (module, filename) {
 require(${JSON.stringify(entry)});`;
 }
 
+export interface ParserPoolTuning {
+  /** Young-generation cap of each thread (worker_threads resourceLimits). */
+  youngGenerationMb?: number;
+  /**
+   * Threads beyond the first start only when a parse has run this long while mails wait
+   * (a slow mail), and end after SPARE_IDLE_MS idle. 0: all threads from the start.
+   */
+  spareAfterMs?: number;
+}
+
 /**
  * Parses mail in worker threads: the event loop (IMAP, queues, health) never
  * waits on a hostile MIME tree, and a parse running past the timeout is ended
  * by terminating its worker — the only way to stop a runaway synchronous parse.
+ * Each thread is an isolate of its own (tens of MB), and one thread out-parses
+ * what the rest of the import can take, so the extra threads are spares for
+ * when a slow mail holds one up, not a standing cost.
  */
 export class ParserPool {
   private readonly slots: Slot[] = [];
@@ -77,14 +97,26 @@ export class ParserPool {
     private readonly size: number,
     private readonly timeoutMs: number,
     private readonly options: ParseOptions,
+    private readonly tuning: ParserPoolTuning = {},
   ) {
     const ts = join(__dirname, 'parse-worker.ts');
     this.entry = __filename.endsWith('.ts') && existsSync(ts) ? ts : join(__dirname, 'parse-worker.js');
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+    const initial = tuning.spareAfterMs ? 1 : size;
+    for (let i = 0; i < initial; i++) this.slots.push(this.spawn());
+  }
+
+  /** Threads running now (tests and /metrics). */
+  get threads(): number {
+    return this.slots.length;
   }
 
   private spawn(): Slot {
-    const worker = new Worker(bootstrap(this.entry), { eval: true });
+    const worker = new Worker(bootstrap(this.entry), {
+      eval: true,
+      resourceLimits: this.tuning.youngGenerationMb
+        ? { maxYoungGenerationSizeMb: this.tuning.youngGenerationMb }
+        : undefined,
+    });
     const slot: Slot = { worker, ready: false };
     worker.on('message', (msg: { ready?: boolean; id: number; ok: boolean; result?: ParsedMail; error?: string }) => {
       if (msg.ready) {
@@ -107,9 +139,27 @@ export class ParserPool {
   }
 
   private finish(slot: Slot) {
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = undefined;
+    clearTimeout(slot.timer);
+    clearTimeout(slot.spareTimer);
+    slot.timer = slot.spareTimer = undefined;
     slot.task = undefined;
+    if (this.tuning.spareAfterMs && !this.closed && this.slots.length > 1) {
+      slot.idleTimer = setTimeout(() => this.retire(slot), SPARE_IDLE_MS);
+      slot.idleTimer.unref();
+    }
+  }
+
+  /** A parse is still running and mails wait: start one more thread, up to the size. */
+  private grow() {
+    if (this.closed || !this.waiting.length || this.slots.length >= this.size) return;
+    if (this.slots.some((s) => !s.ready)) return; // one is starting already
+    this.slots.push(this.spawn());
+  }
+
+  private retire(slot: Slot) {
+    if (slot.task || this.slots.length <= 1 || !this.slots.includes(slot)) return;
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    void slot.worker.terminate();
   }
 
   /** Drops a broken or timed-out worker, failing its task, and starts a fresh one. */
@@ -139,7 +189,12 @@ export class ParserPool {
       const task = this.waiting.shift();
       if (!task) return;
       slot.task = task;
+      clearTimeout(slot.idleTimer);
       slot.timer = setTimeout(() => this.replace(slot, new ParseTimeoutError(this.timeoutMs)), this.timeoutMs);
+      if (this.tuning.spareAfterMs && this.slots.length < this.size) {
+        slot.spareTimer = setTimeout(() => this.grow(), this.tuning.spareAfterMs);
+        slot.spareTimer.unref();
+      }
       slot.worker.postMessage({ id: task.id, raw: task.raw, options: this.options });
     }
   }
@@ -151,6 +206,7 @@ export class ParserPool {
       this.slots.map((s) => {
         s.task?.reject(new Error('parser pool is closed'));
         this.finish(s);
+        clearTimeout(s.idleTimer);
         return s.worker.terminate();
       }),
     );
