@@ -49,11 +49,59 @@ export class CallStore {
    * Folds one event into its call. Throws InvalidCallRecordError (nothing written) when it contradicts the call.
    * `digest` identifies the provider's delivery (hash of the signed payload), so a retry is recognised even
    * when its normalised form differs (an event without a provider timestamp is stamped on arrival).
+   *
+   * Usually two round trips: a read, then one autocommitted write that applies only if the row is still the
+   * version read (xmin) — committed before the caller answers the provider. A concurrent change of the same
+   * call, or anything unusual, takes the locked transaction instead, so the outcome is the same as if every
+   * event had taken the lock.
    */
   async apply(
     inboxId: string,
     event: CallEvent,
     digest = eventDigest(event),
+  ): Promise<{ outcome: ApplyOutcome; row: CallRow }> {
+    return (await this.applyOptimistic(inboxId, event, digest)) ?? this.applyLocked(inboxId, event, digest);
+  }
+
+  private async applyOptimistic(
+    inboxId: string,
+    event: CallEvent,
+    digest: string,
+  ): Promise<{ outcome: ApplyOutcome; row: CallRow } | null> {
+    const found = await this.ds.query(`SELECT xmin::text AS version, ${COLUMNS} FROM voice_calls ${BY_KEY}`, [
+      inboxId,
+      event.callId,
+    ]);
+    const row = found.length ? toRow(found[0]) : emptyRow(inboxId, event.callId);
+    // A digest that is committed stays committed: a duplicate needs no lock.
+    if (row.events.some((e) => e.digest === digest)) return { outcome: 'duplicate', row };
+    if (row.events.length >= MAX_EVENTS_PER_CALL) return null;
+    const events = [...row.events, { ...event, digest }];
+    const state = foldCallEvents(events, row.state);
+    // Judged again under the lock: the verdict must not rest on a version that may be stale.
+    if (inconsistency(state)) return null;
+    const saved = planSave({ ...row, events }, state);
+    const written = found.length
+      ? await this.ds.query(`UPDATE voice_calls SET ${SAVE_SET} ${BY_KEY} AND xmin = $11::text::xid RETURNING 1`, [
+          ...saveParams(saved),
+          found[0].version,
+        ])
+      : await this.ds.query(
+          `INSERT INTO voice_calls (inbox_id, call_id, events, state, final, target_revision, content_hash,
+                                    emitted_revision, next_work_at, provider)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${NEXT_WORK_AT}, $11)
+           ON CONFLICT (inbox_id, call_id) DO NOTHING RETURNING 1`,
+          [...saveParams(saved), event.provider],
+        );
+    // typeorm returns [rows, affected] for UPDATE … RETURNING and rows for INSERT … RETURNING.
+    const rows = (found.length ? written[0] : written) as unknown[];
+    return rows.length ? { outcome: 'stored', row: saved.row } : null;
+  }
+
+  private applyLocked(
+    inboxId: string,
+    event: CallEvent,
+    digest: string,
   ): Promise<{ outcome: ApplyOutcome; row: CallRow }> {
     return this.ds.transaction(async (m) => {
       // One round trip creates the row if needed, takes its lock and reads it
@@ -127,44 +175,76 @@ export class CallStore {
     return toRow(rows[0]);
   }
 
-  /**
-   * Decides which revision the call log owes: revision 0 once the call is final;
-   * after one was sent, any change of the shown content (late recording,
-   * transcript, corrected outcome) owes the next one; no change owes nothing.
-   */
   private async save(m: EntityManager, row: CallRow, state: CallState): Promise<CallRow> {
-    const final = isFinal(state.status);
-    let target = row.targetRevision;
-    let hash = row.contentHash;
-    if (final) {
-      const next = contentHash(state);
-      if (row.emittedRevision === null) target = 0;
-      else if (next !== row.contentHash) target = Math.max(target ?? 0, row.emittedRevision + 1);
-      hash = next;
-    }
-    const saved: CallRow = { ...row, state, final, targetRevision: target, contentHash: hash };
-    const work = final && (emissionPending(saved) || recordingPending(state));
-    await m.query(
-      `UPDATE voice_calls
-          SET events = $3, state = $4, final = $5, target_revision = $6, content_hash = $7, emitted_revision = $8,
-              next_work_at = CASE WHEN $9::boolean THEN now() + make_interval(secs => $10::float8 / 1000) END,
-              updated_at = now()
-        WHERE inbox_id = $1 AND call_id = $2`,
-      [
-        row.inboxId,
-        row.callId,
-        JSON.stringify(row.events),
-        JSON.stringify(state),
-        final,
-        target,
-        hash,
-        row.emittedRevision,
-        work,
-        emissionPending(saved) ? SWEEP_GRACE_MS : (recordingRetryDelayMs(state) ?? SWEEP_GRACE_MS),
-      ],
-    );
-    return saved;
+    const saved = planSave(row, state);
+    await m.query(`UPDATE voice_calls SET ${SAVE_SET} ${BY_KEY}`, saveParams(saved));
+    return saved.row;
   }
+}
+
+interface PlannedSave {
+  row: CallRow;
+  /** Whether the sweep must look at the row later, and after how long. */
+  work: boolean;
+  delayMs: number;
+}
+
+/**
+ * Decides which revision the call log owes: revision 0 once the call is final;
+ * after one was sent, any change of the shown content (late recording,
+ * transcript, corrected outcome) owes the next one; no change owes nothing.
+ */
+function planSave(row: CallRow, state: CallState): PlannedSave {
+  const final = isFinal(state.status);
+  let target = row.targetRevision;
+  let hash = row.contentHash;
+  if (final) {
+    const next = contentHash(state);
+    if (row.emittedRevision === null) target = 0;
+    else if (next !== row.contentHash) target = Math.max(target ?? 0, row.emittedRevision + 1);
+    hash = next;
+  }
+  const saved: CallRow = { ...row, state, final, targetRevision: target, contentHash: hash };
+  return {
+    row: saved,
+    work: final && (emissionPending(saved) || recordingPending(state)),
+    delayMs: emissionPending(saved) ? SWEEP_GRACE_MS : (recordingRetryDelayMs(state) ?? SWEEP_GRACE_MS),
+  };
+}
+
+const BY_KEY = 'WHERE inbox_id = $1 AND call_id = $2';
+const NEXT_WORK_AT = 'CASE WHEN $9::boolean THEN now() + make_interval(secs => $10::float8 / 1000) END';
+const SAVE_SET = `events = $3, state = $4, final = $5, target_revision = $6, content_hash = $7, emitted_revision = $8,
+                  next_work_at = ${NEXT_WORK_AT}, updated_at = now()`;
+
+/** $1…$10 of SAVE_SET / BY_KEY. */
+function saveParams({ row, work, delayMs }: PlannedSave): unknown[] {
+  return [
+    row.inboxId,
+    row.callId,
+    JSON.stringify(row.events),
+    JSON.stringify(row.state),
+    row.final,
+    row.targetRevision,
+    row.contentHash,
+    row.emittedRevision,
+    work,
+    delayMs,
+  ];
+}
+
+/** A call not stored yet, as the table's defaults would make it. */
+function emptyRow(inboxId: string, callId: string): CallRow {
+  return {
+    inboxId,
+    callId,
+    events: [],
+    state: {} as CallState,
+    final: false,
+    targetRevision: null,
+    contentHash: null,
+    emittedRevision: null,
+  };
 }
 
 /** Backoff for a failed recording download: 5 s, 30 s, 2 min… ; null when no retry is waiting. */

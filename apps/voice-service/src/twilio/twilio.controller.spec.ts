@@ -106,7 +106,7 @@ describe('Twilio status callbacks → one call log per call', () => {
     expect(row.emitted_revision).toBe(0);
   });
 
-  it('folds callbacks of one call arriving concurrently without losing any (row lock)', async () => {
+  it('folds callbacks of one call arriving concurrently without losing any (version check, then row lock)', async () => {
     const callSid = sid();
     const events = [
       call(callSid, { CallStatus: 'queued', Timestamp: at(0) }),
