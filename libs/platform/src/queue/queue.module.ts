@@ -22,8 +22,9 @@ import {
 import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
-import { BaseConfig, CONFIG } from '../config/config';
+import { BaseConfig, CONFIG, PlatformConfig } from '../config/config';
 import { LOGGER, withCorrelation } from '../logging/logger';
+import { createRedis } from '../redis/redis';
 import { REDIS } from '../redis/redis.module';
 
 const JOB_HANDLER = Symbol('oq:job-handler');
@@ -57,19 +58,29 @@ export interface QueueModuleOptions {
 
 const QUEUE_OPTIONS = Symbol('QUEUE_OPTIONS');
 
-/** Producers for the queues an app writes to; one BullMQ Queue per name, one shared connection. */
+/**
+ * Producers for the queues an app writes to; one BullMQ Queue per name. In an app that also
+ * runs workers the producers have a connection of their own: on the workers' connection a
+ * webhook's add would wait behind job fetches, lock renewals and completions.
+ */
 @Injectable()
 export class QueueService implements OnApplicationShutdown {
   private readonly queues = new Map<QueueName, Queue>();
+  private readonly ownConnection?: Redis;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(CONFIG) private readonly config: BaseConfig,
+    @Inject(REDIS) redis: Redis,
+    @Inject(CONFIG) private readonly config: PlatformConfig,
+    @Inject(LOGGER) logger: Logger,
     @Inject(QUEUE_OPTIONS) options: QueueModuleOptions,
   ) {
+    if (options.consume?.length) {
+      this.ownConnection = createRedis(config.REDIS_URL, `${config.SERVICE_NAME}-producer`);
+      this.ownConnection.on('error', (err) => logger.warn({ err: err.message }, 'redis producer connection error'));
+    }
+    const connection = this.ownConnection ?? redis;
     const names = new Set([...(options.produce ?? []), ...(options.consume ?? []).map((c) => c.queue)]);
-    for (const name of names)
-      this.queues.set(name, new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }));
+    for (const name of names) this.queues.set(name, new Queue(name, { connection, prefix: config.QUEUE_PREFIX }));
   }
 
   get prefix(): string {
@@ -113,6 +124,7 @@ export class QueueService implements OnApplicationShutdown {
 
   async onApplicationShutdown() {
     await Promise.all(this.all().map((q) => q.close()));
+    await this.ownConnection?.quit().catch(() => this.ownConnection?.disconnect());
   }
 }
 
