@@ -5,7 +5,7 @@
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createDataSource, ensureDatabaseExists } from '@oq/database';
@@ -193,6 +193,7 @@ export async function openLoop(opts: {
 }): Promise<{ latencies: number[]; errors: number; sent: number }> {
   const total = Math.floor((opts.rate * opts.durationMs) / 1000);
   const latencies: number[] = [];
+  const trace: string[] = [];
   let errors = 0;
   const t0 = performance.now() + 50;
   const inflight: Promise<void>[] = [];
@@ -202,7 +203,10 @@ export async function openLoop(opts: {
     if (wait > 1) await sleep(wait);
     inflight.push(
       opts.fire(i).then(
-        () => void latencies.push(performance.now() - intended),
+        () => {
+          latencies.push(performance.now() - intended);
+          trace.push(`${(intended - t0).toFixed(1)},${(performance.now() - intended).toFixed(1)}`);
+        },
         () => {
           errors++;
           latencies.push(performance.now() - intended);
@@ -211,6 +215,9 @@ export async function openLoop(opts: {
     );
   }
   await Promise.all(inflight);
+  // BENCH_TRACE_DIR: one CSV per run (intended send offset ms, latency ms) to see when the tail happens.
+  if (process.env.BENCH_TRACE_DIR)
+    writeFileSync(join(process.env.BENCH_TRACE_DIR, `openloop-${Date.now()}.csv`), trace.join('\n') + '\n');
   return { latencies, errors, sent: total };
 }
 
