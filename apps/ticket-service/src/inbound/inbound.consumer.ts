@@ -188,14 +188,11 @@ export class InboundConsumer {
           // Savepoint, the sender's lock and the message/sender lookup in one round trip (simple
           // protocol: the lock id is a computed integer, the lookup's values escaped literals).
           // No RELEASE: a later ROLLBACK TO names the newest savepoint, and releasing costs a round trip.
+          const lookup = lookupMessageSql(inbox.id, item.msg.externalId, item.sender);
           const results = (await client.query(
-            `SAVEPOINT inbound_msg; SELECT pg_advisory_xact_lock(${senderLockId(item.key)}); ${lookupMessageSql(
-              inbox.id,
-              item.msg.externalId,
-              item.sender,
-            )}`,
+            `SAVEPOINT inbound_msg; SELECT pg_advisory_xact_lock(${senderLockId(item.key)});${lookup ? ` ${lookup}` : ''}`,
           )) as unknown as QueryResult<Lookup>[];
-          item.outcome = await this.processor.process(m, item.msg, inbox, local, results[2].rows[0]);
+          item.outcome = await this.processor.process(m, item.msg, inbox, local, results[2]?.rows[0]);
           writes.outbox.push(...local.outbox);
           writes.audit.push(...local.audit);
         } catch (err) {

@@ -43,7 +43,9 @@ export async function lookupMessage(
  * Each statement of the string gets its own snapshot, so the lookup sees what a
  * transaction that held the sender's lock before us committed.
  */
-export function lookupMessageSql(inboxId: string, externalId: string, sender: IdentityRef): string {
+export function lookupMessageSql(inboxId: string, externalId: string, sender: IdentityRef): string | null {
   const values = [inboxId, externalId, sender.kind, sender.value];
+  // A literal cannot carry NUL: the parameterised lookup then reports it as the data error it is.
+  if (values.some((v) => v.includes('\u0000'))) return null;
   return LOOKUP_SQL.replace(/\$([1-4])/g, (_, n: string) => escapeLiteral(values[Number(n) - 1]));
 }
