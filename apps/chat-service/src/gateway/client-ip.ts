@@ -2,8 +2,7 @@
  * The client address the per-IP limits are keyed on, for sockets and REST alike.
  * X-Forwarded-For is client-controlled unless our own proxy appended to it: it is read
  * only with CHAT_TRUST_PROXY, and then only its last hop (the address that proxy saw).
- * Fastify's `req.ip` is not used: the shared HTTP bootstrap trusts every hop, so it
- * returns the leftmost, client-chosen entry.
+ * Sockets have no Fastify `req.ip`, so both paths read the peer and the header here, alike.
  */
 export function clientIp(
   remoteAddress: string | undefined,

@@ -12,6 +12,12 @@ export const BaseConfigSchema = z.object({
     .regex(/^\{[A-Za-z0-9_-]+\}$/, 'must be one Redis Cluster hash tag such as {oq}')
     .default('{oq}'),
   BLOB_DIR: z.string().min(1).default('./var/blobs'),
+  /**
+   * How many reverse proxies of ours append to X-Forwarded-For in front of this service.
+   * 0 (default): the TCP peer is the client; anything else would let a client pick the
+   * address that login throttling and logs see.
+   */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   /** Shared secret for service-to-service calls (internal API). */
   SERVICE_TOKEN: z.string().min(24, 'must be at least 24 characters'),
 });

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'pino';
-import { CONFIG, ConfigError, PlatformConfig } from '../config/config';
+import { BaseConfigSchema, CONFIG, ConfigError, PlatformConfig } from '../config/config';
 import { LOGGER, PinoNestLogger, correlation } from '../logging/logger';
 import { ENV } from '../platform.module';
 import { openRedisConnections } from '../redis/redis';
@@ -26,11 +26,16 @@ type OverrideBuilder = { overrideProvider: (token: unknown) => { useValue: (v: u
  * raw bodies (webhook signatures are computed over the exact bytes) and OpenAPI at /docs.
  */
 export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<NestFastifyApplication> {
+  // The adapter exists before the config is loaded; an invalid value still fails that load with its message.
+  const hops = BaseConfigSchema.shape.TRUST_PROXY_HOPS.safeParse(
+    (options.env ?? process.env).TRUST_PROXY_HOPS || undefined,
+  );
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimit ?? 30 * 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    trustProxy: true,
+    // A hop count, never `true`: trusting every hop makes req.ip the client-chosen leftmost X-Forwarded-For entry.
+    trustProxy: hops.success && hops.data > 0 ? hops.data : false,
   });
   let app: NestFastifyApplication;
   const before = new Set(openRedisConnections);
