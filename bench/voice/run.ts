@@ -7,7 +7,7 @@
  *  - callback_p99_ms: intended send time → HTTP 200 (coordinated omission corrected);
  *  - visible_p99_ms: intended send time of the final (completed) callback → the
  *    call-log message row committed on the ticket timeline (seen by a 10 ms poller).
- * 20 whole calls warm up connections, JIT and the inbox directory first (not measured).
+ * 20 whole calls sent side by side warm up pool connections, JIT and the inbox directory first (not measured).
  * Env: BENCH_RATE (500), BENCH_SECONDS (20), BENCH_SKIP_BUILD=1 to reuse dist/.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -135,9 +135,12 @@ async function main() {
     };
     const finalSentAt = new Map<string, number>();
     const seenAt = new Map<string, number>();
-    // Warm up connections, JIT and the inbox directory, as bench:social does: 20 whole calls, not measured.
-    for (let c = 0; c < 20; c++)
-      for (const status of ['ringing', 'in-progress', 'completed']) await callback(`CAwarm${c}`, c, status);
+    // Warm up the pool's connections, JIT and the inbox directory: 20 whole calls side by side, not measured.
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, c) => {
+        for (const status of ['ringing', 'in-progress', 'completed']) await callback(`CAwarm${c}`, c, status);
+      }),
+    );
 
     let polling = true;
     const poller = (async () => {
