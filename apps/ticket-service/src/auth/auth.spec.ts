@@ -129,7 +129,7 @@ describe('agent authentication', () => {
   });
 
   it('answers 429 after repeated failures for one email and address, before any password work', async () => {
-    // A client-chosen X-Forwarded-For does not make each guess come from a new address (TRUST_PROXY_HOPS=0).
+    // A client-chosen X-Forwarded-For does not make each guess come from a new address (no TRUSTED_PROXIES).
     for (let i = 0; i < 8; i++)
       expect((await login('dora@example.com', `guess-${i}`, { 'x-forwarded-for': `203.0.113.${i}` })).status).toBe(401);
     const locked = await login('dora@example.com', 'correct horse');

@@ -1,4 +1,7 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+const TRUST_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /** The parts of configuration every service shares. Service schemas extend it. */
 export const BaseConfigSchema = z.object({
@@ -13,11 +16,22 @@ export const BaseConfigSchema = z.object({
     .default('{oq}'),
   BLOB_DIR: z.string().min(1).default('./var/blobs'),
   /**
-   * How many reverse proxies of ours append to X-Forwarded-For in front of this service.
-   * 0 (default): the TCP peer is the client; anything else would let a client pick the
-   * address that login throttling and logs see.
+   * Our own reverse proxies (comma-separated IPs, CIDRs or loopback/linklocal/uniquelocal) whose
+   * X-Forwarded-For entries are believed. Empty (default): the TCP peer is the client; believing
+   * any sender would let a client pick the address that login throttling and logs see.
    */
-  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .refine(
+      (v) =>
+        (v ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+          .every((p) => TRUST_KEYWORDS.has(p) || isIP(p.split('/')[0]) !== 0),
+      'must list IP addresses, CIDRs or loopback/linklocal/uniquelocal, comma-separated',
+    ),
   /** Shared secret for service-to-service calls (internal API). */
   SERVICE_TOKEN: z.string().min(24, 'must be at least 24 characters'),
 });

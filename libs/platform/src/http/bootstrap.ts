@@ -27,15 +27,19 @@ type OverrideBuilder = { overrideProvider: (token: unknown) => { useValue: (v: u
  */
 export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<NestFastifyApplication> {
   // The adapter exists before the config is loaded; an invalid value still fails that load with its message.
-  const hops = BaseConfigSchema.shape.TRUST_PROXY_HOPS.safeParse(
-    (options.env ?? process.env).TRUST_PROXY_HOPS || undefined,
-  );
+  const proxies = BaseConfigSchema.shape.TRUSTED_PROXIES.safeParse((options.env ?? process.env).TRUSTED_PROXIES);
+  const trusted = proxies.success
+    ? (proxies.data ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+    : [];
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimit ?? 30 * 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    // A hop count, never `true`: trusting every hop makes req.ip the client-chosen leftmost X-Forwarded-For entry.
-    trustProxy: hops.success && hops.data > 0 ? hops.data : false,
+    // Named proxies, never `true`: trusting every hop makes req.ip the client-chosen leftmost X-Forwarded-For entry.
+    trustProxy: trusted.length ? trusted : false,
   });
   let app: NestFastifyApplication;
   const before = new Set(openRedisConnections);
