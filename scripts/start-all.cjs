@@ -5,6 +5,7 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const readline = require('node:readline');
+const { nodeOptionsFor } = require('./node-options.cjs');
 
 const root = path.resolve(__dirname, '..');
 // ticket-service first: it creates the admin and the demo inboxes the others read.
@@ -21,7 +22,8 @@ const children = new Map();
 let stopping = false;
 
 function start(name, color) {
-  const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist/apps', name, 'src/main.js')], {
+  const args = ['--enable-source-maps', ...nodeOptionsFor(name), path.join(root, 'dist/apps', name, 'src/main.js')];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: process.env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,6 +13,11 @@ import { Redis } from 'ioredis';
 import * as pg from 'pg';
 
 export const ROOT = resolve(__dirname, '..', '..');
+// The same per-service V8 flags as `npm start` (scripts/start-all.cjs).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { nodeOptionsFor } = require(join(ROOT, 'scripts/node-options.cjs')) as {
+  nodeOptionsFor: (s: string) => string[];
+};
 
 const SERVICE_PORTS: Record<string, [string, number]> = {
   'ticket-service': ['TICKET_SERVICE_PORT', 3100],
@@ -125,7 +130,8 @@ export async function startService(service: string, env: NodeJS.ProcessEnv): Pro
   const port = Number(env[portVar] ?? defaultPort);
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the services, not the load generator.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/apps', service, 'src/main.js')], {
+  const args = [...nodeOptionsFor(service), ...nodeArgs, join(ROOT, 'dist/apps', service, 'src/main.js')];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
