@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,13 +113,26 @@ service stats {
     });
   }
 
-  /** Adds a user; the passwd-file is re-read on every login, so no reload is needed. */
-  addUser(user: string, password: string) {
+  /**
+   * Adds a user. Dovecot stats its passwd-file at most once a second, so a login right after
+   * the write can still fail: this returns once the new user can log in.
+   */
+  async addUser(user: string, password: string): Promise<void> {
     this.users.set(user, password);
-    writeFileSync(
-      join(this.dir, 'passwd'),
-      [...this.users].map(([u, p]) => `${u}:{PLAIN}${p}::::::`).join('\n') + '\n',
-    );
+    // Written aside and renamed: Dovecot must never read it half-written.
+    const file = join(this.dir, 'passwd');
+    writeFileSync(`${file}.tmp`, [...this.users].map(([u, p]) => `${u}:{PLAIN}${p}::::::`).join('\n') + '\n');
+    renameSync(`${file}.tmp`, file);
+    const deadline = Date.now() + 8000;
+    for (;;) {
+      try {
+        await (await this.client(user)).logout();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 
   async client(user: string): Promise<ImapFlow> {

@@ -267,7 +267,7 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
   it('moves imported mail to the configured folder (afterImport move:<folder>)', async () => {
     const user2 = 'archive@example.test';
     const inbox2 = randomUUID();
-    dovecot.addUser(user2, PASS);
+    await dovecot.addUser(user2, PASS);
     await dovecot.append(user2, [mail('mv1')]);
     api.inboxes.push(
       emailInbox(inbox2, user2, { port: dovecot.port, user: user2, password: PASS }, { afterImport: 'move:Processed' }),
