@@ -1,20 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Module, OnModuleInit } from '@nestjs/common';
-import {
-  EmailAcknowledgementSettings,
-  JobName,
-  QueueName,
-  generateEmailMessageId,
-  outboundJobId,
-  renderAcknowledgement,
-} from '@oq/contracts';
-import { CONFIG, LOGGER } from '@oq/platform';
+import { EmailAcknowledgementSettings, renderAcknowledgement } from '@oq/contracts';
+import { LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { EntityManager } from 'typeorm';
-import { Config } from '../config';
 import { InboundModule } from '../inbound/inbound.module';
 import { IngestChange, IngestHooks } from '../inbound/ingest-hooks';
-import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
+import { AutomaticEmailService } from '../outbox/automatic-email.service';
+import { OutboxEntry } from '../outbox/outbox.service';
 
 /** email-service's placeholder sender for mail without a usable From: nobody to answer. */
 const UNKNOWN_SENDER = 'unknown-sender@invalid';
@@ -53,8 +45,7 @@ interface Candidate {
 export class AcknowledgementHook implements OnModuleInit {
   constructor(
     private readonly hooks: IngestHooks,
-    private readonly outbox: OutboxService,
-    @Inject(CONFIG) private readonly config: Config,
+    private readonly automaticEmail: AutomaticEmailService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -99,63 +90,21 @@ export class AcknowledgementHook implements OnModuleInit {
       return [];
     }
 
-    const id = randomUUID();
-    const number = Number(row.number);
-    const { subject, text } = renderAcknowledgement(settings, { number, subject: row.subject });
-    const emailMessageId = generateEmailMessageId(
-      c.ticketId,
-      id,
-      this.config.EMAIL_THREADING_SECRET,
-      this.config.EMAIL_MESSAGE_ID_DOMAIN,
-    );
+    const { subject, text } = renderAcknowledgement(settings, { number: Number(row.number), subject: row.subject });
     // Threaded like an agent reply: In-Reply-To / References name the customer's mail.
     const references = row.email_message_id ? [row.email_message_id] : [];
-    const [inserted]: { created_at: Date }[] = await m.query(
-      `INSERT INTO messages (id, ticket_id, inbox_id, channel, direction, kind, to_identity_id, subject, text,
-                             email_message_id, auto_submitted, delivery_status, metadata)
-       VALUES ($1, $2, $3, 'email', 'outbound', 'message', $4, $5, $6, $7, true, 'queued', $8::jsonb)
-       RETURNING created_at`,
-      [
-        id,
-        c.ticketId,
-        c.inboxId,
-        c.senderIdentityId,
-        subject,
-        text,
-        emailMessageId,
-        JSON.stringify({ acknowledgementOf: c.messageId, inReplyTo: row.email_message_id, references, cc: [] }),
-      ],
-    );
-    const ticket = { id: c.ticketId, teamId: row.team_id, assigneeId: row.assignee_id };
-    return [
-      this.outbox.ticketEvent('message.created', ticket, {
-        messageId: id,
-        direction: 'outbound',
-        kind: 'message',
-        channel: 'email',
-        automatic: true,
-      }),
-      this.outbox.job(
-        QueueName.OutboundEmail,
-        JobName.OutboundMessage,
-        {
-          v: 1,
-          messageId: id,
-          ticketId: c.ticketId,
-          ticketNumber: number,
-          inboxId: c.inboxId,
-          channel: 'email',
-          attempt: 0,
-          to: { kind: 'email', value: row.sender },
-          subject,
-          text,
-          email: { messageId: emailMessageId, inReplyTo: row.email_message_id ?? undefined, references },
-          automatic: true,
-          createdAt: new Date(inserted.created_at).toISOString(),
-        },
-        { jobId: outboundJobId(id, 0) },
-      ),
-    ];
+    const { outbox } = await this.automaticEmail.store(m, {
+      ticket: { id: c.ticketId, number: Number(row.number), teamId: row.team_id, assigneeId: row.assignee_id },
+      inboxId: c.inboxId,
+      toIdentityId: c.senderIdentityId,
+      toAddress: row.sender,
+      subject,
+      text,
+      inReplyTo: row.email_message_id,
+      references,
+      metadata: { acknowledgementOf: c.messageId, inReplyTo: row.email_message_id, references, cc: [] },
+    });
+    return outbox;
   }
 }
 

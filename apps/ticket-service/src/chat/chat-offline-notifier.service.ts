@@ -1,9 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { JobName, QueueName, generateEmailMessageId, outboundJobId } from '@oq/contracts';
 import { LOGGER } from '@oq/platform';
-import { randomUUID } from 'node:crypto';
 import { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
+import { AutomaticEmailService } from '../outbox/automatic-email.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { CHAT_CONFIG, ChatConfig } from './chat.config';
 
@@ -39,6 +38,7 @@ export class ChatOfflineNotifier implements OnApplicationBootstrap, OnApplicatio
   constructor(
     private readonly ds: DataSource,
     private readonly outbox: OutboxService,
+    private readonly automaticEmail: AutomaticEmailService,
     @Inject(CHAT_CONFIG) private readonly config: ChatConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -111,7 +111,6 @@ export class ChatOfflineNotifier implements OnApplicationBootstrap, OnApplicatio
     );
     if (!inbox) return this.skip(m, reply, 'no email inbox');
 
-    const id = randomUUID();
     const number = Number(reply.number);
     const subject = `[#${number}] You have a new reply`;
     const text = [
@@ -123,28 +122,15 @@ export class ChatOfflineNotifier implements OnApplicationBootstrap, OnApplicatio
       '',
       'Open the app to continue the conversation, or simply reply to this email.',
     ].join('\n');
-    const emailMessageId = generateEmailMessageId(
-      reply.ticket_id,
-      id,
-      this.config.EMAIL_THREADING_SECRET,
-      this.config.EMAIL_MESSAGE_ID_DOMAIN,
-    );
-    const [row]: { created_at: Date }[] = await m.query(
-      `INSERT INTO messages (id, ticket_id, inbox_id, channel, direction, kind, to_identity_id, subject, text,
-                             email_message_id, auto_submitted, delivery_status, metadata)
-       VALUES ($1, $2, $3, 'email', 'outbound', 'message', $4, $5, $6, $7, true, 'queued', $8::jsonb)
-       RETURNING created_at`,
-      [
-        id,
-        reply.ticket_id,
-        inbox.id,
-        email.id,
-        subject,
-        text,
-        emailMessageId,
-        JSON.stringify({ chatOfflineNotificationFor: reply.id }),
-      ],
-    );
+    const { messageId: id, outbox } = await this.automaticEmail.store(m, {
+      ticket: { id: reply.ticket_id, number, teamId: reply.team_id, assigneeId: reply.assignee_id },
+      inboxId: inbox.id,
+      toIdentityId: email.id,
+      toAddress: email.value,
+      subject,
+      text,
+      metadata: { chatOfflineNotificationFor: reply.id },
+    });
     await m.query(
       `INSERT INTO chat_offline_notifications (chat_message_id, notification_message_id, outcome) VALUES ($1, $2, 'sent')`,
       [reply.id, id],
@@ -153,35 +139,7 @@ export class ChatOfflineNotifier implements OnApplicationBootstrap, OnApplicatio
       `INSERT INTO ticket_audit (ticket_id, actor_type, action, changes) VALUES ($1, 'system', 'chat_offline_email', $2::jsonb)`,
       [reply.ticket_id, JSON.stringify({ chatMessageId: reply.id, emailMessageId: id })],
     );
-    const ticket = { id: reply.ticket_id, teamId: reply.team_id, assigneeId: reply.assignee_id };
-    await this.outbox.write(m, [
-      this.outbox.job(
-        QueueName.OutboundEmail,
-        JobName.OutboundMessage,
-        {
-          v: 1,
-          messageId: id,
-          ticketId: reply.ticket_id,
-          ticketNumber: number,
-          inboxId: inbox.id,
-          channel: 'email',
-          attempt: 0,
-          to: { kind: 'email', value: email.value },
-          subject,
-          text,
-          email: { messageId: emailMessageId, references: [] },
-          automatic: true,
-          createdAt: new Date(row.created_at).toISOString(),
-        },
-        { jobId: outboundJobId(id, 0) },
-      ),
-      this.outbox.ticketEvent('message.created', ticket, {
-        messageId: id,
-        direction: 'outbound',
-        channel: 'email',
-        automatic: true,
-      }),
-    ]);
+    await this.outbox.write(m, outbox);
     this.logger.info(
       { messageId: reply.id, ticketId: reply.ticket_id, emailMessageId: id },
       'chat offline email queued',

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { AutomaticEmailService } from './automatic-email.service';
 import { OutboxRelay } from './outbox.relay';
 import { OutboxService, TicketEventBus } from './outbox.service';
 
@@ -8,7 +9,7 @@ import { OutboxService, TicketEventBus } from './outbox.service';
  */
 @Global()
 @Module({
-  providers: [OutboxService, TicketEventBus, OutboxRelay],
-  exports: [OutboxService, TicketEventBus, OutboxRelay],
+  providers: [OutboxService, TicketEventBus, OutboxRelay, AutomaticEmailService],
+  exports: [OutboxService, TicketEventBus, OutboxRelay, AutomaticEmailService],
 })
 export class OutboxModule {}
