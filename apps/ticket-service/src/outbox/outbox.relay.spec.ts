@@ -46,7 +46,10 @@ describe('outbox relay (real Postgres, throwaway Redis)', () => {
     const sub = kit.app.get(TicketEventBus).events$.subscribe((e) => seen.push(e));
     const started = Date.now();
     const { ticket } = await writeEvent();
-    while (!(await jobOf(ticket.id)) && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 20));
+    // The job reaches Redis before the relay commits; the event is published only after the commit.
+    const published = () => seen.some((e) => e.ticketId === ticket.id);
+    while (!((await jobOf(ticket.id)) && published()) && Date.now() - started < 5000)
+      await new Promise((r) => setTimeout(r, 20));
     const job = await jobOf(ticket.id);
     sub.unsubscribe();
     expect(job?.name).toBe(JobName.TicketEvent);
