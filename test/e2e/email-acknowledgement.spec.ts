@@ -1,7 +1,7 @@
 import { ticketIdFromEmailMessageId } from '@oq/contracts';
 import PostalMime from 'postal-mime';
 import { until } from '../../apps/email-service/src/testing/email-test-kit';
-import { EmailStack, THREADING_SECRET } from './email-stack';
+import { bounceMail, EmailStack, THREADING_SECRET } from './email-stack';
 
 /**
  * The acknowledgement mail on the real services: an inbox with acknowledgements
@@ -115,29 +115,14 @@ describe('acknowledgement mail on a new email ticket (ticket-service + email-ser
         },
         'I am away until Monday.',
       ),
-      [
-        'From: MAILER-DAEMON@mx.customer.test',
-        `To: ${ADDRESS}`,
-        'Subject: Undelivered Mail Returned to Sender',
-        'Message-ID: <bounce-1@mx.customer.test>',
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-        '',
-        '--b',
-        'Content-Type: message/delivery-status',
-        '',
-        'Reporting-MTA: dns; mx.customer.test',
-        '',
-        'Final-Recipient: rfc822; zed@customer.test',
-        'Action: failed',
-        'Status: 5.1.1',
-        'Diagnostic-Code: smtp; 550 5.1.1 No such user',
-        '--b',
-        'Content-Type: text/rfc822-headers',
-        '',
-        'Message-ID: <someone-elses@other.test>',
-        '--b--',
-        '',
-      ].join('\r\n'),
+      bounceMail({
+        to: ADDRESS,
+        messageId: '<bounce-1@mx.customer.test>',
+        recipient: 'zed@customer.test',
+        status: '5.1.1',
+        diagnostic: '550 5.1.1 No such user',
+        originalMessageId: '<someone-elses@other.test>',
+      }),
       mail(
         { From: 'ann@customer.test', To: ADDRESS, Subject: 'Another thing', 'Message-ID': '<ann-2@customer.test>' },
         'Also my address changed.',

@@ -9,6 +9,7 @@ import {
   waitForMailbox,
 } from '../../apps/email-service/src/testing/email-test-kit';
 import { DovecotServer } from '../support/dovecot';
+import { bounceMail } from './email-stack';
 
 /**
  * Mail → ticket across the real pieces: Dovecot (APPEND), email-service (IDLE,
@@ -135,29 +136,14 @@ describe('email → ticket end to end', () => {
         },
         'I am away until Monday.',
       ),
-      [
-        'From: MAILER-DAEMON@mx.customer.test',
-        `To: ${ADDRESS}`,
-        'Subject: Undelivered Mail Returned to Sender',
-        'Message-ID: <e2e-bounce@mx.customer.test>',
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-        '',
-        '--b',
-        'Content-Type: message/delivery-status',
-        '',
-        'Reporting-MTA: dns; mx.customer.test',
-        '',
-        'Final-Recipient: rfc822; ana@customer.test',
-        'Action: failed',
-        'Status: 5.2.2',
-        'Diagnostic-Code: smtp; 552 5.2.2 Mailbox full',
-        '--b',
-        'Content-Type: text/rfc822-headers',
-        '',
-        'Message-ID: <oq.reply-1@wallet.test>',
-        '--b--',
-        '',
-      ].join('\r\n'),
+      bounceMail({
+        to: ADDRESS,
+        messageId: '<e2e-bounce@mx.customer.test>',
+        recipient: 'ana@customer.test',
+        status: '5.2.2',
+        diagnostic: '552 5.2.2 Mailbox full',
+        originalMessageId: '<oq.reply-1@wallet.test>',
+      }),
     ]);
     const ooo = await waitRow('<e2e-ooo@customer.test>');
     expect(ooo.auto_submitted).toBe(true);

@@ -15,6 +15,40 @@ import { DovecotServer } from '../support/dovecot';
 import { SmtpSink } from '../support/smtp-sink';
 
 export const THREADING_SECRET = 'test-threading-secret-0123456789abc';
+
+/** A delivery-status report (RFC 3464) as an MTA sends it back for `originalMessageId`. */
+export function bounceMail(o: {
+  to: string;
+  messageId: string;
+  recipient: string;
+  status: string;
+  diagnostic: string;
+  originalMessageId: string;
+}): string {
+  return [
+    'From: MAILER-DAEMON@mx.customer.test',
+    `To: ${o.to}`,
+    'Subject: Undelivered Mail Returned to Sender',
+    `Message-ID: ${o.messageId}`,
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: message/delivery-status',
+    '',
+    'Reporting-MTA: dns; mx.customer.test',
+    '',
+    `Final-Recipient: rfc822; ${o.recipient}`,
+    'Action: failed',
+    `Status: ${o.status}`,
+    `Diagnostic-Code: smtp; ${o.diagnostic}`,
+    '--b',
+    'Content-Type: text/rfc822-headers',
+    '',
+    `Message-ID: ${o.originalMessageId}`,
+    '--b--',
+    '',
+  ].join('\r\n');
+}
 const PASS = 'imap-pw';
 
 /**

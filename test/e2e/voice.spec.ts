@@ -295,18 +295,20 @@ describe('phone calls on the customer timeline (voice-service → ticket-service
         { id: '00000000-0000-4000-8000-000000000000', outcome: 'not_found' },
       ],
     ];
-    for (const [ref, expected] of cases) {
-      const callId = `pbx-out-${sid()}`;
-      const res = await postPbx(voice.base, kit.inboxes.voice, SECRET, {
+    // Bob's call from a ticket to the customer, through the PBX API.
+    const outboundCall = (callId: string, extra: Record<string, unknown>) =>
+      postPbx(voice.base, kit.inboxes.voice, SECRET, {
         callId,
         direction: 'outbound',
         from: 'bob',
         to: '+4915155556666',
         startedAt: new Date(Date.now() - 30_000).toISOString(),
         endedAt: new Date().toISOString(),
-        disposition: 'missed',
-        ...ref,
+        ...extra,
       });
+    for (const [ref, expected] of cases) {
+      const callId = `pbx-out-${sid()}`;
+      const res = await outboundCall(callId, { disposition: 'missed', ...ref });
       expect(res.status).toBe(200);
       const row = await waitRow(callId);
       // The contact's most recently updated open ticket, as for any call; never the stranger's.
@@ -318,16 +320,7 @@ describe('phone calls on the customer timeline (voice-service → ticket-service
     // A closed ticket is never written: the call opens a follow-up linked to it, like a message would.
     await kit.ds.query(`UPDATE tickets SET status = 'closed' WHERE id = $1`, [c.older]);
     const callId = `pbx-out-${sid()}`;
-    await postPbx(voice.base, kit.inboxes.voice, SECRET, {
-      callId,
-      direction: 'outbound',
-      from: 'bob',
-      to: '+4915155556666',
-      startedAt: new Date(Date.now() - 30_000).toISOString(),
-      endedAt: new Date().toISOString(),
-      disposition: 'answered',
-      ticketNumber: c.olderNumber,
-    });
+    await outboundCall(callId, { disposition: 'answered', ticketNumber: c.olderNumber });
     const row = await waitRow(callId);
     expect(row.metadata.ticketRequest).toEqual({ number: c.olderNumber, outcome: 'closed' });
     const [followUp] = await kit.ds.query('SELECT follow_up_of_id, requester_id FROM tickets WHERE id = $1', [
