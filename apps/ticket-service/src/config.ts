@@ -21,9 +21,16 @@ export const ConfigSchema = BaseConfigSchema.extend({
   /** First start creates this admin; without a password one is generated and printed once. */
   ADMIN_EMAIL: z.email().default('admin@onequeue.local'),
   ADMIN_PASSWORD: z.string().min(8).optional(),
-  /** Failed logins per email and client address before further attempts get 429 for LOGIN_LOCKOUT_SECONDS. */
+  /**
+   * Login attempts per email and client address (counted before the password is checked; a success
+   * clears the count) before further attempts get 429 until LOGIN_LOCKOUT_SECONDS after the first one.
+   */
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
+  /** The same budget per client address across all accounts (password spraying), over the same window. */
+  LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   LOGIN_LOCKOUT_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** Logins hashing at once per process (scrypt takes 128 MiB each); beyond it a login gets 503 + Retry-After. */
+  LOGIN_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(2),
   /** Solved tickets close (become immutable) this many days after solving. */
   AUTO_CLOSE_DAYS: z.coerce.number().int().min(1).default(4),
   /** Seed one inbox per channel, a team and sample data on first start (npm start). */

@@ -1,10 +1,12 @@
-import { Body, Controller, Get, HttpCode, Ip, Post, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Post, Put, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@oq/platform';
+import { FastifyReply } from 'fastify';
 import { AgentAuth, CurrentAgent } from './agent-auth.guard';
 import { LoginBody, PresenceBody } from './auth.dto';
 import { AuthService } from './auth.service';
 import { AuthenticatedAgent } from './authenticated-agent';
+import { RetryLaterException } from './login-throttle';
 
 @ApiTags('auth')
 @Controller('v1')
@@ -13,8 +15,18 @@ export class AuthController {
 
   @Post('auth/login')
   @HttpCode(200)
-  login(@Body(new ZodValidationPipe(LoginBody)) body: LoginBody, @Ip() ip: string) {
-    return this.auth.login(body.email, body.password, ip);
+  async login(
+    @Body(new ZodValidationPipe(LoginBody)) body: LoginBody,
+    @Ip() ip: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    try {
+      return await this.auth.login(body.email, body.password, ip);
+    } catch (err) {
+      // 429 (throttled) and 503 (no hashing slot) say when to come back; the error filter keeps headers.
+      if (err instanceof RetryLaterException) reply.header('retry-after', String(err.retryAfterSeconds));
+      throw err;
+    }
   }
 
   @Get('auth/me')

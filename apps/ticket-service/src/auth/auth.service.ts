@@ -1,8 +1,12 @@
-import { Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { CONFIG, LOGGER, MetricsService } from '@oq/platform';
+import { Logger } from 'pino';
+import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { Config } from '../config';
 import { AuthenticatedAgent } from './authenticated-agent';
-import { LoginThrottle } from './login-throttle';
-import { DUMMY_PASSWORD_HASH, verifyPassword } from './password';
+import { LoginThrottle, RetryLaterException } from './login-throttle';
+import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from './password';
 import { TokenService } from './token.service';
 
 export interface AgentProfile {
@@ -17,18 +21,77 @@ export interface AgentProfile {
 
 @Injectable()
 export class AuthService {
+  /** Logins hashing right now in this process (LOGIN_MAX_CONCURRENT_HASHES). */
+  private hashing = 0;
+  private readonly checks: Counter<string>;
+  private readonly refused: Counter<string>;
+
   constructor(
     private readonly ds: DataSource,
     private readonly tokens: TokenService,
     private readonly throttle: LoginThrottle,
-  ) {}
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+    metrics: MetricsService,
+  ) {
+    this.checks = metrics.counter(
+      'oq_login_password_checks_total',
+      'Passwords checked by scrypt at login (unknown emails against the dummy hash), by result',
+      ['result'],
+    );
+    this.refused = metrics.counter(
+      'oq_login_refused_total',
+      'Logins refused before any password check: throttled (429) or no hashing slot (503)',
+      ['reason'],
+    );
+  }
 
   /**
    * One generic 401 for unknown email, wrong password and deactivated agent, and the
    * same scrypt work in each case, so neither the answer nor its timing tells them apart.
+   * Order: reserve an attempt (429), take a hashing slot (503, attempt refunded), then check.
    */
   async login(email: string, password: string, ip: string) {
-    await this.throttle.assertAllowed(email, ip);
+    try {
+      await this.throttle.reserve(email, ip);
+    } catch (err) {
+      if (err instanceof RetryLaterException) this.refused.inc({ reason: 'throttled' });
+      throw err;
+    }
+    if (this.hashing >= this.config.LOGIN_MAX_CONCURRENT_HASHES) {
+      this.refused.inc({ reason: 'busy' });
+      await this.throttle.refund(email, ip);
+      throw new RetryLaterException(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'too many logins in progress; try again shortly',
+        1,
+      );
+    }
+    this.hashing++;
+    let checked: { agent: AuthenticatedAgent; tokenVersion: number } | null;
+    try {
+      checked = await this.check(email, password);
+    } catch (err) {
+      // Database or scrypt trouble is no failed guess.
+      await this.throttle.refund(email, ip).catch(() => undefined);
+      throw err;
+    } finally {
+      this.hashing--;
+    }
+    // A failed check keeps its reservation: that is the failure count.
+    if (!checked) throw new UnauthorizedException('invalid email or password');
+    await this.throttle.succeeded(email, ip);
+    const { token, expiresAt } = await this.tokens.sign(checked.agent, checked.tokenVersion);
+    return {
+      accessToken: token,
+      tokenType: 'Bearer',
+      expiresAt: expiresAt.toISOString(),
+      agent: await this.profile(checked.agent.id),
+    };
+  }
+
+  /** The password check (and an upgrade of a weaker stored hash), run while holding a hashing slot. */
+  private async check(email: string, password: string) {
     // The token version is read with the hash it belongs to: a password change racing this
     // login bumps the version, so a token for the old password is born revoked.
     const rows: { id: string; password_hash: string; active: boolean; token_version: number }[] = await this.ds.query(
@@ -37,19 +100,30 @@ export class AuthService {
     );
     const row = rows[0];
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
+    this.checks.inc({ result: ok ? 'match' : 'mismatch' });
     const agent = ok && row?.active ? await this.tokens.loadAgent(row.id) : null;
-    if (!agent) {
-      await this.throttle.failed(email, ip);
-      throw new UnauthorizedException('invalid email or password');
+    if (!agent) return null;
+    if (needsRehash(row.password_hash)) await this.rehash(row.id, row.password_hash, password);
+    return { agent, tokenVersion: row.token_version };
+  }
+
+  /**
+   * Stored with weaker scrypt parameters than today's: store a hash at today's cost. Only if the
+   * row still holds the hash just verified (a password change meanwhile wins); not a password
+   * change, so issued tokens stay valid. A failure is logged and the login still succeeds.
+   */
+  private async rehash(agentId: string, oldHash: string, password: string) {
+    try {
+      const hash = await hashPassword(password);
+      await this.ds.query('UPDATE agents SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [
+        agentId,
+        oldHash,
+        hash,
+      ]);
+      this.logger.info({ agentId }, 'password re-hashed with current scrypt parameters');
+    } catch (err) {
+      this.logger.warn({ agentId, err: (err as Error).message }, 'password re-hash failed');
     }
-    await this.throttle.succeeded(email, ip);
-    const { token, expiresAt } = await this.tokens.sign(agent, row.token_version);
-    return {
-      accessToken: token,
-      tokenType: 'Bearer',
-      expiresAt: expiresAt.toISOString(),
-      agent: await this.profile(agent.id),
-    };
   }
 
   async profile(agentId: string): Promise<AgentProfile> {

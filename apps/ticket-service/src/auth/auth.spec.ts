@@ -11,8 +11,9 @@ import { SignJWT } from 'jose';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../app.module';
 import { assertContactVisible, assertTicketVisible, visibleTicketsSql } from '../permissions/ticket-visibility';
+import { startTicketService } from './auth.testing';
 import { AuthenticatedAgent } from './authenticated-agent';
-import { hashPassword, verifyPassword } from './password';
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './password';
 
 const json = (res: Response): Promise<any> => res.json();
 const JWT_SECRET = 'test-jwt-secret-0123456789abcdefghij';
@@ -29,7 +30,13 @@ describe('agent authentication', () => {
     db = await createTestDatabase();
     app = await createHttpApp(AppModule, {
       title: 'ticket-service',
-      env: testServiceEnv(db, prefix, { ADMIN_PASSWORD: 'bootstrap-admin-pw', LOGIN_MAX_FAILURES: '8' }),
+      env: testServiceEnv(db, prefix, {
+        ADMIN_PASSWORD: 'bootstrap-admin-pw',
+        LOGIN_MAX_FAILURES: '10',
+        // Per-address limits and the hashing cap are tested on a second instance below.
+        LOGIN_MAX_FAILURES_PER_ADDRESS: '1000',
+        LOGIN_MAX_CONCURRENT_HASHES: '16',
+      }),
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = await app.getUrl();
@@ -62,15 +69,26 @@ describe('agent authentication', () => {
     });
   const me = (token?: string) =>
     fetch(`${base}/v1/auth/me`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  /** Sum of a Prometheus counter's series, scraped from /metrics like an operator would. */
+  const metric = async (url: string, name: string, label = '') => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(label))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  };
 
-  it('hashes with a salt and the parameters in the string', async () => {
+  it('hashes with a salt and the OWASP parameters (N=2^17, r=8, p=1) in the string, the dummy hash too', async () => {
     const a = await hashPassword('pw');
     const b = await hashPassword('pw');
-    expect(a).toMatch(/^scrypt\$16384\$8\$1\$[\w-]+\$[\w-]+$/);
+    expect(a).toMatch(/^scrypt\$131072\$8\$1\$[\w-]+\$[\w-]+$/);
+    expect(DUMMY_PASSWORD_HASH).toMatch(/^scrypt\$131072\$8\$1\$[\w-]+\$[\w-]+$/);
     expect(a).not.toBe(b);
     expect(await verifyPassword('pw', a)).toBe(true);
     expect(await verifyPassword('pW', a)).toBe(false);
     expect(await verifyPassword('pw', 'garbage')).toBe(false);
+    // Parameters from a corrupt row are refused, not derived (2^30 would need 128 GiB).
+    expect(await verifyPassword('pw', a.replace('$131072$', '$1073741824$'))).toBe(false);
   });
 
   it('logs in with email (case-insensitive) and password, returning a JWT with sub, role and teams', async () => {
@@ -124,19 +142,145 @@ describe('agent authentication', () => {
       unknown.push(await time(`nobody${i}@example.com`));
     }
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    // Without the dummy hash an unknown email answers in ~1 ms instead of a scrypt's ~20+ ms.
+    // Without the dummy hash an unknown email answers in ~1 ms instead of a scrypt's ~300 ms.
     expect(median(unknown)).toBeGreaterThan(median(known) * 0.5);
   });
 
   it('answers 429 after repeated failures for one email and address, before any password work', async () => {
     // A client-chosen X-Forwarded-For does not make each guess come from a new address (no TRUSTED_PROXIES).
-    for (let i = 0; i < 8; i++)
+    for (let i = 0; i < 10; i++)
       expect((await login('dora@example.com', `guess-${i}`, { 'x-forwarded-for': `203.0.113.${i}` })).status).toBe(401);
+    const checks = await metric(base, 'oq_login_password_checks_total');
     const locked = await login('dora@example.com', 'correct horse');
     expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(locked.headers.get('retry-after'))).toBeLessThanOrEqual(900);
     expect(await json(locked)).toMatchObject({ message: 'too many failed logins; try again later' });
+    expect(await metric(base, 'oq_login_password_checks_total')).toBe(checks);
     // Another account from the same address is not affected.
     expect((await login('alice@example.com', 'correct horse')).status).toBe(200);
+  });
+
+  it('40 parallel wrong passwords for one account and address: exactly 10 password checks, the rest 429', async () => {
+    await ds.query(
+      `INSERT INTO agents (email, name, password_hash, role) SELECT 'pat@example.com', 'Pat', password_hash, 'agent'
+         FROM agents WHERE email = 'dora@example.com'`,
+    );
+    const before = await metric(base, 'oq_login_password_checks_total');
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => login('pat@example.com', `guess-${i}`)));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30);
+    for (const res of answers.filter((r) => r.status === 429))
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await metric(base, 'oq_login_password_checks_total')) - before).toBe(10);
+    // Locked for this address even with the right password, and still no password work.
+    expect((await login('pat@example.com', 'correct horse')).status).toBe(429);
+    expect((await metric(base, 'oq_login_password_checks_total')) - before).toBe(10);
+  });
+
+  it('re-hashes a weaker stored hash (N=2^14) at the next successful login, without revoking tokens', async () => {
+    const legacyHash = await hashPassword('legacy-password', { N: 2 ** 14, r: 8, p: 1 });
+    const [lee] = await ds.query(
+      `INSERT INTO agents (email, name, password_hash, role) VALUES ('lee@example.com', 'Lee', $1, 'agent') RETURNING id`,
+      [legacyHash],
+    );
+    const stored = async () =>
+      (await ds.query('SELECT password_hash FROM agents WHERE id = $1', [lee.id]))[0].password_hash as string;
+    expect(await stored()).toMatch(/^scrypt\$16384\$/);
+    // A wrong password does not touch the hash.
+    expect((await login('lee@example.com', 'wrong')).status).toBe(401);
+    expect(await stored()).toBe(legacyHash);
+
+    const first = await login('lee@example.com', 'legacy-password');
+    expect(first.status).toBe(200);
+    const upgraded = await stored();
+    expect(upgraded).toMatch(/^scrypt\$131072\$8\$1\$[\w-]+\$[\w-]+$/);
+    expect(await verifyPassword('legacy-password', upgraded)).toBe(true);
+    // Not a password change: the token from that login stays valid.
+    expect((await me((await json(first)).accessToken)).status).toBe(200);
+    // At today's cost already: the next login leaves it alone.
+    expect((await login('lee@example.com', 'legacy-password')).status).toBe(200);
+    expect(await stored()).toBe(upgraded);
+  });
+
+  it('refuses a token issued more than 60 s in the future (clock skew), with the reason; 30 s is tolerated', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const issuedAt = (iat: number) =>
+      new SignJWT({ role: 'admin' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(ids.root)
+        .setIssuer('oq-ticket-service')
+        .setIssuedAt(iat)
+        .setExpirationTime(now + 3600)
+        .sign(new TextEncoder().encode(JWT_SECRET));
+    const future = await me(await issuedAt(now + 120));
+    expect(future.status).toBe(401);
+    expect((await json(future)).message).toBe('token issued in the future (more than 60 s of clock skew)');
+    expect((await me(await issuedAt(now + 30))).status).toBe(200);
+  });
+
+  describe('per-address budget and hashing cap (a second instance: trusted loopback proxy, tight limits)', () => {
+    let strict: { app: NestFastifyApplication; base: string };
+    beforeAll(async () => {
+      strict = await startTicketService(db, prefix, {
+        TRUSTED_PROXIES: 'loopback',
+        LOGIN_MAX_FAILURES_PER_ADDRESS: '5',
+        LOGIN_MAX_CONCURRENT_HASHES: '1',
+      });
+    });
+    afterAll(async () => {
+      await strict?.app.close();
+    });
+    const loginFrom = (address: string, email: string, password: string) =>
+      fetch(`${strict.base}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+        body: JSON.stringify({ email, password }),
+      });
+
+    it('stops one address spraying many accounts; the same account still logs in from another address', async () => {
+      const sprayer = '198.51.100.7';
+      const accounts = [
+        'alice@example.com',
+        'root@example.com',
+        'dora@example.com',
+        'x1@example.com',
+        'x2@example.com',
+      ];
+      for (const email of accounts) expect((await loginFrom(sprayer, email, 'Summer2024!')).status).toBe(401);
+      for (const email of ['x3@example.com', 'erin@example.com', 'alice@example.com']) {
+        const res = await loginFrom(sprayer, email, 'Summer2024!');
+        expect(res.status).toBe(429);
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(await json(res)).toMatchObject({ message: 'too many failed logins from this address; try again later' });
+      }
+      // Out of budget for every account, even with the right password…
+      expect((await loginFrom(sprayer, 'alice@example.com', 'correct horse')).status).toBe(429);
+      // …but Alice, one of the sprayed accounts, logs in from her own address.
+      expect((await loginFrom('198.51.100.8', 'alice@example.com', 'correct horse')).status).toBe(200);
+    });
+
+    it('answers 503 with Retry-After beyond LOGIN_MAX_CONCURRENT_HASHES, and those attempts are refunded', async () => {
+      const busyBefore = await metric(strict.base, 'oq_login_refused_total', 'reason="busy"');
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => loginFrom(`198.51.100.${20 + i}`, 'root@example.com', 'correct horse')),
+      );
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+      expect(statuses).toContain(200);
+      const busy = answers.filter((r) => r.status === 503);
+      expect(busy.length).toBeGreaterThan(0);
+      for (const res of busy) {
+        expect(res.headers.get('retry-after')).toBe('1');
+        expect(await json(res)).toMatchObject({ message: 'too many logins in progress; try again shortly' });
+      }
+      expect((await metric(strict.base, 'oq_login_refused_total', 'reason="busy"')) - busyBefore).toBe(busy.length);
+      // A 503 spent nothing: that address still has its whole budget of 5.
+      const address = `198.51.100.${20 + statuses.indexOf(503)}`;
+      for (let i = 0; i < 5; i++) expect((await loginFrom(address, 'root@example.com', `guess-${i}`)).status).toBe(401);
+      expect((await loginFrom(address, 'root@example.com', 'correct horse')).status).toBe(429);
+    });
   });
 
   it('rejects missing, malformed, forged, expired and wrong-algorithm tokens with 401', async () => {

@@ -4,48 +4,124 @@ import { CONFIG, REDIS } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { Config } from '../config';
 
+/** A refusal that tells the client when to come back; the controller copies it into `Retry-After`. */
+export class RetryLaterException extends HttpException {
+  constructor(
+    status: HttpStatus.TOO_MANY_REQUESTS | HttpStatus.SERVICE_UNAVAILABLE,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      {
+        statusCode: status,
+        error: status === HttpStatus.TOO_MANY_REQUESTS ? 'Too Many Requests' : 'Service Unavailable',
+        message,
+        retryAfterSeconds,
+      },
+      status,
+    );
+  }
+}
+
 /**
- * Password guessing brake: failed logins are counted per (email, client address) in
- * Redis, so every replica shares the count; over the limit the endpoint answers 429
- * before doing any password work. Keyed on the pair, not the email alone, so a stranger
- * cannot lock a colleague out from elsewhere. A success clears the count.
+ * Checks the budgets and takes one attempt from each in one step, so parallel requests cannot
+ * all read the same count: KEYS[1] per (email, address), KEYS[2] per address;
+ * ARGV = max per pair, max per address, window seconds.
+ * Returns {0} when taken, {1, ttl} when the pair is over, {2, ttl} when the address is.
+ */
+const RESERVE = `
+local pair = tonumber(redis.call('GET', KEYS[1]) or '0')
+if pair >= tonumber(ARGV[1]) then return {1, redis.call('TTL', KEYS[1])} end
+local addr = tonumber(redis.call('GET', KEYS[2]) or '0')
+if addr >= tonumber(ARGV[2]) then return {2, redis.call('TTL', KEYS[2])} end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3], 'NX')
+return {0}
+`;
+
+/** Gives back one attempt on each key given (never below zero; an expired key stays gone). */
+const REFUND = `
+for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+return 0
+`;
+
+/** Success: the pair's count is cleared, the address gets this one attempt back. */
+const SUCCEED = `
+redis.call('DEL', KEYS[1])
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+return 0
+`;
+
+type ThrottleRedis = Redis & {
+  oqLoginReserve(pair: string, addr: string, maxPair: number, maxAddr: number, window: number): Promise<number[]>;
+  oqLoginRefund(pair: string, addr: string): Promise<number>;
+  oqLoginSucceed(pair: string, addr: string): Promise<number>;
+};
+
+/**
+ * Password guessing brake, shared by every replica through Redis. Each login first reserves
+ * an attempt (atomically, in a Lua script) against two budgets, before any password work:
+ *  - per (email, client address), LOGIN_MAX_FAILURES — keyed on the pair, not the email alone,
+ *    so a stranger cannot lock a colleague out from elsewhere;
+ *  - per client address across accounts, LOGIN_MAX_FAILURES_PER_ADDRESS (password spraying).
+ * Over either budget the login answers 429 with Retry-After. A failed login keeps its
+ * reservation (it is the failure count); a success clears the pair's count and refunds its
+ * attempt to the address (it does not clear the address's other failures, else one known
+ * account would reset a sprayer's budget); a login refused before checking the password
+ * (no hashing slot) refunds both. The window starts at the first attempt and is not extended.
  */
 @Injectable()
 export class LoginThrottle {
+  private readonly redis: ThrottleRedis;
+
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) redis: Redis,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
-
-  private key(email: string, ip: string) {
-    // Hashed: keys show up in Redis tooling, emails need not.
-    const id = createHash('sha256').update(`${email.toLowerCase()}|${ip}`).digest('hex').slice(0, 32);
-    return `${this.config.QUEUE_PREFIX}login-failures:${id}`;
+  ) {
+    this.redis = redis as ThrottleRedis;
+    // defineCommand is idempotent per name; EVALSHA with EVAL fallback after a script flush.
+    redis.defineCommand('oqLoginReserve', { numberOfKeys: 2, lua: RESERVE });
+    redis.defineCommand('oqLoginRefund', { numberOfKeys: 2, lua: REFUND });
+    redis.defineCommand('oqLoginSucceed', { numberOfKeys: 2, lua: SUCCEED });
   }
 
-  async assertAllowed(email: string, ip: string): Promise<void> {
-    const key = this.key(email, ip);
-    const [failures, ttl] = await Promise.all([this.redis.get(key), this.redis.ttl(key)]);
-    if (Number(failures ?? 0) >= this.config.LOGIN_MAX_FAILURES) {
-      throw new HttpException(
-        {
-          statusCode: 429,
-          error: 'Too Many Requests',
-          message: 'too many failed logins; try again later',
-          retryAfterSeconds: Math.max(ttl, 1),
-        },
-        HttpStatus.TOO_MANY_REQUESTS,
-      );
-    }
+  // Hashed: keys show up in Redis tooling, emails and addresses need not.
+  private keys(email: string, ip: string): [string, string] {
+    const id = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
+    const prefix = this.config.QUEUE_PREFIX; // a hash tag: both keys live in one cluster slot
+    return [`${prefix}login-failures:${id(`${email.toLowerCase()}|${ip}`)}`, `${prefix}login-address:${id(ip)}`];
   }
 
-  async failed(email: string, ip: string): Promise<void> {
-    const key = this.key(email, ip);
-    // The window starts at the first failure and is not extended by later ones.
-    await this.redis.multi().incr(key).expire(key, this.config.LOGIN_LOCKOUT_SECONDS, 'NX').exec();
+  /** Takes one attempt from both budgets or throws 429 (Retry-After = the blocking window's rest). */
+  async reserve(email: string, ip: string): Promise<void> {
+    const [pair, addr] = this.keys(email, ip);
+    const [verdict, ttl] = await this.redis.oqLoginReserve(
+      pair,
+      addr,
+      this.config.LOGIN_MAX_FAILURES,
+      this.config.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      this.config.LOGIN_LOCKOUT_SECONDS,
+    );
+    if (verdict === 0) return;
+    throw new RetryLaterException(
+      HttpStatus.TOO_MANY_REQUESTS,
+      verdict === 1
+        ? 'too many failed logins; try again later'
+        : 'too many failed logins from this address; try again later',
+      Math.max(ttl ?? 0, 1),
+    );
+  }
+
+  /** The reserved attempt was not used to check a password (e.g. no hashing slot): give it back. */
+  async refund(email: string, ip: string): Promise<void> {
+    await this.redis.oqLoginRefund(...this.keys(email, ip));
   }
 
   async succeeded(email: string, ip: string): Promise<void> {
-    await this.redis.del(this.key(email, ip));
+    await this.redis.oqLoginSucceed(...this.keys(email, ip));
   }
 }

@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG } from '@oq/platform';
-import { SignJWT, jwtVerify } from 'jose';
+import { JWTPayload, SignJWT, jwtVerify } from 'jose';
 import { DataSource } from 'typeorm';
 import { Config } from '../config';
 import { AuthenticatedAgent } from './authenticated-agent';
 
 const ISSUER = 'oq-ticket-service';
+/** How far a token's `iat` may lie ahead of this replica's clock (replicas' clocks drift apart). */
+export const CLOCK_SKEW_SECONDS = 60;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -39,19 +41,40 @@ export class TokenService {
   }
 
   /**
-   * Verifies signature, algorithm, issuer and expiry; returns the subject, expiry and token
-   * version or null. Tokens signed before versions existed carry no `tv` and count as 0.
+   * Verifies signature, algorithm, issuer, expiry and issue time; returns the subject, expiry and
+   * token version or null. Tokens signed before versions existed carry no `tv` and count as 0.
    */
   async verify(token: string): Promise<{ agentId: string; exp: number; tokenVersion: number } | null> {
+    const result = await this.check(token);
+    return result.ok ? result.claims : null;
+  }
+
+  /**
+   * jose rejects a future `iat` only together with `maxTokenAge`, so it is checked here: a token
+   * issued more than CLOCK_SKEW_SECONDS ahead of this replica's clock is refused (a replica with a
+   * fast clock would otherwise mint tokens that outlive their TTL elsewhere). Expiry is checked
+   * without tolerance: a slow verifier only shortens a token's life by the skew.
+   */
+  private async check(
+    token: string,
+  ): Promise<
+    { ok: true; claims: { agentId: string; exp: number; tokenVersion: number } } | { ok: false; reason: string }
+  > {
+    const invalid = { ok: false as const, reason: 'invalid or expired token' };
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER });
-      if (typeof payload.sub !== 'string' || !UUID_RE.test(payload.sub) || typeof payload.exp !== 'number') return null;
-      const tv = payload.tv ?? 0;
-      if (!Number.isSafeInteger(tv)) return null;
-      return { agentId: payload.sub, exp: payload.exp, tokenVersion: tv as number };
+      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER }));
     } catch {
-      return null;
+      return invalid;
     }
+    if (typeof payload.sub !== 'string' || !UUID_RE.test(payload.sub) || typeof payload.exp !== 'number')
+      return invalid;
+    // jose has checked that an `iat` present is a number; tokens without one (none we sign) have no issue time to check.
+    if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS)
+      return { ok: false, reason: `token issued in the future (more than ${CLOCK_SKEW_SECONDS} s of clock skew)` };
+    const tv = payload.tv ?? 0;
+    if (!Number.isSafeInteger(tv)) return invalid;
+    return { ok: true, claims: { agentId: payload.sub, exp: payload.exp, tokenVersion: tv as number } };
   }
 
   /** The active agent with its current teams, or null when unknown or deactivated. */
@@ -76,12 +99,14 @@ export class TokenService {
   }
 
   /**
-   * Token → fresh agent, or the reason it is refused: invalid or expired, agent unknown or
-   * deactivated, or issued before the agent's password last changed (a lower token version).
+   * Token → fresh agent, or the reason it is refused: invalid or expired, issued in the future
+   * beyond the clock skew, agent unknown or deactivated, or issued before the agent's password
+   * last changed (a lower token version). HTTP guard and socket handshake both come through here.
    */
   async authenticate(token: string): Promise<AuthResult> {
-    const claims = await this.verify(token);
-    if (!claims) return { ok: false, reason: 'invalid or expired token' };
+    const checked = await this.check(token);
+    if (!checked.ok) return checked;
+    const claims = checked.claims;
     const row = await this.loadAgentRow(claims.agentId);
     if (!row) return { ok: false, reason: 'invalid or expired token' };
     if (claims.tokenVersion !== row.tokenVersion)
