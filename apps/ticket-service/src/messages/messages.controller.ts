@@ -25,7 +25,9 @@ export class MessagesController {
   @ApiResponse({ status: 409, description: 'The ticket is closed' })
   @ApiResponse({
     status: 422,
-    description: 'No way to reach the customer on that channel (voice, no identity, no inbox)',
+    description:
+      'No way to reach the customer on that channel (voice, no identity, no inbox), a Meta platform rule, ' +
+      'or a card number in the text, HTML or template parameters (reason card_number_in_reply)',
   })
   create(
     @CurrentAgent() agent: Viewer,

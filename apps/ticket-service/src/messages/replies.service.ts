@@ -6,8 +6,8 @@ import {
   JobName,
   QueueName,
   checkPlatformRules,
+  containsCardNumber,
   generateEmailMessageId,
-  maskCardNumbers,
   outboundJobId,
   replySubject,
 } from '@oq/contracts';
@@ -40,7 +40,7 @@ export function outboundQueueFor(channel: Channel): QueueName | null {
   }
 }
 
-/** A message about to be written: who, on which (locked) ticket, what (text resolved, card numbers masked). */
+/** A message about to be written: who, on which (locked) ticket, what (text resolved, HTML sanitized). */
 interface Draft {
   viewer: Viewer;
   t: TicketRow;
@@ -70,6 +70,12 @@ export class RepliesService {
   ) {}
 
   async create(viewer: Viewer, ticketId: string, body: CreateMessageBody) {
+    // An agent's text is never altered: with a card number in it, it is refused, so no PAN is stored or sent.
+    if ([body.text, body.html, ...(body.template?.parameters ?? [])].some((t) => t && containsCardNumber(t)))
+      throw unprocessable(
+        'The message contains a card number. Card numbers are never stored or sent: remove it, or give only its last four digits.',
+        'card_number_in_reply',
+      );
     const messageId = await this.ds.transaction(async (m) => {
       const t = await this.tickets.findVisible(viewer, ticketId, m, true);
       if (t.status === 'closed')
@@ -79,15 +85,10 @@ export class RepliesService {
           reason: 'closed',
         });
       const attachments = await this.attachmentRefs(m, body.attachments);
-      // Card numbers are masked before anything is stored or queued, agents' text included.
-      const html = body.html === undefined ? null : maskCardNumbers(sanitizeHtml(body.html));
-      const template = body.template && {
-        ...body.template,
-        parameters: body.template.parameters.map((p) => maskCardNumbers(p)),
-      };
+      const html = body.html === undefined ? null : sanitizeHtml(body.html);
       // A template's text lives at Meta: the timeline shows which template went out with which values.
-      const text = template ? templateSummary(template) : maskCardNumbers(body.text ?? '');
-      const draft = { viewer, t, body: { ...body, template, text }, html, attachments };
+      const text = body.template ? templateSummary(body.template) : (body.text ?? '');
+      const draft = { viewer, t, body: { ...body, text }, html, attachments };
       return body.kind === 'note' ? this.note(m, draft) : this.reply(m, draft);
     });
     const [row] = await this.ds.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1`, [messageId]);

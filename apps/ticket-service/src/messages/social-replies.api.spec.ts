@@ -60,24 +60,24 @@ describe('replies on WhatsApp, Messenger and Instagram (templates, tags, 24-hour
     expect(await outboundCount(t.id)).toBe(0);
 
     const sent = await reply(t.id, {
-      template: { name: 'refund_update', language: 'en_US', parameters: ['€42.00', 'card 4111 1111 1111 1111'] },
+      template: { name: 'refund_update', language: 'en_US', parameters: ['€42.00', 'card ending 1111'] },
     });
     expect(sent.status).toBe(201);
     expect(sent.body).toMatchObject({
       channel: 'whatsapp',
       deliveryStatus: 'queued',
-      text: 'WhatsApp template refund_update (en_US): €42.00 | card •••• •••• •••• 1111',
+      text: 'WhatsApp template refund_update (en_US): €42.00 | card ending 1111',
     });
     const [row] = await h.ds.query(`SELECT metadata FROM messages WHERE id = $1`, [sent.body.id]);
     expect(row.metadata.template).toEqual({
       name: 'refund_update',
       language: 'en_US',
-      parameters: ['€42.00', 'card •••• •••• •••• 1111'],
+      parameters: ['€42.00', 'card ending 1111'],
     });
     const job = await waitForJob(h, QueueName.OutboundSocial, outboundJobId(sent.body.id, 0));
     expect(job.data).toMatchObject({
       channel: 'whatsapp',
-      template: { name: 'refund_update', language: 'en_US', parameters: ['€42.00', 'card •••• •••• •••• 1111'] },
+      template: { name: 'refund_update', language: 'en_US', parameters: ['€42.00', 'card ending 1111'] },
       conversation: { lastInboundAt: expect.any(String) },
     });
     expect(job.data.messageTag).toBeUndefined();

@@ -202,7 +202,8 @@ export class TicketsService {
           [t.id, c.contactId],
         );
       }
-      // The customer's side of the conversation, recorded by the agent.
+      // The customer's side of the conversation, recorded by the agent: customer content, masked like any
+      // inbound message (the agent's own replies and notes are refused with a card number instead).
       const call = body.callLog;
       const [msg] = await m.query(
         `INSERT INTO messages (ticket_id, inbox_id, channel, direction, kind, author_contact_id, subject, text, metadata, source_time)
