@@ -89,6 +89,9 @@ export async function prepareStack(name: string): Promise<BenchStack> {
     ADMIN_EMAIL: 'admin@bench.local',
     ADMIN_PASSWORD: 'bench-admin-password',
     SEED_DEMO: 'false',
+    // The benchmarks' fakes (inbox API, provider stand-ins serving media/recordings) listen on
+    // 127.0.0.1, which URLs from payloads may only reach when allow-listed (safeFetch).
+    FETCH_ALLOW_HOSTS: '127.0.0.1,localhost',
   };
   for (const [v, port] of Object.values(SERVICE_PORTS)) env[v] = String(port);
 

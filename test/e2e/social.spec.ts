@@ -89,6 +89,7 @@ describe('social channels end to end (ticket-service + social-service)', () => {
         META_GRAPH_BASE_URL: graph.baseUrl,
         META_GRAPH_VERSION: GRAPH_VERSION,
         TELEGRAM_API_BASE_URL: telegram.baseUrl,
+        FETCH_ALLOW_HOSTS: [graph.baseUrl, telegram.baseUrl].map((u) => new URL(u).host).join(','),
         BLOB_DIR: blobDir,
       }),
     });

@@ -62,6 +62,7 @@ describe('phone calls on the customer timeline (voice-service → ticket-service
     voice = await startVoiceService(kit.db, kit.prefix, {
       TICKET_SERVICE_URL: api.url,
       TWILIO_API_BASE_URL: twilio.url,
+      FETCH_ALLOW_HOSTS: twilio.host,
       VOICE_DEFAULT_REGION: 'DE',
     });
   }, 60_000);

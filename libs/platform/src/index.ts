@@ -12,3 +12,4 @@ export * from './http/zod-validation.pipe';
 export * from './platform.module';
 export * from './crypto/secret-box';
 export * from './inboxes/inbox-directory';
+export * from './fetch';

@@ -1,4 +1,5 @@
 import { Channel, InboxConfig } from '@oq/contracts';
+import { HostAllowList } from '@oq/platform';
 import { z } from 'zod';
 
 /**
@@ -11,7 +12,11 @@ import { z } from 'zod';
  * - instagram: address = IG account id;   secrets appSecret, verifyToken, accessToken
  * - telegram:  address = bot id;          secrets botToken, webhookSecret (1–256 chars of A-Z a-z 0-9 _ -)
  *
- * settings (all optional): rateLimitPerSecond, rateLimitBurst.
+ * settings (all optional): rateLimitPerSecond, rateLimitBurst, and mediaHosts — when set, media
+ * (attachment URLs, the URL the Graph API hands out for WhatsApp media, Telegram file downloads)
+ * is fetched only from these hosts (`host`, `host:port`, `*.domain`; every redirect checked too),
+ * even when another host is public. Without it any public host is fetched; internal addresses
+ * never are (see safeFetch and FETCH_ALLOW_HOSTS).
  */
 export type MetaChannel = 'whatsapp' | 'messenger' | 'instagram';
 export const META_CHANNELS: readonly Channel[] = ['whatsapp', 'messenger', 'instagram'];
@@ -29,6 +34,7 @@ const TelegramSecrets = z.object({
 const Settings = z.object({
   rateLimitPerSecond: z.coerce.number().positive().optional(),
   rateLimitBurst: z.coerce.number().int().positive().optional(),
+  mediaHosts: HostAllowList.optional(),
 });
 
 interface Common {

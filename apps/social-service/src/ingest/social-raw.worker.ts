@@ -1,7 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AttachmentRef, JobName, QueueName, SocialRawEvent, inboundJobId, maskCardNumbers } from '@oq/contracts';
-import { BlobStore, BlobTooLargeError, CONFIG, JobHandler, LOGGER, QueueService } from '@oq/platform';
-import { Job } from 'bullmq';
+import {
+  AttachmentRef,
+  InvalidPayloadError,
+  JobName,
+  QueueName,
+  SocialRawEvent,
+  buildJob,
+  inboundJobId,
+  maskCardNumbers,
+} from '@oq/contracts';
+import { BlobStore, BlobTooLargeError, CONFIG, JobHandler, LOGGER, QueueService, SafeFetchError } from '@oq/platform';
+import { Job, UnrecoverableError } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Logger } from 'pino';
@@ -97,12 +106,22 @@ export class SocialRawWorker {
       try {
         attachments.push(await this.store(ref, inbox));
       } catch (err) {
-        if (err instanceof ProviderError && !err.transient)
+        // A refused URL (internal address, not one of the inbox's mediaHosts, too large, too many
+        // redirects) fails the same way on every retry: the message goes on without that file.
+        const refused = err instanceof SafeFetchError && !err.transient;
+        if ((err instanceof ProviderError && !err.transient) || refused || err instanceof BlobTooLargeError)
           missingMedia.push({ filename: ref.filename, reason: err.message });
-        else if (err instanceof BlobTooLargeError) missingMedia.push({ filename: ref.filename, reason: err.message });
         else throw err;
+        // Never the URL (a signed CDN URL, a Telegram file URL with the bot token): host and code are enough.
         this.logger.warn(
-          { inboxId: inbox.id, externalId: m.externalId, err: (err as Error).message },
+          {
+            inboxId: inbox.id,
+            externalId: m.externalId,
+            code: err instanceof SafeFetchError ? err.code : undefined,
+            host: err instanceof SafeFetchError ? err.host : undefined,
+            address: err instanceof SafeFetchError ? err.address : undefined,
+            err: err.message,
+          },
           'media not downloaded',
         );
       }
@@ -118,13 +137,14 @@ export class SocialRawWorker {
   private async store(ref: MediaRef, inbox: SocialInbox): Promise<AttachmentRef> {
     let stream: Readable;
     let contentType = ref.mimeType;
+    const mediaHosts = inbox.settings.mediaHosts;
     if (ref.source === 'whatsapp' && isMetaInbox(inbox)) {
-      const media = await this.graph.downloadWhatsAppMedia(ref.mediaId, inbox.secrets.accessToken);
+      const media = await this.graph.downloadWhatsAppMedia(ref.mediaId, inbox.secrets.accessToken, mediaHosts);
       stream = media.stream;
       contentType = contentType ?? media.mimeType;
-    } else if (ref.source === 'url') stream = await this.graph.download(ref.url);
+    } else if (ref.source === 'url') stream = await this.graph.download(ref.url, mediaHosts);
     else if (ref.source === 'telegram' && inbox.channel === 'telegram')
-      stream = await this.telegram.downloadFile(inbox.secrets.botToken, ref.fileId);
+      stream = await this.telegram.downloadFile(inbox.secrets.botToken, ref.fileId, mediaHosts);
     else throw new ProviderError('meta', false, 'media_source', `${ref.source} media on a ${inbox.channel} inbox`);
     const blob = await this.blobs.putStream(stream, this.config.SOCIAL_MEDIA_MAX_BYTES);
     return {

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG } from '@oq/platform';
+import { CONFIG, safeFetch } from '@oq/platform';
 import { Readable } from 'node:stream';
 import { Config } from '../config';
-import { ProviderError, graphError, providerFetch, readJson } from './provider-error';
+import { ProviderError, graphError, parseJsonText, providerFetch, readJson } from './provider-error';
 
 /**
  * Meta Graph API over plain fetch: base URL and version come from config so
@@ -41,10 +41,14 @@ export class GraphClient {
     return this.handle<T>(res);
   }
 
-  /** WhatsApp media: GET /{media-id} → a short-lived URL, then GET that URL with the same token. */
+  /**
+   * WhatsApp media: GET /{media-id} → a short-lived URL, then GET that URL with the same token.
+   * The lookup goes to the configured Graph API; the URL it answers is fetched like any URL from a payload.
+   */
   async downloadWhatsAppMedia(
     mediaId: string,
     token: string,
+    mediaHosts?: readonly string[],
   ): Promise<{ stream: Readable; mimeType?: string; sha256?: string }> {
     const res = await providerFetch(
       'meta',
@@ -54,20 +58,26 @@ export class GraphClient {
     );
     const info = await this.handle<{ url?: string; mime_type?: string; sha256?: string }>(res);
     if (!info.url) throw new ProviderError('meta', false, 'no_url', `media ${mediaId} has no download url`);
-    const file = await this.download(info.url, token);
+    const file = await this.download(info.url, mediaHosts, token);
     return { stream: file, mimeType: info.mime_type, sha256: info.sha256 };
   }
 
-  /** Downloads a media URL (Messenger attachment CDN URLs need no token; WhatsApp's need one). */
-  async download(url: string, token?: string): Promise<Readable> {
-    const res = await providerFetch(
-      'meta',
-      url,
-      { headers: token ? { authorization: `Bearer ${token}` } : {} },
-      this.config.SOCIAL_HTTP_TIMEOUT_MS,
-    );
-    if (!res.ok || !res.body) throw graphError(res.status, await readJson(res), res.headers.get('retry-after'));
-    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+  /**
+   * Downloads a media URL named by a payload (a Messenger/Instagram attachment CDN URL needs no token,
+   * WhatsApp's needs one) through safeFetch: refusals are SafeFetchErrors, a body over
+   * SOCIAL_MEDIA_MAX_BYTES fails while streaming. `mediaHosts`: the inbox's settings.mediaHosts.
+   * The token goes to the URL's origin only.
+   */
+  async download(url: string, mediaHosts?: readonly string[], token?: string): Promise<Readable> {
+    const res = await safeFetch(url, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      allowHosts: this.config.FETCH_ALLOW_HOSTS,
+      onlyHosts: mediaHosts,
+      maxBytes: this.config.SOCIAL_MEDIA_MAX_BYTES,
+      timeoutMs: this.config.SOCIAL_HTTP_TIMEOUT_MS,
+    });
+    if (!res.ok) throw graphError(res.status, parseJsonText(await res.text()), res.header('retry-after') ?? null);
+    return res.body;
   }
 
   private async handle<T>(res: Response): Promise<T> {

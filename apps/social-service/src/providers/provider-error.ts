@@ -87,7 +87,11 @@ export async function providerFetch(
 }
 
 export async function readJson(res: Response): Promise<unknown> {
-  const text = await res.text();
+  return parseJsonText(await res.text());
+}
+
+/** A provider's answer as JSON; what is not JSON is kept (truncated) as `raw`. */
+export function parseJsonText(text: string): unknown {
   try {
     return text ? JSON.parse(text) : {};
   } catch {

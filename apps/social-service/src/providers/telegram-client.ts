@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG } from '@oq/platform';
+import { CONFIG, safeFetch } from '@oq/platform';
 import { Readable } from 'node:stream';
 import { Config } from '../config';
-import { ProviderError, providerFetch, readJson, telegramError } from './provider-error';
+import { ProviderError, parseJsonText, providerFetch, readJson, telegramError } from './provider-error';
 
 /**
  * Telegram Bot API (`{base}/bot<token>/<method>`, files at `{base}/file/bot<token>/<path>`).
@@ -29,18 +29,22 @@ export class TelegramClient {
     return json.result as T;
   }
 
-  /** getFile, then the file download. */
-  async downloadFile(botToken: string, fileId: string): Promise<Readable> {
+  /**
+   * getFile, then the file download. The file URL is built from the configured API base and the
+   * path Telegram answered; it is fetched through safeFetch like other media (size cap, redirects
+   * re-checked, the inbox's mediaHosts), so a Bot API server on an internal address needs FETCH_ALLOW_HOSTS.
+   */
+  async downloadFile(botToken: string, fileId: string, mediaHosts?: readonly string[]): Promise<Readable> {
     const file = await this.call<{ file_path?: string }>(botToken, 'getFile', { file_id: fileId });
     if (!file.file_path)
       throw new ProviderError('telegram', false, 'no_file_path', `file ${fileId} cannot be downloaded`);
-    const res = await providerFetch(
-      'telegram',
-      `${this.config.TELEGRAM_API_BASE_URL}/file/bot${botToken}/${file.file_path}`,
-      {},
-      this.config.SOCIAL_HTTP_TIMEOUT_MS,
-    );
-    if (!res.ok || !res.body) throw telegramError(res.status, await readJson(res), res.headers.get('retry-after'));
-    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+    const res = await safeFetch(`${this.config.TELEGRAM_API_BASE_URL}/file/bot${botToken}/${file.file_path}`, {
+      allowHosts: this.config.FETCH_ALLOW_HOSTS,
+      onlyHosts: mediaHosts,
+      maxBytes: this.config.SOCIAL_MEDIA_MAX_BYTES,
+      timeoutMs: this.config.SOCIAL_HTTP_TIMEOUT_MS,
+    });
+    if (!res.ok) throw telegramError(res.status, parseJsonText(await res.text()), res.header('retry-after') ?? null);
+    return res.body;
   }
 }

@@ -115,6 +115,8 @@ export class SocialTestKit {
         META_GRAPH_BASE_URL: this.graph.baseUrl,
         META_GRAPH_VERSION: GRAPH_VERSION,
         TELEGRAM_API_BASE_URL: this.telegram.baseUrl,
+        // The fakes listen on 127.0.0.1, which media downloads (safeFetch) refuse unless allow-listed.
+        FETCH_ALLOW_HOSTS: [this.graph.baseUrl, this.telegram.baseUrl].map((u) => new URL(u).host).join(','),
         BLOB_DIR: this.blobDir,
         ...extraEnv,
       }),

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { InboundMessage, JobName, QueueName } from '@oq/contracts';
 import { BlobStore } from '@oq/platform';
 import { registerTelegramWebhook } from '../providers/telegram-webhook';
@@ -86,8 +88,9 @@ describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot A
       expect((await postMeta(wa.id, body, signMetaBody(body + ' ', wa.secrets.appSecret))).status).toBe(401);
       // Signed by another inbox's app secret.
       expect((await postMeta(wa.id, body, signMetaBody(body, fb.secrets.appSecret))).status).toBe(401);
+      // Unsigned garbage is refused for its signature, before anyone looks at the body.
       const malformed = '{"object":"whatsapp_business_account",';
-      expect((await postMeta(wa.id, malformed, signMetaBody(malformed, wa.secrets.appSecret))).status).toBe(400);
+      expect((await postMeta(wa.id, malformed, undefined)).status).toBe(401);
       expect(
         (await postMeta('1d0f4a5e-0000-4000-8000-000000000000', body, signMetaBody(body, wa.secrets.appSecret))).status,
       ).toBe(404);
@@ -274,6 +277,91 @@ describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot A
       expect(await kit.until(async () => (await kit.reports({ providerMessageId: 'ig_sent_1' }))[0])).toMatchObject({
         status: 'read',
       });
+    });
+
+    it('an attachment URL on an internal address is not fetched: the message arrives naming the missing file', async () => {
+      const seen: string[] = [];
+      const internal = createServer((req, res) => {
+        seen.push(req.url!);
+        res.end('internal admin page');
+      });
+      await new Promise<void>((r) => internal.listen(0, '127.0.0.1', r));
+      const port = (internal.address() as AddressInfo).port;
+      try {
+        const psid = '6612345678907777';
+        const urls = [
+          `http://127.0.0.1:${port}/admin/export.png?signature=s3cret`,
+          `http://localhost:${port}/x.png`,
+          'http://169.254.169.254/latest/meta-data/iam/security-credentials/role.png',
+        ];
+        await signed(
+          fb,
+          messengerEvent(
+            'page',
+            fb.address,
+            urls.map((url, i) =>
+              messaging(psid, fb.address, {
+                message: { mid: `m_ssrf${i}`, attachments: [{ type: 'image', payload: { url } }] },
+              }),
+            ),
+          ),
+        );
+        for (let i = 0; i < urls.length; i++) {
+          const [msg] = await arrived(`m_ssrf${i}`);
+          expect(msg.attachments).toEqual([]);
+          const missing = msg.metadata.missingMedia as { filename: string; reason: string }[];
+          expect(missing).toEqual([
+            { filename: expect.any(String), reason: expect.stringMatching(/^blocked_address: /) },
+          ]);
+          expect(missing[0].reason).not.toContain('s3cret');
+        }
+        expect(seen).toEqual([]);
+      } finally {
+        internal.closeAllConnections();
+        await new Promise((r) => internal.close(r));
+      }
+    });
+
+    it("an inbox's mediaHosts refuses media from any other host, the Graph API's download URL included", async () => {
+      const strictFb = kit.addInbox({
+        ...metaInbox('messenger', kit.accessToken),
+        settings: { mediaHosts: ['*.fbcdn.net'] },
+      });
+      const strictWa = kit.addInbox({
+        ...metaInbox('whatsapp', kit.accessToken),
+        settings: { mediaHosts: ['*.fbcdn.net'] },
+      });
+      const png = Buffer.from('89504e470d0a1a0a0000000d4948445200', 'hex');
+      const url = kit.graph.addCdnFile('not-from-the-cdn.png', png, 'image/png');
+      await signed(
+        strictFb,
+        messengerEvent('page', strictFb.address, [
+          messaging('6612345678908888', strictFb.address, {
+            message: { mid: 'm_hosts1', attachments: [{ type: 'image', payload: { url } }] },
+          }),
+        ]),
+      );
+      const media = kit.graph.addMedia(png, 'image/png');
+      await signed(
+        strictWa,
+        whatsappMessage(strictWa.address, '16315559999', {
+          id: 'wamid.hosts1',
+          type: 'image',
+          image: { mime_type: 'image/png', sha256: media.sha256, id: media.id },
+        }),
+      );
+      for (const id of ['m_hosts1', 'wamid.hosts1']) {
+        const [msg] = await arrived(id);
+        expect(msg.attachments).toEqual([]);
+        expect(msg.metadata.missingMedia).toEqual([
+          { filename: expect.any(String), reason: expect.stringMatching(/^host_not_allowed: /) },
+        ]);
+      }
+      expect(kit.graph.find((r) => r.path === '/cdn/not-from-the-cdn.png')).toEqual([]);
+      // The media lookup is configuration (the Graph API itself) and happens; the URL it answers is refused.
+      expect(kit.graph.find((r) => r.path.endsWith(`/${media.id}`)).map((r) => r.path)).toEqual([
+        `/${kit.graph.version}/${media.id}`,
+      ]);
     });
 
     it('watermark-only reads and deliveries → DeliveryWatermarks for the conversation; duplicates once', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { JobName, QueueName, inboundJobId } from '@oq/contracts';
-import { CONFIG, LOGGER, MetricsService, QueueService, InboxDirectory } from '@oq/platform';
+import { CONFIG, LOGGER, MetricsService, QueueService, InboxDirectory, SafeFetchError } from '@oq/platform';
 import { Logger } from 'pino';
 import { Config } from '../config';
 import { contentHash } from './call-event';
@@ -94,13 +94,31 @@ export class CallEmitter implements OnApplicationBootstrap, OnApplicationShutdow
         if (r.state.recordingUrl === url) r.state.recording = { ...ref, url };
       });
     } catch (err) {
-      const permanent = err instanceof RecordingUnavailableError;
+      // A refused URL (internal address, not one of the inbox's recording hosts, too large…) or a
+      // recording the provider no longer has will not change by retrying; a network hiccup might.
+      const refused = err instanceof SafeFetchError && !err.transient;
+      const permanent = refused || err instanceof RecordingUnavailableError;
+      const code = err instanceof SafeFetchError ? err.code : permanent ? 'unavailable' : 'failed';
+      // Never the URL: its query may carry a signature. The host and the refused address are enough.
       this.logger.warn(
-        { inboxId: row.inboxId, callId: row.callId, err: (err as Error).message, permanent },
-        'recording not downloaded; the call log keeps its URL',
+        {
+          inboxId: row.inboxId,
+          callId: row.callId,
+          code,
+          host: err instanceof SafeFetchError ? err.host : undefined,
+          address: err instanceof SafeFetchError ? err.address : undefined,
+          err: (err as Error).message,
+          permanent,
+        },
+        permanent ? 'recording not downloaded and not retried' : 'recording not downloaded; the call log keeps its URL',
       );
+      this.metrics
+        .counter('oq_voice_recording_failures_total', 'Recording downloads that failed, by reason', ['code'])
+        .inc({ code });
       return this.store.mutate(row.inboxId, row.callId, (r) => {
         r.state.recordingAttempts = permanent ? Number.MAX_SAFE_INTEGER : (r.state.recordingAttempts ?? 0) + 1;
+        if (permanent && r.state.recordingUrl === url)
+          r.state.recordingError = { url, code, reason: (err as Error).message };
       });
     }
   }

@@ -73,6 +73,10 @@ export interface CallState {
   /** Set once the recording at recordingUrl was downloaded into the blob store. */
   recording?: AttachmentRef & { url: string };
   recordingAttempts?: number;
+  /** Why the recording at `url` will not be downloaded (refused by safeFetch, gone at the provider). */
+  recordingError?: { url: string; code: string; reason: string };
+  /** The events' `originals`, merged (see CallEvent.originals). */
+  originals?: string;
 }
 
 const stable = (value: unknown): string =>
@@ -104,7 +108,7 @@ const maxIso = (a: string | undefined, b: string | undefined) => (!a ? b : !b ? 
  */
 export function foldCallEvents(
   events: CallEvent[],
-  base?: Pick<CallState, 'recording' | 'recordingAttempts'>,
+  base?: Pick<CallState, 'recording' | 'recordingAttempts' | 'recordingError'>,
 ): CallState {
   const ordered = events
     .map((e) => ({ e, rank: e.status ? STATUS_RANK[e.status] : -1, at: ms(e.at), digest: eventDigest(e) }))
@@ -152,6 +156,8 @@ export function foldCallEvents(
   }
   if (base?.recording && base.recording.url === state.recordingUrl) state.recording = base.recording;
   if (base?.recordingAttempts) state.recordingAttempts = base.recordingAttempts;
+  if (base?.recordingError && base.recordingError.url === state.recordingUrl)
+    state.recordingError = base.recordingError;
   return state;
 }
 

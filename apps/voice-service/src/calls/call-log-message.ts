@@ -19,6 +19,17 @@ const OUTBOUND_SUBJECT: Record<Disposition, string> = {
   blocked: 'Blocked call to',
 };
 
+/** What the agent reads when a recording was not downloaded and will not be (SafeFetchError codes and ours). */
+const RECORDING_ERROR_TEXT: Record<string, string> = {
+  blocked_address: 'its address is internal or reserved',
+  host_not_allowed: "its host is not one of the inbox's recording hosts",
+  unsupported_protocol: 'it is not an http(s) URL',
+  invalid_url: 'the URL is invalid',
+  too_many_redirects: 'too many redirects',
+  too_large: 'the file is too large',
+  unavailable: 'the provider no longer has it',
+};
+
 function formatDuration(sec: number): string {
   if (sec < 60) return `${sec} s`;
   const m = Math.floor(sec / 60);
@@ -59,7 +70,17 @@ export function callLogMessage(
       (state.queue ? `, queue ${state.queue}` : '') +
       '.',
   ];
-  if (state.recordingUrl && !recording) lines.push(`Recording: ${state.recordingUrl}`);
+  const recordingError =
+    state.recordingError && state.recordingError.url === state.recordingUrl && !recording
+      ? state.recordingError
+      : undefined;
+  if (state.recordingUrl && !recording)
+    lines.push(
+      `Recording: ${state.recordingUrl}` +
+        (recordingError
+          ? ` (could not be fetched: ${RECORDING_ERROR_TEXT[recordingError.code] ?? recordingError.reason})`
+          : ''),
+    );
   if (withheld) lines.push('The caller withheld their number: there is nobody to call back.');
   if (transcript) lines.push('', 'Transcript:', transcript);
 
@@ -96,6 +117,9 @@ export function callLogMessage(
       transcript,
       ticket: state.ticketId || state.ticketNumber ? { id: state.ticketId, number: state.ticketNumber } : undefined,
     },
-    metadata: { provider: state.provider },
+    metadata: {
+      provider: state.provider,
+      ...(recordingError && { recordingError: { code: recordingError.code, reason: recordingError.reason } }),
+    },
   };
 }

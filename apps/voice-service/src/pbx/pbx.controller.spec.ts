@@ -20,6 +20,8 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
   const prefix = testQueuePrefix();
   let api: FakeInboxApi;
   let files: FakeRecordingServer;
+  /** An internal web server nobody allow-listed (think: an admin console on the PBX's network). */
+  let internal: FakeRecordingServer;
   let voice: VoiceStack;
   let pg: Client;
   let inboxId: string;
@@ -43,8 +45,9 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
     db = await createTestDatabase();
     api = await new FakeInboxApi().start();
     files = await new FakeRecordingServer().start();
+    internal = await new FakeRecordingServer().start();
     inboxId = api.add({ secrets: { signingSecret: SECRET } }).id;
-    voice = await startVoiceService(db, prefix, { TICKET_SERVICE_URL: api.url });
+    voice = await startVoiceService(db, prefix, { TICKET_SERVICE_URL: api.url, FETCH_ALLOW_HOSTS: files.host });
     pg = new Client({ connectionString: db.url });
     await pg.connect();
   });
@@ -53,6 +56,7 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
     await pg?.end();
     await api?.close();
     await files?.close();
+    await internal?.close();
     await db?.drop();
     await dropQueuePrefix(prefix);
   });
@@ -118,6 +122,67 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
     expect(job.data.call?.recording).toMatchObject({ size: 9, contentType: 'audio/mpeg' });
     // PBX URLs are not Twilio's: no credentials were sent.
     expect(files.authorizations.at(-1)).toBeUndefined();
+  });
+
+  it('does not fetch a recording URL on an internal address; the call log lands saying it could not be fetched', async () => {
+    const port = new URL(internal.url).port;
+    const urls = [
+      internal.serve('/admin/export.wav?X-Amz-Signature=s3cret', Buffer.from('internal'), 'audio/wav'),
+      `http://localhost:${port}/admin/export.wav`,
+      `http://[::ffff:127.0.0.1]:${port}/admin/export.wav`,
+      'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+    ];
+    for (const url of urls) {
+      const id = callId();
+      const res = await postPbx(
+        voice.base,
+        inboxId,
+        SECRET,
+        record(id, { disposition: 'voicemail', recordingUrl: url }),
+      );
+      expect(res.status).toBe(200);
+      // The call log is enqueued only after the download was tried and its refusal recorded on the call.
+      const [job] = await waitForCallLogs(voice.inbound, id, 1);
+      expect(job.data.call).toMatchObject({ disposition: 'voicemail', recordingUrl: url });
+      expect(job.data.call?.recording).toBeUndefined();
+      expect(job.data.metadata).toMatchObject({
+        provider: 'pbx',
+        recordingError: { code: 'blocked_address', reason: expect.stringMatching(/^blocked_address: /) },
+      });
+      expect(job.data.metadata.recordingError).not.toHaveProperty('url');
+      expect(JSON.stringify(job.data.metadata)).not.toContain('s3cret');
+      expect(job.data.text).toContain(`Recording: ${url} (could not be fetched: its address is internal or reserved)`);
+      // Refused for good: no retry is scheduled.
+      const [row] = await rows(id);
+      expect(row.state.recordingError).toMatchObject({ url, code: 'blocked_address' });
+      expect(row.next_work_at).toBeNull();
+    }
+    expect(internal.requests).toEqual([]);
+    const metrics = await (await fetch(`${voice.base}/metrics`)).text();
+    expect(metrics).toMatch(/oq_voice_recording_failures_total\{code="blocked_address",[^}]*\} 4/);
+  });
+
+  it("fetches recordings only from the inbox's recording hosts when it lists some", async () => {
+    const strict = api.add({
+      settings: { recordingHosts: ['recordings.pbx.example', '*.pbx-cdn.example'] },
+      secrets: { signingSecret: SECRET },
+    });
+    const listed = api.add({ settings: { recordingHosts: [files.host] }, secrets: { signingSecret: SECRET } });
+    const refused = callId();
+    const refusedUrl = files.serve(`/rec/${refused}.mp3`, Buffer.from('not for this inbox'), 'audio/mpeg');
+    await postPbx(voice.base, strict.id, SECRET, record(refused, { recordingUrl: refusedUrl }));
+    const [a] = await waitForCallLogs(voice.inbound, refused, 1);
+    expect(a.data.call?.recording).toBeUndefined();
+    expect(a.data.metadata).toMatchObject({ recordingError: { code: 'host_not_allowed' } });
+    expect(a.data.text).toContain("could not be fetched: its host is not one of the inbox's recording hosts");
+    expect(files.requests).not.toContain(`/rec/${refused}.mp3`);
+
+    const fetched = callId();
+    const url = files.serve(`/rec/${fetched}.mp3`, Buffer.from('mp3 bytes'), 'audio/mpeg');
+    await postPbx(voice.base, listed.id, SECRET, record(fetched, { recordingUrl: url }));
+    const [b] = await waitForCallLogs(voice.inbound, fetched, 1);
+    expect(b.data.call?.recording).toMatchObject({ size: 9, contentType: 'audio/mpeg' });
+    expect(b.data.metadata).not.toHaveProperty('recordingError');
   });
 
   it('rejects replays older than 5 minutes and bad signatures with 401, storing nothing', async () => {

@@ -82,12 +82,18 @@ export class FakeInboxApi {
   }
 }
 
-/** A local stand-in for api.twilio.com (or a PBX's web server) serving recordings. */
+/**
+ * A local stand-in for api.twilio.com (or a PBX's web server) serving recordings. It listens on
+ * 127.0.0.1, which safeFetch refuses: list `host` in FETCH_ALLOW_HOSTS for the service to reach it.
+ */
 export class FakeRecordingServer {
   readonly files = new Map<string, { body: Buffer; type: string; basicAuth?: string; failures?: number }>();
   readonly authorizations: (string | undefined)[] = [];
+  /** Every request that reached the server (the recordings' paths). */
+  readonly requests: string[] = [];
   private server = createServer((req, res) => {
     const file = this.files.get(req.url!);
+    this.requests.push(req.url!);
     this.authorizations.push(req.headers.authorization);
     if (!file) return res.writeHead(404).end();
     if (file.failures) {
@@ -104,6 +110,11 @@ export class FakeRecordingServer {
   async start(): Promise<this> {
     this.url = await listen(this.server);
     return this;
+  }
+
+  /** `127.0.0.1:<port>`, for FETCH_ALLOW_HOSTS. */
+  get host(): string {
+    return new URL(this.url).host;
   }
 
   /** Serves a file; the first `failures` requests answer 503 (a provider hiccup). */

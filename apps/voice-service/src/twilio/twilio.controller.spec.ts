@@ -47,7 +47,11 @@ describe('Twilio status callbacks → one call log per call', () => {
     api = await new FakeInboxApi().start();
     twilio = await new FakeRecordingServer().start();
     inboxId = api.add({ secrets: { accountSid: ACCOUNT, authToken: TOKEN } }).id;
-    voice = await startVoiceService(db, prefix, { TICKET_SERVICE_URL: api.url, TWILIO_API_BASE_URL: twilio.url });
+    voice = await startVoiceService(db, prefix, {
+      TICKET_SERVICE_URL: api.url,
+      TWILIO_API_BASE_URL: twilio.url,
+      FETCH_ALLOW_HOSTS: twilio.host,
+    });
     pg = new Client({ connectionString: db.url });
     await pg.connect();
   });

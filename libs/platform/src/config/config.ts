@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseHostList } from '../fetch/host-patterns';
 
 const TRUST_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -31,6 +32,28 @@ export const BaseConfigSchema = z.object({
           .filter(Boolean)
           .every((p) => TRUST_KEYWORDS.has(p) || isIP(p.split('/')[0]) !== 0),
       'must list IP addresses, CIDRs or loopback/linklocal/uniquelocal, comma-separated',
+    ),
+  /**
+   * Hosts that URLs named in payloads (call recordings, social media) may fetch even though they
+   * resolve to internal addresses (loopback, private, link-local…), which safeFetch otherwise
+   * refuses: comma-separated `host`, `host:port` or `*.domain`. For tests, local fakes and an
+   * internal PBX; empty (default) lets no internal address through.
+   */
+  FETCH_ALLOW_HOSTS: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        parseHostList(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
     ),
   /** Shared secret for service-to-service calls (internal API). */
   SERVICE_TOKEN: z.string().min(24, 'must be at least 24 characters'),

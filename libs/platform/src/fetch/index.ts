@@ -1,0 +1,3 @@
+export * from './address-policy';
+export * from './host-patterns';
+export * from './safe-fetch';
