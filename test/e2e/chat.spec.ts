@@ -310,6 +310,23 @@ describe('in-app chat', () => {
     }
   });
 
+  it('answers 400 for an X-Filename with malformed percent-encoding or NUL, and decodes a good one', async () => {
+    const headers = { 'x-chat-user-id': 'u-9003', 'x-chat-user-hash': s.userHash('u-9003') };
+    const upload = (filename: string) =>
+      fetch(`${s.chatUrls[0]}/chat/${s.inboxId}/attachments`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/octet-stream', 'x-filename': filename },
+        body: 'bytes',
+      });
+    const bad = await upload('%E0%A4%A.pdf');
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).message).toMatch(/X-Filename must be percent-encoded UTF-8/);
+    expect((await upload('a%00b.pdf')).status).toBe(400);
+    const good = await upload(encodeURIComponent('退款 receipt.pdf'));
+    expect(good.status).toBe(201);
+    expect((await good.json()).filename).toBe('退款 receipt.pdf');
+  });
+
   it('uploads an attachment and sends it; only its uploader may attach or download it', async () => {
     const headers = { 'x-chat-user-id': 'u-9001', 'x-chat-user-hash': s.userHash('u-9001') };
     const up = await fetch(`${s.chatUrls[0]}/chat/${s.inboxId}/attachments`, {

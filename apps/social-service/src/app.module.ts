@@ -16,7 +16,7 @@ const concurrency = (name: string, fallback: number) => Number(process.env[name]
     QueueModule.forRoot({
       produce: [QueueName.Inbound, QueueName.Delivery],
       consume: [
-        { queue: QueueName.SocialRaw, concurrency: concurrency('SOCIAL_RAW_CONCURRENCY', 20) },
+        { queue: QueueName.SocialRaw, concurrency: concurrency('SOCIAL_RAW_CONCURRENCY', 20), deadLetter: true },
         { queue: QueueName.OutboundSocial, concurrency: concurrency('SOCIAL_OUTBOUND_CONCURRENCY', 20) },
       ],
     }),

@@ -4,6 +4,7 @@ export * from './payloads';
 export * from './jobs';
 export * from './job-policy';
 export * from './card-numbers';
+export * from './storable-text';
 export * from './email-threading';
 export * from './internal-api';
 export * from './chat';

@@ -63,6 +63,12 @@ export const JOB_POLICY: Record<JobName, JobPolicy> = {
     keepCompletedSeconds: 3600,
     keepFailedSeconds: 7 * DAY,
   },
+  [JobName.DeadLetter]: {
+    attempts: 20,
+    backoff: { type: 'exponential', delay: 1000 },
+    keepCompletedSeconds: DAY,
+    keepFailedSeconds: 30 * DAY,
+  },
   [JobName.OutboundMessage]: {
     attempts: 8,
     backoff: { type: 'exponential', delay: 2000 },

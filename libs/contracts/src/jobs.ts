@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { JobName } from './queues';
 import {
+  MAX_PAYLOAD_DEPTH,
+  PayloadTooDeepError,
+  encodeOriginals,
+  makeStorable,
+  valueDepthExceeds,
+} from './storable-text';
+import {
+  DeadLetterJob,
   DeliveryReport,
   DeliveryWatermark,
   InboundMessage,
@@ -33,6 +41,7 @@ export const JOB_SCHEMAS = {
   [JobName.SlaReconcile]: { current: 1, schema: SlaReconcile },
   [JobName.SocialRawEvent]: { current: 1, schema: SocialRawEvent },
   [JobName.OutboundMessage]: { current: 1, schema: OutboundMessage },
+  [JobName.DeadLetter]: { current: 1, schema: DeadLetterJob },
 } satisfies { [K in JobName]: VersionedSchema<unknown> };
 
 export type JobPayload<N extends JobName> = z.infer<(typeof JOB_SCHEMAS)[N]['schema']>;
@@ -83,7 +92,42 @@ export function parseJob<N extends JobName>(name: N, data: unknown): JobPayload<
   }
   const result = entry.schema.safeParse(data);
   if (!result.success) throw new InvalidPayloadError(name, describeZodError(result.error));
-  return result.data as JobPayload<N>;
+  return storable(name, result.data) as JobPayload<N>;
+}
+
+/** Payloads that carry a provider's raw body to the worker that turns it into messages. */
+const RAW_PAYLOADS: ReadonlySet<JobName> = new Set([JobName.SocialRawEvent]);
+
+/**
+ * Every job payload leaves the contract storable in Postgres (storable-text.ts). An inbound
+ * message says which of its fields changed and carries their originals, so nothing the customer
+ * sent is lost; a payload parsed twice (producer, then consumer) keeps the first record.
+ */
+function storable(name: JobName, data: unknown): unknown {
+  if (RAW_PAYLOADS.has(name)) {
+    // Never stored as such: altering it here would lose the originals before the message is built.
+    if (valueDepthExceeds(data, MAX_PAYLOAD_DEPTH))
+      throw new InvalidPayloadError(name, new PayloadTooDeepError().message);
+    return data;
+  }
+  let result;
+  try {
+    result = makeStorable(data);
+  } catch (err) {
+    if (err instanceof PayloadTooDeepError) throw new InvalidPayloadError(name, err.message);
+    throw err;
+  }
+  if (!result.altered.length || name !== JobName.InboundMessage) return result.value;
+  const msg = result.value as { metadata: Record<string, unknown> };
+  const altered: TextAltered = { fields: result.altered, original: encodeOriginals(result.originals) };
+  return { ...msg, metadata: { ...msg.metadata, textAltered: altered } };
+}
+
+/** `metadata.textAltered` of an inbound message: what changed, and the originals as escaped JSON. */
+export interface TextAltered {
+  fields: string[];
+  /** JSON object path → original string; JSON escapes keep NUL and lone surrogates intact. */
+  original: string;
 }
 
 /** Builds a payload for producers: fills defaults and fails before anything is enqueued. */

@@ -15,6 +15,9 @@ import {
  * (see versioning.ts) because queued jobs outlive deploys.
  */
 
+/** Longest transcript a call log carries; voice-service attaches a longer one as a file. */
+export const CALL_TRANSCRIPT_MAX_CHARS = 200_000;
+
 export const CallLog = z
   .object({
     callId: z.string().min(1).max(200),
@@ -30,7 +33,7 @@ export const CallLog = z
     queue: z.string().max(200).optional(),
     recordingUrl: z.url().optional(),
     recording: AttachmentRef.optional(),
-    transcript: z.string().max(200_000).optional(),
+    transcript: z.string().max(CALL_TRANSCRIPT_MAX_CHARS).optional(),
     /**
      * The ticket the call was made from (an agent's click-to-call): ticket-service logs the call
      * there when that ticket is the same contact's, else routes it as usual and says why in the
@@ -255,5 +258,24 @@ export const SocialRawEventV1 = z.object({
 });
 export const SocialRawEvent = SocialRawEventV1;
 export type SocialRawEvent = z.infer<typeof SocialRawEvent>;
+
+/**
+ * A channel service's message it acknowledged but cannot process (a signed webhook body that is
+ * not JSON or is nested too deep, a job that failed for good): ticket-service keeps it in
+ * dead_letters, because acknowledged means stored or dead-lettered. The payload travels as
+ * base64 so that its exact bytes survive (raw bodies may hold anything).
+ */
+export const DeadLetterJobV1 = z.object({
+  v: z.literal(1),
+  service: z.string().min(1).max(100),
+  queue: z.string().min(1).max(200),
+  jobName: z.string().min(1).max(200),
+  jobId: z.string().max(512).optional(),
+  reason: z.string().min(1).max(4000),
+  payloadBase64: z.string().max(70_000_000),
+  occurredAt: IsoDateTime,
+});
+export const DeadLetterJob = DeadLetterJobV1;
+export type DeadLetterJob = z.infer<typeof DeadLetterJob>;
 
 export { IdentityKind };

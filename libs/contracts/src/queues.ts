@@ -34,11 +34,13 @@ export enum JobName {
   SlaReconcile = 'sla-reconcile',
   SocialRawEvent = 'social-raw-event',
   OutboundMessage = 'outbound-message',
+  /** A channel service's acknowledged input it could not process, for ticket-service's dead_letters. */
+  DeadLetter = 'dead-letter',
 }
 
 /** Which job names may travel on which queue. Workers refuse to start without a handler for each. */
 export const QUEUE_JOBS = {
-  [QueueName.Inbound]: [JobName.InboundMessage],
+  [QueueName.Inbound]: [JobName.InboundMessage, JobName.DeadLetter],
   [QueueName.Delivery]: [JobName.DeliveryReport, JobName.DeliveryWatermark],
   [QueueName.TicketCommands]: [JobName.TicketCommand],
   [QueueName.Sla]: [JobName.TicketEvent, JobName.SlaTimer, JobName.SlaReconcile],

@@ -15,7 +15,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ApiTags } from '@nestjs/swagger';
-import { ChatHistoryPage } from '@oq/contracts';
+import { ChatHistoryPage, isStorableText } from '@oq/contracts';
 import { BlobTooLargeError, CONFIG } from '@oq/platform';
 import { Inject } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -103,10 +103,7 @@ export class ChatController implements OnModuleInit {
   async upload(@Param('inboxId') inboxId: string, @Req() req: FastifyRequest) {
     const customer = await customerFromRequest(this.auth, inboxId, req.headers);
     if (!(req.body instanceof Readable)) throw new BadRequestException('send the file as application/octet-stream');
-    const filename =
-      decodeURIComponent(String(req.headers['x-filename'] ?? 'attachment'))
-        .replace(/[/\\\r\n]/g, '_')
-        .slice(0, 255) || 'attachment';
+    const filename = uploadFilename(req.headers['x-filename']);
     const contentType = String(req.headers['x-content-type'] ?? 'application/octet-stream').slice(0, 255);
     try {
       return await this.attachments.upload(customer, req.body, filename, contentType);
@@ -134,4 +131,21 @@ export class ChatController implements OnModuleInit {
       .header('x-content-type-options', 'nosniff')
       .send(this.attachments.read(sha256));
   }
+}
+
+/**
+ * X-Filename is percent-encoded UTF-8 (headers are Latin-1). Malformed encoding or a name
+ * that cannot be stored is the client's error, answered 400, not a 500.
+ */
+export function uploadFilename(header: string | string[] | undefined): string {
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (raw === undefined || raw === '') return 'attachment';
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestException('X-Filename must be percent-encoded UTF-8 (malformed escape sequence)');
+  }
+  if (!isStorableText(name)) throw new BadRequestException('X-Filename contains U+0000 or an unpaired surrogate');
+  return name.replace(/[/\\\r\n]/g, '_').slice(0, 255) || 'attachment';
 }

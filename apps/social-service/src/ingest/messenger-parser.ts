@@ -57,10 +57,12 @@ export function parseMessenger(
           out.ignored.push(`echo ${m.mid}`);
           continue;
         }
-        if (m.is_deleted || !sender) {
-          out.ignored.push(`deleted or senderless ${m.mid}`);
+        if (m.is_deleted) {
+          out.ignored.push(`deleted ${m.mid}`);
           continue;
         }
+        // A message without a sender is malformed, not ignorable: the contract refuses the empty
+        // identity and the worker dead-letters the event, so it is not silently dropped.
         const media: MediaRef[] = [];
         const metadata: Record<string, unknown> = {};
         const extra: string[] = [];
@@ -87,7 +89,7 @@ export function parseMessenger(
           revision: 0,
           sourceTime: at,
           receivedAt,
-          sender: { kind: channel, value: sender },
+          sender: { kind: channel, value: sender ?? '' },
           text: [m.text, ...extra].filter(Boolean).join('\n'),
           media,
           metadata,

@@ -54,16 +54,40 @@ export class SocialRawWorker {
     const inbox = await this.inboxes.get(event.inboxId);
     // Retried with backoff: the inbox may be momentarily unknown while ticket-service restarts.
     if (!inbox) throw new Error(`inbox ${event.inboxId} is not known (yet)`);
-    const parsed = this.parse(event, inbox);
+    let parsed: ParsedEvents;
+    try {
+      parsed = this.parse(event, inbox);
+    } catch (err) {
+      // Parsing is pure: a body that breaks it breaks it on every retry. Dead-letter it now.
+      throw new UnrecoverableError(`${event.provider} body not parseable: ${(err as Error).message}`);
+    }
     if (parsed.ignored.length) this.logger.debug({ jobId: job.id, ignored: parsed.ignored }, 'webhook events ignored');
 
     const messages = [];
-    for (const m of parsed.messages) messages.push(await this.complete(m, inbox));
+    for (const [i, m] of parsed.messages.entries()) {
+      const data = await this.complete(m, inbox);
+      try {
+        messages.push(buildJob(JobName.InboundMessage, data));
+      } catch (err) {
+        if (!(err instanceof InvalidPayloadError)) throw err;
+        // One malformed event (a field of the wrong type) does not hold back the others in the body. The
+        // letter keeps the provider's whole event, which is what a replay after a fix parses again (the
+        // messages that did go through are duplicates by then and change nothing).
+        await this.queues.deadLetter(`${job.id}|message|${i}`, {
+          queue: QueueName.SocialRaw,
+          jobName: JobName.SocialRawEvent,
+          jobId: job.id,
+          reason: `${event.provider} event ${i} of inbox ${inbox.id} is not a valid message: ${err.reason}`,
+          payload: event,
+        });
+        this.logger.warn({ jobId: job.id, inboxId: inbox.id, reason: err.reason }, 'webhook message dead-lettered');
+      }
+    }
     if (messages.length)
       await this.queues.addBulk(
         QueueName.Inbound,
         JobName.InboundMessage,
-        messages.map((data) => ({ data, jobId: inboundJobId(data.inboxId, data.externalId, data.revision ?? 0) })),
+        messages.map((data) => ({ data, jobId: inboundJobId(data.inboxId, data.externalId, data.revision) })),
       );
     if (parsed.reports.length)
       await this.queues.addBulk(
@@ -128,7 +152,8 @@ export class SocialRawWorker {
     }
     return {
       ...rest,
-      text: maskCardNumbers(rest.text ?? ''),
+      // A hostile body may put a number where text belongs: let the contract refuse it, not the mask.
+      text: typeof rest.text === 'string' ? maskCardNumbers(rest.text) : (rest.text ?? ''),
       attachments,
       metadata: missingMedia.length ? { ...rest.metadata, missingMedia } : rest.metadata,
     };

@@ -16,7 +16,7 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { JobName, QueueName, socialRawJobId } from '@oq/contracts';
-import { LOGGER, QueueService, safeEqual } from '@oq/platform';
+import { AcceptsBodyProblem, BodyProblemRequest, LOGGER, QueueService, safeEqual } from '@oq/platform';
 import { FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { SocialInboxes } from '../inboxes/social-inboxes.service';
@@ -24,7 +24,7 @@ import { MetaInbox, SocialInbox, TelegramInbox, isMetaInbox } from '../inboxes/s
 import { maskWebhookBody } from './redact';
 import { verifyMetaSignature, verifyTelegramSecret } from './signature';
 
-type WebhookRequest = RawBodyRequest<FastifyRequest>;
+type WebhookRequest = RawBodyRequest<FastifyRequest> & BodyProblemRequest;
 
 /**
  * Provider webhooks. Each inbox has its own URL, so the inbox (and with it the
@@ -66,6 +66,7 @@ export class WebhooksController {
 
   @Post('meta/:inboxId')
   @HttpCode(200)
+  @AcceptsBodyProblem()
   async receiveMeta(@Param('inboxId') inboxId: string, @Req() req: WebhookRequest): Promise<{ ok: true }> {
     const inbox = await this.metaInbox(inboxId);
     const raw = this.rawBody(req);
@@ -80,6 +81,7 @@ export class WebhooksController {
 
   @Post('telegram/:inboxId')
   @HttpCode(200)
+  @AcceptsBodyProblem()
   async receiveTelegram(@Param('inboxId') inboxId: string, @Req() req: WebhookRequest): Promise<{ ok: true }> {
     const inbox = await this.inbox(inboxId);
     if (inbox.channel !== 'telegram') throw new NotFoundException(`no telegram inbox ${inboxId}`);
@@ -112,15 +114,28 @@ export class WebhooksController {
 
   private async enqueue(provider: 'meta' | 'telegram', inbox: SocialInbox, req: WebhookRequest): Promise<void> {
     const raw = this.rawBody(req);
-    // Fastify parsed the JSON already (malformed → 400 before we get here); it is used only now, after verification.
+    // Parsed before verification but used only now. A verified body we cannot process is still the
+    // provider's delivery: acknowledged and dead-lettered (a 4xx would make it redeliver for days).
     const body: unknown = req.body;
-    if (!body || typeof body !== 'object' || Array.isArray(body))
-      throw new BadRequestException('body must be a JSON object');
+    const problem =
+      req.bodyProblem ??
+      (!body || typeof body !== 'object' || Array.isArray(body) ? 'body is not a JSON object' : null);
+    if (problem) return this.deadLetter(provider, inbox, raw, problem);
     await this.queues.add(
       QueueName.SocialRaw,
       JobName.SocialRawEvent,
       { v: 1, provider, inboxId: inbox.id, receivedAt: new Date().toISOString(), body: maskWebhookBody(body) },
       { jobId: socialRawJobId(provider, inbox.id, raw.toString('utf8')) },
     );
+  }
+
+  private async deadLetter(provider: 'meta' | 'telegram', inbox: SocialInbox, raw: Buffer, reason: string) {
+    const jobId = await this.queues.deadLetter(`webhook|${provider}|${inbox.id}|${raw.toString('latin1')}`, {
+      queue: QueueName.SocialRaw,
+      jobName: JobName.SocialRawEvent,
+      reason: `signed ${provider} webhook for inbox ${inbox.id} not processable: ${reason}`,
+      payload: raw,
+    });
+    this.logger.warn({ inboxId: inbox.id, provider, bytes: raw.length, reason, jobId }, 'signed webhook dead-lettered');
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { InboundMessage, JobName, QueueName } from '@oq/contracts';
+import { DeadLetterJob, InboundMessage, JobName, QueueName } from '@oq/contracts';
 import { BlobStore } from '@oq/platform';
 import { registerTelegramWebhook } from '../providers/telegram-webhook';
 import { messaging, messengerEvent, telegramUpdate, whatsappMessage, whatsappStatus } from '../testing/fixtures';
@@ -76,7 +76,7 @@ describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot A
   });
 
   describe('signature and body checks', () => {
-    it('bad signature → 401 and nothing stored; malformed JSON → 400; unknown inbox → 404', async () => {
+    it('bad signature → 401 and nothing stored; unknown inbox → 404', async () => {
       const payload = whatsappMessage(wa.address, '16315551181', {
         id: 'wamid.badsig',
         type: 'text',
@@ -97,6 +97,43 @@ describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot A
       expect(await kit.queue(QueueName.SocialRaw).count()).toBe(0);
       await new Promise((r) => setTimeout(r, 200));
       expect(await inbound('wamid.badsig')).toEqual([]);
+    });
+  });
+
+  describe('signed but unprocessable bodies', () => {
+    const deadLetters = async () =>
+      (await kit.jobs(QueueName.Inbound))
+        .filter((j) => j.name === JobName.DeadLetter)
+        .map((j) => j.data as DeadLetterJob);
+
+    it('acknowledges malformed, too deep and non-object JSON and dead-letters the exact bytes with the reason', async () => {
+      const malformed = '{"object":"whatsapp_business_account","entry":[{"id":"dl-malformed-\u0000"';
+      const deep = `{"object":"page","entry":${'['.repeat(60000)}${']'.repeat(60000)}}`;
+      const array = '[{"object":"page"}]';
+      for (const body of [malformed, deep, array]) {
+        const res = await postMeta(wa.id, body, signMetaBody(body, wa.secrets.appSecret));
+        expect(res.status).toBe(200);
+        // A redelivery of the same bytes is the same dead letter.
+        expect((await postMeta(wa.id, body, signMetaBody(body, wa.secrets.appSecret))).status).toBe(200);
+      }
+      const tgDeep = `{"update_id":1,"message":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+      const res = await fetch(`${kit.base}/webhooks/telegram/${tg.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': tg.secrets.webhookSecret },
+        body: tgDeep,
+      });
+      expect(res.status).toBe(200);
+      const letters = await kit.until(async () => {
+        const found = await deadLetters();
+        return found.length >= 4 ? found : undefined;
+      });
+      expect(letters).toHaveLength(4);
+      const byBody = new Map(letters.map((l) => [Buffer.from(l.payloadBase64, 'base64').toString('utf8'), l]));
+      expect(byBody.get(malformed)?.reason).toMatch(/invalid JSON/);
+      expect(byBody.get(deep)?.reason).toMatch(/nested deeper than 64 levels/);
+      expect(byBody.get(array)?.reason).toMatch(/not a JSON object/);
+      expect(byBody.get(tgDeep)?.reason).toMatch(/signed telegram webhook .* nested deeper/);
+      expect(letters.every((l) => l.service === 'social-service' && l.queue === QueueName.SocialRaw)).toBe(true);
     });
   });
 

@@ -89,7 +89,9 @@ export class BlobGcService implements OnApplicationBootstrap, OnApplicationShutd
                      AND msg.attachments @> jsonb_build_array(jsonb_build_object('sha256', b.sha256::text)))
                 AND NOT EXISTS (
                   SELECT 1 FROM dead_letters d
-                   WHERE d.replayed_at IS NULL AND strpos(d.payload::text, b.sha256::text) > 0)
+                   WHERE d.replayed_at IS NULL
+                     AND (strpos(d.payload::text, b.sha256::text) > 0
+                          OR position(convert_to(b.sha256::text, 'UTF8') IN d.payload_bytes) > 0))
               RETURNING b.sha256`,
             [shas],
           ),

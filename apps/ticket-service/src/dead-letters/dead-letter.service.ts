@@ -1,5 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JobName, QueueName, isJobName, jobOptions } from '@oq/contracts';
+import {
+  JobName,
+  MAX_PAYLOAD_DEPTH,
+  QueueName,
+  isJobName,
+  jsonDepth,
+  jobOptions,
+  payloadText,
+  toStorableText,
+} from '@oq/contracts';
 import { LOGGER, QueueService } from '@oq/platform';
 import { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
@@ -8,6 +17,7 @@ export interface DeadLetterInput {
   queue: QueueName | string;
   jobName: JobName | string;
   jobId?: string | null;
+  /** A value, stored as its JSON text, or a Buffer: the exact bytes that arrived (a raw webhook body). */
   payload: unknown;
   reason: string;
 }
@@ -17,7 +27,9 @@ export interface DeadLetterView {
   queue: string;
   jobName: string;
   jobId: string | null;
+  /** The payload as JSON, or null when it is not valid JSON or nested too deep to show (see payloadNote). */
   payload: unknown;
+  payloadNote?: string;
   reason: string;
   createdAt: string;
   replayedAt: string | null;
@@ -37,6 +49,7 @@ interface Row {
   job_name: string;
   job_id: string | null;
   payload: unknown;
+  payload_bytes: Buffer | null;
   reason: string;
   created_at: Date;
   replayed_at: Date | null;
@@ -45,17 +58,41 @@ interface Row {
   cursor_at: string;
 }
 
-const view = (r: Row): DeadLetterView => ({
-  id: r.id,
-  queue: r.queue,
-  jobName: r.job_name,
-  jobId: r.job_id,
-  payload: r.payload,
-  reason: r.reason,
-  createdAt: r.created_at.toISOString(),
-  replayedAt: r.replayed_at?.toISOString() ?? null,
-  replayCount: r.replay_count,
-});
+const view = (r: Row): DeadLetterView => {
+  const shown = r.payload_bytes ? showPayload(r.payload_bytes) : { payload: r.payload };
+  return {
+    id: r.id,
+    queue: r.queue,
+    jobName: r.job_name,
+    jobId: r.job_id,
+    ...shown,
+    reason: r.reason,
+    createdAt: r.created_at.toISOString(),
+    replayedAt: r.replayed_at?.toISOString() ?? null,
+    replayCount: r.replay_count,
+  };
+};
+
+function showPayload(bytes: Buffer): Pick<DeadLetterView, 'payload' | 'payloadNote'> {
+  const text = bytes.toString('utf8');
+  if (jsonDepth(text) > MAX_PAYLOAD_DEPTH)
+    return { payload: null, payloadNote: `nested deeper than ${MAX_PAYLOAD_DEPTH} levels: download the payload` };
+  try {
+    return { payload: JSON.parse(text) };
+  } catch {
+    return { payload: null, payloadNote: 'not valid JSON: download the payload' };
+  }
+}
+
+export class DeadLetterNotReplayableError extends Error {
+  constructor(
+    readonly id: string,
+    readonly why: string,
+  ) {
+    super(`dead letter ${id} cannot be replayed: ${why}`);
+    this.name = 'DeadLetterNotReplayableError';
+  }
+}
 
 /**
  * Jobs that failed for good (invalid payload, unknown inbox, an error that kept
@@ -72,15 +109,42 @@ export class DeadLetterService {
 
   /** Records inside the caller's transaction when given one, so it commits with the decision. */
   async record(input: DeadLetterInput, manager: EntityManager = this.ds.manager): Promise<string> {
-    const [row] = await manager.query(
-      `INSERT INTO dead_letters (queue, job_name, job_id, payload, reason) VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING id`,
-      [input.queue, input.jobName, input.jobId ?? null, JSON.stringify(input.payload ?? null), input.reason],
+    return (await this.insert(input, null, manager))!;
+  }
+
+  /**
+   * Records once per `sourceKey` (a retried dead-letter job finds the row it wrote before its
+   * completion was lost) and returns the letter's id either way.
+   */
+  async recordOnce(sourceKey: string, input: DeadLetterInput): Promise<string> {
+    const id = await this.insert(input, sourceKey, this.ds.manager);
+    if (id) return id;
+    const [row] = await this.ds.query('SELECT id FROM dead_letters WHERE source_key = $1', [sourceKey]);
+    return row.id as string;
+  }
+
+  private async insert(input: DeadLetterInput, sourceKey: string | null, manager: EntityManager) {
+    const bytes = Buffer.isBuffer(input.payload) ? input.payload : Buffer.from(payloadText(input.payload), 'utf8');
+    // Bytes, not jsonb: the payload may hold exactly what jsonb refuses. The reason names the
+    // payload's faults, so it is made storable too (a reason is ours to word, not customer data).
+    const rows: { id: string }[] = await manager.query(
+      `INSERT INTO dead_letters (queue, job_name, job_id, payload_bytes, reason, source_key)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source_key) DO NOTHING RETURNING id`,
+      [
+        toStorableText(String(input.queue)),
+        toStorableText(String(input.jobName)),
+        input.jobId == null ? null : toStorableText(input.jobId),
+        bytes,
+        toStorableText(input.reason).slice(0, 4000),
+        sourceKey,
+      ],
     );
+    if (!rows.length) return null;
     this.logger.warn(
-      { deadLetterId: row.id, queue: input.queue, jobId: input.jobId, reason: input.reason },
+      { deadLetterId: rows[0].id, queue: input.queue, jobId: input.jobId, reason: input.reason },
       'job dead-lettered',
     );
-    return row.id as string;
+    return rows[0].id;
   }
 
   /** Newest first; `cursor` is the `nextCursor` of the previous page. */
@@ -111,9 +175,20 @@ export class DeadLetterService {
   }
 
   async get(id: string): Promise<DeadLetterView> {
+    return view(await this.row(id));
+  }
+
+  /** The payload exactly as kept (JSON text as UTF-8), for letters too deep or broken to show. */
+  async payloadBytes(id: string): Promise<Buffer> {
+    const r = await this.row(id);
+    return r.payload_bytes ?? Buffer.from(JSON.stringify(r.payload), 'utf8');
+  }
+
+  private async row(id: string): Promise<Row> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new DeadLetterNotFoundError(id);
     const rows: Row[] = await this.ds.query('SELECT * FROM dead_letters WHERE id = $1', [id]);
     if (!rows.length) throw new DeadLetterNotFoundError(id);
-    return view(rows[0]);
+    return rows[0];
   }
 
   /**
@@ -130,10 +205,12 @@ export class DeadLetterService {
       if (!Object.values(QueueName).includes(row.queue as QueueName) || !isJobName(row.job_name))
         throw new Error(`dead letter ${id} names an unknown queue/job (${row.queue}/${row.job_name})`);
       const jobId = `dl-${row.id}-${row.replay_count + 1}`;
+      const shown = row.payload_bytes ? showPayload(row.payload_bytes) : { payload: row.payload };
+      if (shown.payloadNote) throw new DeadLetterNotReplayableError(id, shown.payloadNote.split(':')[0]);
       // Unvalidated on purpose: a payload still invalid simply comes back here with its reason.
       await this.queues
         .queue(row.queue as QueueName)
-        .add(row.job_name, row.payload, jobOptions(row.job_name as JobName, { jobId }));
+        .add(row.job_name, shown.payload, jobOptions(row.job_name as JobName, { jobId }));
       await manager.query(
         'UPDATE dead_letters SET replayed_at = now(), replay_count = replay_count + 1 WHERE id = $1',
         [id],

@@ -1,6 +1,8 @@
 import {
   BadRequestException,
+  ConflictException,
   Controller,
+  Header,
   Get,
   HttpCode,
   NotFoundException,
@@ -15,7 +17,12 @@ import { z } from 'zod';
 import { AdminOnly } from '../auth/agent-auth.guard';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { ApiZodQuery, Parsed } from '../tickets/openapi';
-import { DeadLetterNotFoundError, DeadLetterService, InvalidCursorError } from './dead-letter.service';
+import {
+  DeadLetterNotFoundError,
+  DeadLetterNotReplayableError,
+  DeadLetterService,
+  InvalidCursorError,
+} from './dead-letter.service';
 
 const DeadLetterListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -49,6 +56,20 @@ export class DeadLettersController {
     }
   }
 
+  @Get(':id/payload')
+  @Header('content-type', 'application/octet-stream')
+  @Header('content-disposition', 'attachment; filename="dead-letter-payload.json"')
+  @ApiOperation({ summary: 'The payload exactly as kept (JSON text, UTF-8), also when too deep or broken to show' })
+  @ApiResponse({ status: 404, description: 'No such dead letter' })
+  async payload(@Param('id') id: string): Promise<Buffer> {
+    try {
+      return await this.deadLetters.payloadBytes(id);
+    } catch (err) {
+      if (err instanceof DeadLetterNotFoundError) throw new NotFoundException(err.message);
+      throw err;
+    }
+  }
+
   @Post(':id/replay')
   @HttpCode(200)
   @UseInterceptors(IdempotencyInterceptor)
@@ -59,6 +80,7 @@ export class DeadLettersController {
       return await this.deadLetters.replay(id);
     } catch (err) {
       if (err instanceof DeadLetterNotFoundError) throw new NotFoundException(err.message);
+      if (err instanceof DeadLetterNotReplayableError) throw new ConflictException(err.message);
       throw err;
     }
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ContactMergeService } from '../contacts/contact-merge.service';
 import { ContactResolverService } from '../contacts/contact-resolver.service';
+import { DeadLetterConsumer } from '../dead-letters/dead-letter.consumer';
 import { DeadLetterService } from '../dead-letters/dead-letter.service';
 import { TicketRouterService } from '../threading/ticket-router.service';
 import { InboundConsumer } from './inbound.consumer';
@@ -20,6 +21,7 @@ import { IngestHooks } from './ingest-hooks';
     ContactResolverService,
     ContactMergeService,
     DeadLetterService,
+    DeadLetterConsumer,
   ],
   exports: [IngestHooks, DeadLetterService, ContactResolverService, ContactMergeService],
 })

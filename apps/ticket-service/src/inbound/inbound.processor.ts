@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { CallLog, InboundMessage, maskCardNumbers } from '@oq/contracts';
+import { CallLog, InboundMessage, TextAltered, maskCardNumbers } from '@oq/contracts';
 import { EntityManager } from 'typeorm';
 import { ContactResolverService, normalizeIdentity } from '../contacts/contact-resolver.service';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
@@ -449,6 +449,9 @@ function messageAttachments(msg: InboundMessage) {
 
 function messageMetadata(msg: InboundMessage, ticketRequest?: TicketRequest): Record<string, unknown> {
   const meta: Record<string, unknown> = { ...msg.metadata, receivedAt: msg.receivedAt };
+  // The originals are kept as bytes in message_originals; the message says only which fields changed.
+  const altered = msg.metadata.textAltered as TextAltered | undefined;
+  if (altered) meta.textAltered = { fields: altered.fields };
   if (ticketRequest) meta.ticketRequest = ticketRequest;
   if (msg.call) meta.call = msg.call;
   if (msg.email)

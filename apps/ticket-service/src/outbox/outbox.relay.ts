@@ -164,9 +164,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         for (const r of undeliverable)
           this.logger.error({ outboxId: r.id, queue: r.queue, job: r.job_name }, 'outbox row for unknown queue/job');
         await manager.query(
-          `INSERT INTO dead_letters (queue, job_name, job_id, payload, reason)
-           SELECT q, n, j, p, 'outbox row names an unknown queue or job'
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS t(q, n, j, p)`,
+          `INSERT INTO dead_letters (queue, job_name, job_id, payload_bytes, reason)
+           SELECT q, n, j, convert_to(p, 'UTF8'), 'outbox row names an unknown queue or job'
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(q, n, j, p)`,
           [
             undeliverable.map((r) => r.queue),
             undeliverable.map((r) => r.job_name),

@@ -1,6 +1,13 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { JobName, QueueName, inboundJobId } from '@oq/contracts';
-import { CONFIG, LOGGER, MetricsService, QueueService, InboxDirectory, SafeFetchError } from '@oq/platform';
+import {
+  AttachmentRef,
+  CALL_TRANSCRIPT_MAX_CHARS,
+  InvalidPayloadError,
+  JobName,
+  QueueName,
+  inboundJobId,
+} from '@oq/contracts';
+import { BlobStore, CONFIG, LOGGER, MetricsService, QueueService, InboxDirectory, SafeFetchError } from '@oq/platform';
 import { Logger } from 'pino';
 import { Config } from '../config';
 import { contentHash } from './call-event';
@@ -31,6 +38,7 @@ export class CallEmitter implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly inboxes: InboxDirectory,
     private readonly recordings: RecordingFetcher,
     private readonly metrics: MetricsService,
+    private readonly blobs: BlobStore,
   ) {}
 
   onApplicationBootstrap() {
@@ -126,12 +134,33 @@ export class CallEmitter implements OnApplicationBootstrap, OnApplicationShutdow
   private async emit(row: CallRow): Promise<void> {
     const revision = row.targetRevision!;
     const sentHash = contentHash(row.state);
-    await this.queues.add(
-      QueueName.Inbound,
-      JobName.InboundMessage,
-      callLogMessage(row.inboxId, row.state, revision, new Date()),
-      { jobId: inboundJobId(row.inboxId, row.callId, revision) },
-    );
+    // A transcript beyond what a call log carries travels whole as a file beside the cut one.
+    let transcriptFile: AttachmentRef | undefined;
+    if (row.state.transcript && row.state.transcript.length > CALL_TRANSCRIPT_MAX_CHARS) {
+      const blob = await this.blobs.put(row.state.transcript);
+      transcriptFile = {
+        sha256: blob.sha256,
+        size: blob.size,
+        filename: 'transcript.txt',
+        contentType: 'text/plain; charset=utf-8',
+      };
+    }
+    const message = callLogMessage(row.inboxId, row.state, revision, new Date(), transcriptFile);
+    try {
+      await this.queues.add(QueueName.Inbound, JobName.InboundMessage, message, {
+        jobId: inboundJobId(row.inboxId, row.callId, revision),
+      });
+    } catch (err) {
+      if (!(err instanceof InvalidPayloadError)) throw err;
+      // Retrying cannot make it valid: park it with ticket-service rather than sweep it forever.
+      await this.queues.deadLetter(`voice|${row.inboxId}|${row.callId}|${revision}`, {
+        queue: QueueName.Inbound,
+        jobName: JobName.InboundMessage,
+        reason: `call log of call ${row.callId} (inbox ${row.inboxId}) is not a valid message: ${err.reason}`,
+        payload: { message, state: row.state },
+      });
+      this.logger.error({ inboxId: row.inboxId, callId: row.callId, reason: err.reason }, 'call log dead-lettered');
+    }
     this.metrics.counter('oq_voice_call_logs_enqueued_total', 'Call-log revisions enqueued on inbound').inc();
     await this.store.markEmitted(row, revision, sentHash, recordingPending(row.state));
     this.logger.info({ inboxId: row.inboxId, callId: row.callId, revision }, 'call log enqueued');

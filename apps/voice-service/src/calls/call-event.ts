@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AttachmentRef, CallLog } from '@oq/contracts';
+import { AttachmentRef, CallLog, TextAltered, encodeOriginals, makeStorable } from '@oq/contracts';
 
 export type Disposition = CallLog['disposition'];
 export type CallStatus = 'queued' | 'ringing' | 'in-progress' | Disposition;
@@ -50,6 +50,27 @@ export interface CallEvent {
   /** The ticket an agent placed the call from (click-to-call custom data / callback URL parameter). */
   ticketId?: string;
   ticketNumber?: number;
+  /**
+   * Fields whose text Postgres could not store (NUL, lone surrogates) were made storable; this
+   * is their exact originals as escaped JSON (`{field: original}`), for the call log's metadata.
+   */
+  originals?: string;
+}
+
+/**
+ * An event as it may be stored: its state is jsonb, which refuses `\u0000`. What had to change
+ * travels on as `originals`, so the call log keeps what the provider really sent.
+ */
+export function storableCallEvent(event: CallEvent): CallEvent {
+  const { value, altered, originals } = makeStorable(event);
+  if (!altered.length) return event;
+  return { ...value, originals: encodeOriginals(originals) };
+}
+
+/** The originals of every event of a call, for the call log's `metadata.textAltered`. */
+export function callTextAltered(state: CallState): TextAltered | undefined {
+  if (!state.originals) return undefined;
+  return { fields: Object.keys(JSON.parse(state.originals)), original: state.originals };
 }
 
 /** The call as far as all its events tell. */
@@ -136,6 +157,11 @@ export function foldCallEvents(
     state.answeredAt = minIso(state.answeredAt, e.answeredAt);
     state.endedAt = maxIso(state.endedAt, e.endedAt);
     state.durationSec = Math.max(state.durationSec, e.durationSec ?? 0);
+    if (e.originals)
+      state.originals = encodeOriginals({
+        ...(state.originals ? JSON.parse(state.originals) : {}),
+        ...JSON.parse(e.originals),
+      });
   }
   // A call cannot be answered before it started: an answer time bounds the start.
   state.startedAt = minIso(state.startedAt, state.answeredAt);

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { CallEmitter } from './call-emitter.service';
-import { CallEvent } from './call-event';
+import { CallEvent, storableCallEvent } from './call-event';
 import { CallStore, emissionPending, recordingPending } from './call-store.service';
 
 /** What every telephony webhook does with a verified, normalised event. */
@@ -20,7 +20,8 @@ export class CallIngest {
    * then starts the emission of a final call log without making the provider
    * wait for a recording download; the sweep finishes it if this process dies.
    */
-  async accept(inboxId: string, event: CallEvent, payload: Buffer): Promise<'stored' | 'duplicate' | 'ignored'> {
+  async accept(inboxId: string, raw: CallEvent, payload: Buffer): Promise<'stored' | 'duplicate' | 'ignored'> {
+    const event = storableCallEvent(raw);
     const digest = createHash('sha256').update(event.provider).update('\0').update(payload).digest('hex');
     const { outcome, row } = await this.store.apply(inboxId, event, digest);
     this.logger.debug({ inboxId, callId: event.callId, status: event.status, outcome }, 'call event');

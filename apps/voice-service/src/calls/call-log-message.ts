@@ -1,5 +1,5 @@
-import { AttachmentRef, InboundMessageInput, maskCardNumbers } from '@oq/contracts';
-import { CallState, Disposition } from './call-event';
+import { AttachmentRef, CALL_TRANSCRIPT_MAX_CHARS, InboundMessageInput, maskCardNumbers } from '@oq/contracts';
+import { CallState, Disposition, callTextAltered } from './call-event';
 import { WITHHELD } from './phone-number';
 
 const INBOUND_SUBJECT: Record<Disposition, string> = {
@@ -46,6 +46,8 @@ export function callLogMessage(
   state: CallState,
   revision: number,
   receivedAt: Date,
+  /** The whole transcript as a file, when it is longer than a call log carries. */
+  transcriptFile?: AttachmentRef,
 ): InboundMessageInput {
   const disposition = state.status as Disposition;
   const direction = state.direction!;
@@ -61,7 +63,13 @@ export function callLogMessage(
         contentType: state.recording.contentType,
       }
     : undefined;
-  const transcript = state.transcript ? maskCardNumbers(state.transcript) : undefined;
+  const full = state.transcript ? maskCardNumbers(state.transcript) : undefined;
+  const transcript =
+    full && full.length > CALL_TRANSCRIPT_MAX_CHARS
+      ? `${full.slice(0, CALL_TRANSCRIPT_MAX_CHARS - 200)}\n[transcript cut at ${CALL_TRANSCRIPT_MAX_CHARS - 200} characters${
+          transcriptFile ? '; the whole transcript is attached as transcript.txt' : ''
+        }]`
+      : full;
 
   const lines = [
     `${direction === 'inbound' ? 'Inbound' : 'Outbound'} call ${direction === 'inbound' ? 'from' : 'to'} ${who}` +
@@ -99,7 +107,7 @@ export function callLogMessage(
     subject: `${(direction === 'inbound' ? INBOUND_SUBJECT : OUTBOUND_SUBJECT)[disposition]} ${who}`,
     text: lines.join('\n'),
     // The recording travels once, as call.recording: ticket-service attaches it to the message.
-    attachments: [],
+    attachments: transcriptFile ? [transcriptFile] : [],
     call: {
       callId: state.callId,
       direction,
@@ -120,6 +128,7 @@ export function callLogMessage(
     metadata: {
       provider: state.provider,
       ...(recordingError && { recordingError: { code: recordingError.code, reason: recordingError.reason } }),
+      ...(state.originals && { textAltered: callTextAltered(state) }),
     },
   };
 }

@@ -1,4 +1,4 @@
-import { CallLog, IsoDateTime, maskCardNumbers, Uuid } from '@oq/contracts';
+import { CALL_TRANSCRIPT_MAX_CHARS, CallLog, IsoDateTime, maskCardNumbers, Uuid } from '@oq/contracts';
 import { z } from 'zod';
 import { CallEvent } from '../calls/call-event';
 import { InvalidCallRecordError } from '../calls/call-record-error';
@@ -23,7 +23,7 @@ export const PbxCallRecord = z.object({
   durationSec: z.number().int('must be a whole number of seconds').min(0, 'must not be negative').optional(),
   disposition: CallLog.shape.disposition.optional(),
   recordingUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-  transcript: z.string().max(200_000).optional(),
+  transcript: z.string().max(CALL_TRANSCRIPT_MAX_CHARS).optional(),
   /** The ticket the agent dialled from (click-to-call puts it in the dialer's custom data): the call is logged there. */
   ticketId: Uuid.optional(),
   ticketNumber: z

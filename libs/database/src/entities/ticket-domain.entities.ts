@@ -275,11 +275,26 @@ export class DeadLetterEntity {
   @Column('text') queue: string;
   @Column({ name: 'job_name', type: 'text' }) jobName: string;
   @Column({ name: 'job_id', type: 'text', nullable: true }) jobId: string | null;
-  @Column('jsonb') payload: unknown;
+  /** Rows from before payload_bytes; new rows keep the payload only as bytes. */
+  @Column({ type: 'jsonb', nullable: true }) payload: unknown;
+  /** The payload's JSON text as UTF-8: bytes cannot be refused the way jsonb refuses `\u0000`. */
+  @Column({ name: 'payload_bytes', type: 'bytea', nullable: true }) payloadBytes: Buffer | null;
+  /** Set for letters a channel service sent as a job: one row per source job, however often retried. */
+  @Column({ name: 'source_key', type: 'text', nullable: true }) sourceKey: string | null;
   @Column('text') reason: string;
   @CreateDateColumn({ name: 'created_at', ...ts }) createdAt: Date;
   @Column({ name: 'replayed_at', ...tsNull }) replayedAt: Date | null;
   @Column({ name: 'replay_count', type: 'integer' }) replayCount: number;
+}
+
+/** The exact original strings of a message whose text had to be made storable (storable-text.ts). */
+@Entity('message_originals')
+export class MessageOriginalEntity {
+  @PrimaryColumn({ name: 'message_id', type: 'uuid' }) messageId: string;
+  @Column('text', { array: true }) fields: string[];
+  /** JSON object: field path → original string (JSON escapes keep NUL and lone surrogates). */
+  @Column('bytea') original: Buffer;
+  @CreateDateColumn({ name: 'created_at', ...ts }) createdAt: Date;
 }
 
 @Entity('idempotency_keys')
@@ -314,5 +329,6 @@ export const TICKET_DOMAIN_ENTITIES = [
   TicketSlaEventEntity,
   OutboxEntity,
   DeadLetterEntity,
+  MessageOriginalEntity,
   IdempotencyKeyEntity,
 ];

@@ -9,6 +9,7 @@ import { AgentTokenVersion1764000009000 } from './1764000009000-AgentTokenVersio
 import { AnonymousCallerIdentity1764000009100 } from './1764000009100-AnonymousCallerIdentity';
 import { DeliveryWatermarkIndex1764000009500 } from './1764000009500-DeliveryWatermarkIndex';
 import { BlobGc1764000010000 } from './1764000010000-BlobGc';
+import { HostileInput1764000011000 } from './1764000011000-HostileInput';
 
 /** Listed explicitly (not globbed) so the same list works from source, dist and jest. Keep in order. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   AnonymousCallerIdentity1764000009100,
   DeliveryWatermarkIndex1764000009500,
   BlobGc1764000010000,
+  HostileInput1764000011000,
 ];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { INestApplication, Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'pino';
@@ -8,6 +8,7 @@ import { BaseConfigSchema, CONFIG, ConfigError, PlatformConfig } from '../config
 import { LOGGER, PinoNestLogger, correlation } from '../logging/logger';
 import { ENV } from '../platform.module';
 import { openRedisConnections } from '../redis/redis';
+import { BodyProblemInterceptor, registerJsonBodyParser } from './json-body';
 
 export interface HttpAppOptions {
   /** Environment to read config from (defaults to process.env); tests pass their own. */
@@ -34,8 +35,9 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
         .map((p) => p.trim())
         .filter(Boolean)
     : [];
+  const bodyLimit = options.bodyLimit ?? 30 * 1024 * 1024;
   const adapter = new FastifyAdapter({
-    bodyLimit: options.bodyLimit ?? 30 * 1024 * 1024,
+    bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Named proxies, never `true`: trusting every hop makes req.ip the client-chosen leftmost X-Forwarded-For entry.
@@ -51,6 +53,8 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
     throw err;
   }
   app.useLogger(app.get(PinoNestLogger));
+  registerJsonBodyParser(app, bodyLimit);
+  app.useGlobalInterceptors(new BodyProblemInterceptor(app.get(Reflector)));
   const logger = app.get<Logger>(LOGGER);
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (req, _reply, done) => {

@@ -17,9 +17,11 @@ import {
   buildJob,
   jobOptions,
   parseJob,
+  payloadText,
   InvalidPayloadError,
 } from '@oq/contracts';
-import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { createHash } from 'node:crypto';
+import { DelayedError, Job, Queue, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
 import { BaseConfig, CONFIG, PlatformConfig } from '../config/config';
@@ -49,6 +51,12 @@ export interface ConsumeOptions {
   queue: QueueName;
   /** Jobs in flight per worker; a function reads it from the service's validated config. */
   concurrency?: number | ((config: BaseConfig & Record<string, unknown>) => number);
+  /**
+   * For a channel service's queues of acknowledged customer input: a job that fails for good
+   * (invalid payload, last attempt) goes to ticket-service's dead letters as a DeadLetter job on
+   * `inbound` instead of only BullMQ's failed set, so an acknowledged message is never just gone.
+   */
+  deadLetter?: boolean;
 }
 
 export interface QueueModuleOptions {
@@ -122,6 +130,34 @@ export class QueueService implements OnApplicationShutdown {
     );
   }
 
+  /**
+   * Hands an acknowledged input this service cannot process to ticket-service's dead letters
+   * (a DeadLetter job on `inbound`). `key` makes it once: the same key is the same job.
+   */
+  async deadLetter(
+    key: string,
+    letter: { queue: string; jobName: string; jobId?: string; reason: string; payload: Buffer | unknown },
+  ): Promise<string> {
+    const jobId = `dl-${createHash('sha256').update(key).digest('hex')}`;
+    const bytes = Buffer.isBuffer(letter.payload) ? letter.payload : Buffer.from(payloadText(letter.payload), 'utf8');
+    await this.add(
+      QueueName.Inbound,
+      JobName.DeadLetter,
+      {
+        v: 1,
+        service: this.config.SERVICE_NAME,
+        queue: letter.queue,
+        jobName: letter.jobName,
+        jobId: letter.jobId,
+        reason: letter.reason.slice(0, 4000),
+        payloadBase64: bytes.toString('base64'),
+        occurredAt: new Date().toISOString(),
+      },
+      { jobId },
+    );
+    return jobId;
+  }
+
   async onApplicationShutdown() {
     await Promise.all(this.all().map((q) => q.close()));
     await this.ownConnection?.quit().catch(() => this.ownConnection?.disconnect());
@@ -143,6 +179,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
+    private readonly queues: QueueService,
   ) {}
 
   private discoverHandlers(): Map<JobName, { fn: (p: unknown, job: Job) => Promise<unknown>; raw: boolean }> {
@@ -192,7 +229,7 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
               }
             }
             return handler.fn(payload, job);
-          });
+          }).catch((err: unknown) => (c.deadLetter ? this.deadLetterIfFinal(c.queue, job, err) : Promise.reject(err)));
         },
         { connection: this.redis, prefix: this.config.QUEUE_PREFIX, concurrency: this.concurrencyOf(c) },
       );
@@ -205,6 +242,27 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       worker.on('error', (err) => this.logger.error({ queue: c.queue, err: err.message }, 'worker error'));
       this.workers.push(worker);
     }
+  }
+
+  /** Rethrows unless this was the job's last chance; then parks it with ticket-service and completes. */
+  private async deadLetterIfFinal(queue: QueueName, job: Job, err: unknown): Promise<{ deadLettered: string }> {
+    if (err instanceof DelayedError || err instanceof WaitingChildrenError) throw err;
+    // An invalid payload stays invalid: retrying it only delays the dead letter by minutes.
+    const final =
+      err instanceof UnrecoverableError ||
+      err instanceof InvalidPayloadError ||
+      job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (!final) throw err;
+    const reason = `${err instanceof Error ? err.message : String(err)} (after ${job.attemptsMade + 1} attempt(s))`;
+    const jobId = await this.queues.deadLetter(`${queue}|${job.id}`, {
+      queue,
+      jobName: job.name,
+      jobId: job.id,
+      reason,
+      payload: job.data,
+    });
+    this.logger.error({ queue, jobId: job.id, deadLetterJobId: jobId, reason }, 'job failed for good: dead-lettered');
+    return { deadLettered: jobId };
   }
 
   private concurrencyOf(c: ConsumeOptions): number {
