@@ -185,6 +185,39 @@ describe('in-app chat', () => {
     });
   });
 
+  it('reports a reply pushed to a connected client that does not acknowledge as sent, never as failed or offline', async () => {
+    const creds = { userId: 'u-4101', userHash: s.userHash('u-4101') };
+    const { socket } = await s.connect(creds, { chat: 1 });
+    const ack = await send(socket, { clientId: 'na-1', text: 'Is my top-up through?' });
+    const inbound = await storedMessage(ack.externalId);
+    // An old SDK: it takes the event but never calls the ack callback.
+    const incoming = new Promise<{ id: string }>((resolve) =>
+      socket.once('message', (m: { id: string }) => resolve(m)),
+    );
+    const reply = await s.agentCall('POST', `/v1/tickets/${inbound.ticket_id}/messages`, { text: 'It is through.' });
+    expect(reply.status).toBe(201);
+    expect((await incoming).id).toBe(reply.body.id);
+    // The ack timeout is 1.5 s here; the report that proves the outcome is the move to `sent`.
+    const sent = await eventually(async () => {
+      const [m] = await s.ds.query('SELECT delivery_status, delivery_reason FROM messages WHERE id = $1', [
+        reply.body.id,
+      ]);
+      return m?.delivery_status === 'sent' ? m : null;
+    }, 10_000);
+    expect(sent.delivery_reason).toBeNull();
+    const { Queue } = await import('bullmq');
+    const q = new Queue('delivery', { connection: { url: 'redis://127.0.0.1:6379' } as never, prefix: s.prefix });
+    try {
+      const reports = (await q.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])).filter(
+        (j) => j.data.messageId === reply.body.id,
+      );
+      // One report for the push, and it is `sent`: no `failed` (which would start the offline email).
+      expect(reports.map((j) => j.data.status)).toEqual(['sent']);
+    } finally {
+      await q.close();
+    }
+  });
+
   it('reports an offline customer undelivered, emails them, and serves the reply in history without internal notes', async () => {
     const jwt = await s.userJwt({ user_id: 'u-5001', email: 'lena@example.com' });
     const { socket } = await s.connect({ userJwt: jwt });

@@ -13,10 +13,11 @@ export const CUSTOMER_OFFLINE = 'customer offline';
 /**
  * Agent replies on `outbound.chat`: pushed to the customer's room (the Redis
  * adapter reaches the replica that holds the socket). A client acknowledgement
- * makes it `delivered`; no socket anywhere makes it `failed` with reason
- * 'customer offline' — ticket-service then decides on an email notification,
- * and the reply is in the history when the customer comes back. Not retried:
- * an offline customer is a result, not an error.
+ * makes it `delivered`; a connected socket that does not acknowledge makes it
+ * `sent` (it reached the connection; nothing says the customer saw it); only no
+ * socket anywhere makes it `failed` with reason 'customer offline' — ticket-service
+ * then decides on an email notification, and the reply is in the history when the
+ * customer comes back. Not retried: an offline customer is a result, not an error.
  */
 @Injectable()
 export class OutboundChatHandler {
@@ -31,7 +32,7 @@ export class OutboundChatHandler {
   ) {
     this.deliveries = new Counter({
       name: 'oq_chat_deliveries_total',
-      help: 'Agent replies pushed to customers, by result',
+      help: 'Agent replies pushed to customers, by result (delivered: acknowledged; sent: connected, no ack; offline)',
       labelNames: ['result'],
       registers: [metrics.registry],
     });
@@ -45,7 +46,7 @@ export class OutboundChatHandler {
     if (msg.attachments.length)
       await Promise.all(msg.attachments.map((a) => this.attachments.grant([room], a.sha256, a.size)));
     const started = Date.now();
-    const received = await this.gateway.push(room, msg.messageId, {
+    const outcome = await this.gateway.push(room, msg.messageId, {
       id: msg.messageId,
       ticketId: msg.ticketId,
       direction: 'outbound',
@@ -53,40 +54,32 @@ export class OutboundChatHandler {
       attachments: msg.attachments,
       createdAt: msg.createdAt,
     });
-    const delivered = received > 0;
-    this.deliveries.inc({ result: delivered ? 'delivered' : 'offline' });
+    this.deliveries.inc({ result: outcome });
     this.logger.info(
       {
         messageId: msg.messageId,
         inboxId: msg.inboxId,
-        delivered,
+        outcome,
         ms: Date.now() - started,
         queuedMs: started - Date.parse(msg.createdAt),
       },
       'chat reply pushed',
     );
+    const base = {
+      v: 1 as const,
+      inboxId: msg.inboxId,
+      messageId: msg.messageId,
+      occurredAt: new Date().toISOString(),
+    };
     await this.queues.add(
       QueueName.Delivery,
       JobName.DeliveryReport,
-      delivered
-        ? {
-            v: 1,
-            inboxId: msg.inboxId,
-            messageId: msg.messageId,
-            status: 'delivered',
-            occurredAt: new Date().toISOString(),
-          }
-        : {
-            v: 1,
-            inboxId: msg.inboxId,
-            messageId: msg.messageId,
-            status: 'failed',
-            reason: CUSTOMER_OFFLINE,
-            errorCode: 'offline',
-            occurredAt: new Date().toISOString(),
-          },
-      { jobId: `chat-${msg.messageId}-${msg.attempt}-${delivered ? 'delivered' : 'offline'}` },
+      outcome === 'offline'
+        ? { ...base, status: 'failed', reason: CUSTOMER_OFFLINE, errorCode: 'offline' }
+        : { ...base, status: outcome },
+      { jobId: `chat-${msg.messageId}-${msg.attempt}-${outcome}` },
     );
-    return { delivered };
+    const delivered = outcome === 'delivered';
+    return { delivered, outcome };
   }
 }

@@ -313,13 +313,23 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
    * socket and waits for the client's acknowledgement. Resolves to the number
    * of client sockets that acknowledged it (0 = the customer is offline).
    */
-  async push(room: string, messageId: string, message: unknown): Promise<number> {
+  /**
+   * Pushes to every socket of the customer, on whichever replica holds it, and says what became of
+   * it: `delivered` when a client acknowledged the event, `sent` when sockets were connected but none
+   * acknowledged within CHAT_DELIVERY_ACK_TIMEOUT_MS (an old SDK, a backgrounded app: the reply
+   * reached the connection, and history catches the client up), `offline` when no socket of the
+   * customer was connected anywhere. socket.io answers a broadcast with acks at once with no error
+   * and no responses when the room is empty, and with a timeout error when a client stayed silent.
+   */
+  async push(room: string, messageId: string, message: unknown): Promise<'delivered' | 'sent' | 'offline'> {
     await this.redis.set(this.messageRoomKey(messageId), room, 'EX', MESSAGE_ROOM_TTL_SECONDS);
-    return new Promise<number>((resolve) => {
+    return new Promise((resolve) => {
       this.io
         .to(room)
         .timeout(this.config.CHAT_DELIVERY_ACK_TIMEOUT_MS)
-        .emit('message', message, (_err: Error | null, responses: unknown[]) => resolve(responses?.length ?? 0));
+        .emit('message', message, (err: Error | null, responses: unknown[]) =>
+          resolve(responses?.length ? 'delivered' : err ? 'sent' : 'offline'),
+        );
     });
   }
 }

@@ -80,11 +80,24 @@ export class ChatOfflineNotifier implements OnApplicationBootstrap, OnApplicatio
     });
   }
 
+  /** No email after all: the table row stops rescans, the audit row and event put it on the ticket's timeline. */
   private async skip(m: EntityManager, reply: Undelivered, reason: string) {
     await m.query(
       `INSERT INTO chat_offline_notifications (chat_message_id, outcome, reason) VALUES ($1, 'skipped', $2)`,
       [reply.id, reason],
     );
+    const changes = { chatMessageId: reply.id, reason };
+    await m.query(
+      `INSERT INTO ticket_audit (ticket_id, actor_type, action, changes) VALUES ($1, 'system', 'chat_offline_email_skipped', $2::jsonb)`,
+      [reply.ticket_id, JSON.stringify(changes)],
+    );
+    await this.outbox.write(m, [
+      this.outbox.ticketEvent(
+        'ticket.updated',
+        { id: reply.ticket_id, teamId: reply.team_id, assigneeId: reply.assignee_id },
+        { audit: 'chat_offline_email_skipped', ...changes },
+      ),
+    ]);
     this.logger.info({ messageId: reply.id, ticketId: reply.ticket_id, reason }, 'chat offline email skipped');
   }
 

@@ -138,5 +138,14 @@ describe('chat offline email fallback', () => {
     });
     expect(await outcome(returned.replyId)).toMatchObject({ outcome: 'skipped', reason: 'customer wrote again since' });
     expect(await outcome(delivered.replyId)).toBeUndefined();
+    // The ticket's timeline says so too (not only the notifications table).
+    const [audit] = await ds.query(
+      `SELECT actor_type, changes FROM ticket_audit WHERE ticket_id = $1 AND action = 'chat_offline_email_skipped'`,
+      [noEmail.ticketId],
+    );
+    expect(audit).toEqual({
+      actor_type: 'system',
+      changes: { chatMessageId: noEmail.replyId, reason: 'contact has no email address' },
+    });
   });
 });
