@@ -32,6 +32,7 @@ export class AttachmentsController {
   /**
    * Upload one file (multipart field `file`); reference the returned sha256 in a
    * reply or note. Content-addressed, so a retried upload is naturally idempotent.
+   * The caller is recorded as an uploader: that is what lets them attach the hash.
    */
   @Post()
   @HttpCode(201)
@@ -41,14 +42,14 @@ export class AttachmentsController {
     schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } }, required: ['file'] },
   })
   @ApiResponse({ status: 413, description: 'Larger than MAX_ATTACHMENT_BYTES' })
-  async upload(@Req() req: FastifyRequest) {
+  async upload(@CurrentAgent() agent: Viewer, @Req() req: FastifyRequest) {
     if (!req.isMultipart()) throw new BadRequestException('expected multipart/form-data with a "file" field');
     const max = this.config.MAX_ATTACHMENT_BYTES;
     // One byte over the limit lets the blob store see (and reject) an oversized file.
     const part = await req.file({ limits: { fileSize: max + 1, files: 1 } });
     if (!part) throw new BadRequestException('expected multipart/form-data with a "file" field');
     const filename = (part.filename || 'attachment').replace(/[\r\n"\\/]/g, '_').slice(0, 255);
-    return this.attachments.store(part.file, filename, part.mimetype, max);
+    return this.attachments.store(agent, part.file, filename, part.mimetype, max);
   }
 
   @Get(':sha256')

@@ -5,7 +5,11 @@ import { AttachmentsController } from './attachments.controller';
 import { AttachmentsService } from './attachments.service';
 import { BlobGcService } from './blob-gc.service';
 
-@Module({ controllers: [AttachmentsController], providers: [AttachmentsService, BlobGcService] })
+@Module({
+  controllers: [AttachmentsController],
+  providers: [AttachmentsService, BlobGcService],
+  exports: [AttachmentsService],
+})
 export class AttachmentsModule implements OnModuleInit {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 

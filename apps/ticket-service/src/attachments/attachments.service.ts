@@ -3,7 +3,7 @@ import { AttachmentRef } from '@oq/contracts';
 import { BlobStore, BlobTooLargeError, LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { Readable } from 'node:stream';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Viewer, visibleTicketSql } from '../tickets/viewer';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -11,8 +11,9 @@ const SHA256 = /^[0-9a-f]{64}$/;
 const MIME = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
 
 /**
- * Agent uploads go to the content-addressed blob store and the blobs index;
- * downloads are served only through a message of a ticket the caller can see.
+ * Agent uploads go to the content-addressed blob store and the blobs index, which records who
+ * uploaded them; a message may reference a blob only its author uploaded or can already see on a
+ * ticket, and downloads are served only through a message of a ticket the caller can see.
  */
 @Injectable()
 export class AttachmentsService {
@@ -22,7 +23,7 @@ export class AttachmentsService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async store(source: Readable, filename: string, declaredType: string, maxBytes: number) {
+  async store(uploader: Viewer, source: Readable, filename: string, declaredType: string, maxBytes: number) {
     const contentType = MIME.test(declaredType) ? declaredType.toLowerCase() : 'application/octet-stream';
     let stored;
     try {
@@ -32,13 +33,69 @@ export class AttachmentsService {
         throw new PayloadTooLargeException(`attachment exceeds the limit of ${maxBytes} bytes`);
       throw err;
     }
-    // Same bytes, same row: uploading twice is harmless, and restarts the garbage collector's grace period.
+    // Same bytes, same row: uploading twice is harmless, restarts the garbage collector's grace period
+    // and adds the uploader (having the bytes is what lets them attach the hash).
     await this.ds.query(
-      `INSERT INTO blobs (sha256, size, content_type) VALUES ($1, $2, $3)
-       ON CONFLICT (sha256) DO UPDATE SET uploaded_at = now()`,
-      [stored.sha256, stored.size, contentType],
+      `INSERT INTO blobs (sha256, size, content_type, uploaded_by) VALUES ($1, $2, $3, ARRAY[$4::uuid])
+       ON CONFLICT (sha256) DO UPDATE SET uploaded_at = now(),
+         uploaded_by = CASE WHEN $4::uuid = ANY(blobs.uploaded_by) THEN blobs.uploaded_by
+                            ELSE blobs.uploaded_by || $4::uuid END`,
+      [stored.sha256, stored.size, contentType, uploader.id],
     );
     return { sha256: stored.sha256, size: stored.size, filename, contentType };
+  }
+
+  /**
+   * The refs a reply or note by `viewer` may carry, inside its transaction: blobs the viewer
+   * uploaded, or that a message of a ticket they can see already references (an inbound
+   * customer file has no blobs row, only such a message). Anything else is the same 404 as an
+   * unknown hash, so a hash learnt elsewhere neither attaches nor tells that it exists.
+   * There is no admin exception: an admin sees every ticket, so every attached blob, but another
+   * agent's upload that is on no ticket is not theirs either.
+   * FOR KEY SHARE holds the blob rows until the message commits: the garbage collector skips
+   * locked rows, and one it locked first is gone by the time this reads it (→ 404).
+   */
+  async attachable(
+    m: EntityManager,
+    viewer: Viewer,
+    refs: { sha256: string; filename?: string }[],
+  ): Promise<AttachmentRef[]> {
+    if (!refs.length) return [];
+    const shas = [...new Set(refs.map((r) => r.sha256))];
+    const found = new Map<string, { size: number; contentType: string }>();
+    const uploads: { sha256: string; size: string; content_type: string; mine: boolean }[] = await m.query(
+      `SELECT sha256, size, content_type, $2::uuid = ANY(uploaded_by) AS mine
+         FROM blobs WHERE sha256 = ANY($1::bpchar[]) FOR KEY SHARE`,
+      [shas, viewer.id],
+    );
+    for (const u of uploads)
+      if (u.mine) found.set(u.sha256.trim(), { size: Number(u.size), contentType: u.content_type });
+    const rest = shas.filter((s) => !found.has(s));
+    if (rest.length) {
+      // One message per hash is enough; `<> '[]'` and `@>` let the partial GIN index find the candidates.
+      const params: unknown[] = [rest];
+      const seen: { sha256: string; size: string; content_type: string }[] = await m.query(
+        `SELECT w.sha256, s.size, s.content_type FROM unnest($1::text[]) w(sha256)
+           CROSS JOIN LATERAL (
+             SELECT a.ref->>'size' AS size, a.ref->>'contentType' AS content_type
+               FROM messages msg
+               JOIN tickets t ON t.id = msg.ticket_id
+              CROSS JOIN LATERAL jsonb_array_elements(msg.attachments) a(ref)
+              WHERE msg.attachments <> '[]'::jsonb
+                AND msg.attachments @> jsonb_build_array(jsonb_build_object('sha256', w.sha256))
+                AND a.ref->>'sha256' = w.sha256
+                AND ${visibleTicketSql('t', viewer, params)}
+              LIMIT 1) s`,
+        params,
+      );
+      for (const r of seen) found.set(r.sha256, { size: Number(r.size), contentType: r.content_type });
+    }
+    return refs.map((r, i) => {
+      const blob = found.get(r.sha256);
+      if (!blob) throw new NotFoundException(`attachments.${i}: attachment not found`);
+      const filename = r.filename ?? `attachment-${r.sha256.slice(0, 8)}`;
+      return { sha256: r.sha256, size: blob.size, filename, contentType: blob.contentType };
+    });
   }
 
   /** The attachment as referenced by a message of a visible ticket; 404 in every other case. */

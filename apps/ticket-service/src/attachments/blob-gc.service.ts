@@ -24,7 +24,7 @@ export interface BlobGcResult {
  * locks candidates FOR UPDATE SKIP LOCKED (a reply in flight → skipped), then checks for
  * references in a new statement, whose snapshot includes every message committed before
  * its locks were granted; a reply arriving after that waits and then finds the row gone
- * (422, "was not uploaded"). Files are shared, content-addressed, with the channel
+ * (404, "attachment not found"). Files are shared, content-addressed, with the channel
  * services, so one whose bytes were written again within the grace period stays.
  * Replicas split the work through SKIP LOCKED.
  */

@@ -79,8 +79,8 @@ describe('garbage collection of uploads no message references', () => {
 
     // A collected upload can no longer be attached; uploading it again brings it back with a new grace period.
     const late = await note(orphan);
-    expect(late.status).toBe(422);
-    expect(late.body.message).toMatch(/was not uploaded/);
+    expect(late.status).toBe(404);
+    expect(late.body.message).toMatch(/attachment not found/);
     const download = await fetch(`${h.base}/v1/attachments/${attached}?ticketId=${ticketId}`, {
       headers: { authorization: `Bearer ${h.tokens.alice}` },
     });
@@ -124,7 +124,10 @@ describe('garbage collection of uploads no message references', () => {
         expect(await row(sha)).toBeDefined();
         expect(existsSync(store.pathOf(sha))).toBe(true);
       } else {
-        expect(replies[i]).toMatchObject({ status: 422, body: { message: expect.stringMatching(/was not uploaded/) } });
+        expect(replies[i]).toMatchObject({
+          status: 404,
+          body: { message: expect.stringMatching(/attachment not found/) },
+        });
         expect(await row(sha)).toBeUndefined();
       }
     }

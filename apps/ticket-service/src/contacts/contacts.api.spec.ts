@@ -20,9 +20,10 @@ describe('contacts, attachments, dead letters and the permissions matrix over HT
     const t = await h.createTicket('alice', {
       requester: { kind: 'email', value: 'maria.lopez@wallet-user.example', name: 'Maria Lopez' },
     });
-    await h.ds.query(`INSERT INTO contact_identities (contact_id, kind, value) VALUES ($1, 'phone', '+34600111222')`, [
-      t.requesterId,
-    ]);
+    const [phone] = await h.ds.query(
+      `INSERT INTO contact_identities (contact_id, kind, value) VALUES ($1, 'phone', '+34600111222') RETURNING id`,
+      [t.requesterId],
+    );
     await h.createTicket('bob', {
       teamId: h.ids.teamB,
       requester: { kind: 'email', value: 'maria.secret@wallet-user.example', name: 'Maria Secret' },
@@ -31,6 +32,15 @@ describe('contacts, attachments, dead letters and the permissions matrix over HT
       (await h.call(who, 'GET', `/v1/contacts?q=${encodeURIComponent(q)}`)).body.items.map((c: { id: string }) => c.id);
     expect(await ids('alice', 'maria.l')).toEqual([t.requesterId]);
     expect(await ids('alice', 'MARIA')).toEqual([t.requesterId]);
+    // An identity on none of her tickets is not hers to find by (admins find everything)…
+    expect(await ids('alice', '+34600')).toEqual([]);
+    expect(await ids('admin', '+34600')).toEqual([t.requesterId]);
+    // …until it is on one: the number's voice conversation bound to her ticket.
+    await h.ds.query(`INSERT INTO conversations (inbox_id, identity_id, ticket_id) VALUES ($1, $2, $3)`, [
+      h.ids.inbox_voice,
+      phone.id,
+      t.id,
+    ]);
     expect(await ids('alice', '+34600')).toEqual([t.requesterId]);
     expect(await ids('alice', 'maria.secret')).toEqual([]);
     expect(await ids('admin', 'maria')).toHaveLength(2);
@@ -93,7 +103,7 @@ describe('contacts, attachments, dead letters and the permissions matrix over HT
       text: 'x',
       attachments: [{ sha256: 'f'.repeat(64) }],
     });
-    expect(unknown.status).toBe(422);
+    expect(unknown.status).toBe(404); // like a hash this agent may not attach: existence does not leak
 
     const get = (who: 'alice' | 'bob' | 'admin', ticketId: string) =>
       fetch(`${h.base}/v1/attachments/${up.body.sha256}?ticketId=${ticketId}`, {

@@ -2,12 +2,14 @@ import { Inject, Injectable, NotFoundException, UnprocessableEntityException } f
 import { DataSource, EntityManager } from 'typeorm';
 import { ContactMergeError, ContactMergeService } from './contact-merge.service';
 import { TICKET_COLUMNS, TicketRow, toTicketView } from '../tickets/ticket.view';
-import { Viewer, visibleContactSql, visibleTicketSql } from '../tickets/viewer';
+import { Viewer, visibleContactSql, visibleIdentitySql, visibleTicketSql } from '../tickets/viewer';
 
 /**
  * The agent-facing side of contacts: search, profile with every visible ticket,
  * suggestions. A contact is visible to an agent when one of its tickets is
- * (as requester or CC) — customers of other teams stay invisible (404).
+ * (as requester or CC) — customers of other teams stay invisible (404) — and of
+ * its identities only those on tickets the agent can see are shown or searched
+ * (permissions/ticket-visibility.ts).
  */
 @Injectable()
 export class ContactsService {
@@ -30,10 +32,14 @@ export class ContactsService {
     const phoneish = /^\+?[\d\s().-]+$/.test(q) ? q.replace(/[\s().-]/g, '') : null;
     const params: unknown[] = [prefix, prefix.toLowerCase(), phoneish ? phoneish + '%' : null, limit];
     const visible = visibleContactSql('c', viewer, params);
-    // Prefix matches use the text_pattern_ops indexes on identity values and lower(name).
+    const hitVisible = visibleIdentitySql('hi', viewer, params);
+    const shown = visibleIdentitySql('ci', viewer, params);
+    // Prefix matches use the text_pattern_ops indexes on identity values and lower(name). A hidden
+    // identity neither matches nor shows: finding a contact by it would tell that it is theirs.
     const rows = await this.ds.query(
       `WITH hits AS (
-         SELECT contact_id FROM contact_identities WHERE value LIKE $1 OR value LIKE $2 OR value LIKE $3
+         SELECT hi.contact_id FROM contact_identities hi
+          WHERE (hi.value LIKE $1 OR hi.value LIKE $2 OR hi.value LIKE $3) AND ${hitVisible}
          UNION
          SELECT id FROM contacts WHERE lower(name) LIKE $2 AND merged_into_id IS NULL
        )
@@ -42,7 +48,7 @@ export class ContactsService {
                        ORDER BY ci.created_at) FILTER (WHERE ci.id IS NOT NULL), '[]') AS identities
          FROM contacts c
          JOIN (SELECT DISTINCT contact_id FROM hits) h ON h.contact_id = c.id
-         LEFT JOIN contact_identities ci ON ci.contact_id = c.id
+         LEFT JOIN contact_identities ci ON ci.contact_id = c.id AND ${shown}
         WHERE c.merged_into_id IS NULL AND ${visible}
         GROUP BY c.id
         ORDER BY c.updated_at DESC, c.id
@@ -58,10 +64,11 @@ export class ContactsService {
       `SELECT id, name, merged_into_id, created_at, updated_at FROM contacts WHERE id = $1`,
       [contactId],
     );
+    const shown: unknown[] = [contactId];
     const identities = await this.ds.query(
-      `SELECT id, kind, value, verified, linked_identity_id, created_at FROM contact_identities
-        WHERE contact_id = $1 ORDER BY created_at, id`,
-      [contactId],
+      `SELECT ci.id, ci.kind, ci.value, ci.verified, ci.linked_identity_id, ci.created_at FROM contact_identities ci
+        WHERE ci.contact_id = $1 AND ${visibleIdentitySql('ci', viewer, shown)} ORDER BY ci.created_at, ci.id`,
+      shown,
     );
     const params: unknown[] = [contactId];
     const tickets: TicketRow[] = await this.ds.query(
@@ -111,10 +118,11 @@ export class ContactsService {
     await this.assertVisible(viewer, contactId);
     const params: unknown[] = [contactId];
     const visible = visibleContactSql('o', viewer, params);
+    const shown = visibleIdentitySql('ci', viewer, params);
     const rows = await this.ds.query(
       `SELECT s.id, s.reason, s.created_at, o.id AS other_id, o.name AS other_name,
               coalesce((SELECT json_agg(json_build_object('kind', ci.kind, 'value', ci.value) ORDER BY ci.created_at)
-                          FROM contact_identities ci WHERE ci.contact_id = o.id), '[]') AS other_identities
+                          FROM contact_identities ci WHERE ci.contact_id = o.id AND ${shown}), '[]') AS other_identities
          FROM merge_suggestions s
          JOIN contacts o ON o.id = CASE WHEN s.contact_id = $1 THEN s.other_contact_id ELSE s.contact_id END
         WHERE (s.contact_id = $1 OR s.other_contact_id = $1) AND s.status = 'open'

@@ -22,6 +22,12 @@ export class MessagesController {
   })
   @ApiZodBody(CreateMessageBody)
   @ApiResponse({ status: 201, description: 'The stored message (a reply is queued for delivery)' })
+  @ApiResponse({
+    status: 404,
+    description:
+      'The ticket is not visible, or an attachment is neither an upload of the caller nor on a ticket they can see ' +
+      '(the same answer as an unknown hash)',
+  })
   @ApiResponse({ status: 409, description: 'The ticket is closed' })
   @ApiResponse({
     status: 422,

@@ -14,6 +14,7 @@ import {
 import { CONFIG } from '@oq/platform';
 import sanitizeHtml from 'sanitize-html';
 import { DataSource, EntityManager } from 'typeorm';
+import { AttachmentsService } from '../attachments/attachments.service';
 import { Config } from '../config';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
 import { SlaClockService } from '../sla/sla-clock.service';
@@ -67,6 +68,7 @@ export class RepliesService {
     private readonly outbox: OutboxService,
     private readonly tickets: TicketsService,
     private readonly sla: SlaClockService,
+    private readonly attachments: AttachmentsService,
   ) {}
 
   async create(viewer: Viewer, ticketId: string, body: CreateMessageBody) {
@@ -84,7 +86,7 @@ export class RepliesService {
           message: `ticket #${t.number} is closed; closed tickets are immutable (open a new ticket for the customer)`,
           reason: 'closed',
         });
-      const attachments = await this.attachmentRefs(m, body.attachments);
+      const attachments = await this.attachments.attachable(m, viewer, body.attachments);
       const html = body.html === undefined ? null : sanitizeHtml(body.html);
       // A template's text lives at Meta: the timeline shows which template went out with which values.
       const text = body.template ? templateSummary(body.template) : (body.text ?? '');
@@ -332,30 +334,6 @@ export class RepliesService {
     }
     const identity = identities.find((i) => i.inbox_id === inbox!.id) ?? identities[0];
     return { inbox, identity };
-  }
-
-  /**
-   * Attachments must have been uploaded (POST /v1/attachments) before a message references them.
-   * The key-share lock holds the blob rows until the message is committed: the garbage collector
-   * skips locked rows, and one it locked first is gone by the time this reads it (→ 422).
-   */
-  private async attachmentRefs(m: EntityManager, refs: CreateMessageBody['attachments']): Promise<AttachmentRef[]> {
-    if (!refs.length) return [];
-    const rows: { sha256: string; size: string; content_type: string }[] = await m.query(
-      `SELECT sha256, size, content_type FROM blobs WHERE sha256 = ANY($1::text[]) FOR KEY SHARE`,
-      [refs.map((r) => r.sha256)],
-    );
-    const bySha = new Map(rows.map((r) => [r.sha256.trim(), r]));
-    return refs.map((r, i) => {
-      const blob = bySha.get(r.sha256);
-      if (!blob) throw unprocessable(`attachments.${i}: ${r.sha256} was not uploaded`, 'unknown_attachment');
-      return {
-        sha256: r.sha256,
-        size: Number(blob.size),
-        filename: r.filename ?? `attachment-${r.sha256.slice(0, 8)}`,
-        contentType: blob.content_type,
-      };
-    });
   }
 }
 

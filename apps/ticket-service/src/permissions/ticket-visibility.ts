@@ -10,8 +10,13 @@ import { AuthenticatedAgent } from '../auth/authenticated-agent';
  *   - an admin sees every ticket;
  *   - an agent sees a ticket when its team_id is one of the agent's teams OR the ticket is
  *     assigned to the agent (so a ticket moved to another team stays with its assignee);
- *   - an agent sees a contact when they can see at least one of its tickets (as requester
- *     or as a CC participant).
+ *   - an agent sees a contact (its name, its tickets they can see) when they can see at least
+ *     one of its tickets (as requester or as a CC participant);
+ *   - of that contact's identities (email, phone, WhatsApp id…) an agent sees ONLY those that
+ *     appear on a ticket they can see (identityOnTicketSql) — plus an identity's linked one
+ *     (a wa_id shows its phone number; a phone never shows the wa_id). Knowing a customer on
+ *     one channel must not hand over their other channels: an agent who opens a ticket for a
+ *     customer's phone sees that phone, not the WhatsApp id another team talks to them on.
  *
  * What an agent may not see is answered 404, never 403, so ticket ids and numbers cannot
  * be probed. (An admin-only action on a ticket the caller CAN see is a 403.)
@@ -47,6 +52,52 @@ export function visibleContactsSql(agent: AuthenticatedAgent, alias = 'c', param
     sql: `(EXISTS (SELECT 1 FROM tickets vt WHERE vt.requester_id = ${alias}.id AND ${t.sql})
         OR EXISTS (SELECT 1 FROM ticket_participants vp JOIN tickets vt ON vt.id = vp.ticket_id
                     WHERE vp.contact_id = ${alias}.id AND ${t.sql}))`,
+    params: t.params,
+  };
+}
+
+/**
+ * When identity `s` (a contact_identities row) appears on ticket `t` (a tickets row):
+ *   - a conversation (inbox, s) is bound to t;
+ *   - a message of t was sent to s (`to_identity_id`: replies, acknowledgements);
+ *   - an ingested message of t was authored via s: the message's author is s's contact and s
+ *     converses on the message's inbox (messages keep no sender identity; ingest binds the
+ *     sender's (inbox, identity) in the message's statement — a contact with two identities
+ *     on one inbox shows both);
+ *   - an ingested mail of t was copied to s (`metadata.cc`, emails compared lower-cased);
+ *   - the agent who opened t named s as requester or CC (`metadata.namedIdentityIds` on the
+ *     message they logged, written by TicketsService.create).
+ * Every branch is reached through t (conversations_ticket_idx, messages_ticket_idx).
+ */
+function identityOnTicketSql(s: string, t: string): string {
+  return `(EXISTS (SELECT 1 FROM conversations vc WHERE vc.ticket_id = ${t}.id AND vc.identity_id = ${s}.id)
+    OR EXISTS (SELECT 1 FROM messages vm WHERE vm.ticket_id = ${t}.id AND (
+         vm.to_identity_id = ${s}.id
+      OR (vm.external_id IS NULL AND vm.metadata->'namedIdentityIds' ? ${s}.id::text)
+      OR (vm.external_id IS NOT NULL AND vm.author_contact_id = ${s}.contact_id AND EXISTS (
+            SELECT 1 FROM conversations vc WHERE vc.inbox_id = vm.inbox_id AND vc.identity_id = ${s}.id))
+      OR (vm.external_id IS NOT NULL AND EXISTS (
+            SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(vm.metadata->'cc') = 'array'
+                                                    THEN vm.metadata->'cc' ELSE '[]'::jsonb END) vcc
+             WHERE vcc->>'kind' = ${s}.kind
+               AND CASE WHEN ${s}.kind = 'email' THEN lower(vcc->>'value') ELSE vcc->>'value' END = ${s}.value)))))`;
+}
+
+/**
+ * WHERE-fragment restricting `alias` (a contact_identities row) to identities `agent` may see:
+ * the identity, or one linked to it, appears on a ticket of its contact that `agent` can see.
+ */
+export function visibleIdentitiesSql(agent: AuthenticatedAgent, alias = 'ci', paramOffset = 0): SqlFragment {
+  if (agent.role === 'admin') return { sql: 'TRUE', params: [] };
+  const t = visibleTicketsSql(agent, 'vt', paramOffset);
+  return {
+    sql: `EXISTS (
+      SELECT 1 FROM contact_identities vs
+        JOIN LATERAL (SELECT id FROM tickets WHERE requester_id = vs.contact_id
+                      UNION SELECT ticket_id FROM ticket_participants WHERE contact_id = vs.contact_id) vx ON TRUE
+        JOIN tickets vt ON vt.id = vx.id
+       WHERE vs.contact_id = ${alias}.contact_id AND (vs.id = ${alias}.id OR vs.linked_identity_id = ${alias}.id)
+         AND ${t.sql} AND ${identityOnTicketSql('vs', 'vt')})`,
     params: t.params,
   };
 }

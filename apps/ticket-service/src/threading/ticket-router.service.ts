@@ -43,8 +43,8 @@ export function bracketMessageId(id: string): string {
 /**
  * Decides which ticket an inbound message lands on (ARCHITECTURE "Which ticket a
  * message lands on"): conversation binding for messaging channels, headers then
- * subject token for email, the ticket a call was placed from, else the contact's
- * latest open ticket for calls. A closed
+ * subject token for email, the ticket a call was placed from, else for calls the
+ * contact's open ticket (routeCall). A closed
  * ticket is never written: the message opens a follow-up linked to it.
  */
 @Injectable()
@@ -63,8 +63,8 @@ export class TicketRouterService {
     },
   ): Promise<Route> {
     if (msg.kind === 'call_log' || msg.channel === 'voice') {
-      if (msg.call?.ticket) return this.routeNamedTicket(manager, msg.call.ticket, ctx.contactId);
-      return this.routeCall(manager, ctx.contactId);
+      if (msg.call?.ticket) return this.routeNamedTicket(manager, msg.call.ticket, ctx.contactId, ctx.inboxId);
+      return this.routeCall(manager, ctx.contactId, ctx.inboxId);
     }
     if (msg.channel === 'email') return this.routeEmail(manager, msg, ctx.contactId);
     if (ctx.identityCreated) return { kind: 'new', via: 'new_conversation' };
@@ -81,17 +81,38 @@ export class TicketRouterService {
     return this.openOrFollowUp(manager, rows[0], 'conversation');
   }
 
-  /** A finished or missed call lands on the contact's most recently updated ticket that is still open. */
-  private async routeCall(manager: EntityManager, contactId: string): Promise<Route> {
-    const rows: TicketRow[] = await manager.query(
-      `SELECT ${TICKET_COLUMNS} FROM tickets t
-       WHERE t.requester_id = $1 AND t.status <> 'closed' AND t.merged_into_id IS NULL
-       ORDER BY t.updated_at DESC LIMIT 1 FOR UPDATE OF t`,
-      [contactId],
+  /**
+   * A call that names no ticket lands on one of the contact's open tickets (open = not closed,
+   * as everywhere in routing: a solved ticket reopens, a closed one is never written), preferring
+   *   1. a ticket waiting for a call back — an open first/next-reply clock that a missed inbound
+   *      call (missed, voicemail, busy) joined since it started; the soonest due first;
+   *   2. a ticket of the receiving inbox's team (inboxes.default_team_id), so the team whose
+   *      hotline rang sees the call even when another team opened a newer ticket for the number;
+   *   3. the most recently updated one.
+   * None → a new ticket (a call-back ticket when missed).
+   */
+  private async routeCall(manager: EntityManager, contactId: string, inboxId: string): Promise<Route> {
+    const rows: (TicketRow & { call_back: boolean; inbox_team: boolean })[] = await manager.query(
+      `SELECT ${TICKET_COLUMNS}, cb.due IS NOT NULL AS call_back,
+              t.team_id = (SELECT i.default_team_id FROM inboxes i WHERE i.id = $2) AS inbox_team
+         FROM tickets t
+         LEFT JOIN LATERAL (
+           SELECT min(coalesce(s.due_at, 'infinity')) AS due FROM ticket_sla s
+            WHERE s.ticket_id = t.id AND s.metric IN ('first_reply', 'next_reply')
+              AND (s.state IN ('active', 'paused') OR (s.state = 'breached' AND s.fulfilled_at IS NULL))
+              AND EXISTS (SELECT 1 FROM messages m
+                           WHERE m.ticket_id = t.id AND m.kind = 'call_log' AND m.direction = 'inbound'
+                             AND m.metadata->'call'->>'disposition' IN ('missed', 'voicemail', 'busy')
+                             AND m.source_time >= s.started_at)) cb ON TRUE
+        WHERE t.requester_id = $1 AND t.status <> 'closed' AND t.merged_into_id IS NULL
+        ORDER BY cb.due ASC NULLS LAST, inbox_team DESC, t.updated_at DESC
+        LIMIT 1 FOR UPDATE OF t`,
+      [contactId, inboxId],
     );
-    return rows.length
-      ? { kind: 'existing', ticket: rows[0], via: 'latest_open_ticket' }
-      : { kind: 'new', via: 'call' };
+    if (!rows.length) return { kind: 'new', via: 'call' };
+    const { call_back, inbox_team, ...ticket } = rows[0];
+    const via = call_back ? 'call_back_ticket' : inbox_team ? 'inbox_team_ticket' : 'latest_open_ticket';
+    return { kind: 'existing', ticket, via };
   }
 
   /**
@@ -103,6 +124,7 @@ export class TicketRouterService {
     manager: EntityManager,
     named: { id?: string; number?: number },
     contactId: string,
+    inboxId: string,
   ): Promise<Route> {
     const request = { id: named.id, number: named.number };
     const rows: TicketRow[] = await manager.query(
@@ -111,7 +133,7 @@ export class TicketRouterService {
       [named.id ?? null, named.number ?? null],
     );
     const fallback = async (outcome: TicketRequest['outcome']): Promise<Route> => ({
-      ...(await this.routeCall(manager, contactId)),
+      ...(await this.routeCall(manager, contactId, inboxId)),
       ticketRequest: { ...request, outcome },
     });
     if (!rows.length) return fallback('not_found');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   TestDatabase,
@@ -6,7 +7,7 @@ import {
   testQueuePrefix,
   testServiceEnv,
 } from '@oq/database/testing/test-env';
-import { QueueName } from '@oq/contracts';
+import { InboundMessageInput, JobName, QueueName, jobOptions } from '@oq/contracts';
 import { QueueService, createHttpApp } from '@oq/platform';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../app.module';
@@ -119,6 +120,30 @@ export class ApiHarness {
     });
     if (res.status !== 201) throw new Error(`create ticket: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body;
+  }
+
+  /**
+   * Puts an InboundMessage on `inbound` as a channel service would and waits until the booted
+   * consumer stored it; resolves to the ticket it landed on.
+   */
+  async ingest(payload: Omit<InboundMessageInput, 'v' | 'sourceTime' | 'receivedAt'>): Promise<string> {
+    const now = new Date().toISOString();
+    await this.app
+      .get(QueueService)
+      .queue(QueueName.Inbound)
+      .add(
+        JobName.InboundMessage,
+        { v: 1, sourceTime: now, receivedAt: now, ...payload },
+        jobOptions(JobName.InboundMessage, { jobId: randomUUID() }),
+      );
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 25))) {
+      const [row] = await this.ds.query(`SELECT ticket_id FROM messages WHERE inbox_id = $1 AND external_id = $2`, [
+        payload.inboxId,
+        payload.externalId,
+      ]);
+      if (row) return row.ticket_id;
+    }
+    throw new Error(`inbound message ${payload.externalId} was never stored`);
   }
 
   /** Types of the ticket events written for a ticket (kept in the audit of the relay's input). */

@@ -23,7 +23,7 @@ import {
   toMessageView,
   toTicketView,
 } from './ticket.view';
-import { Viewer, visibleTicketSql } from './viewer';
+import { Viewer, visibleIdentitySql, visibleTicketSql } from './viewer';
 
 const OPEN_STATUSES = ['new', 'open', 'pending', 'on_hold'];
 
@@ -94,6 +94,8 @@ export class TicketsService {
   /** The ticket with its whole timeline: messages, notes and call logs in order, participants, audit, links. */
   async get(viewer: Viewer, id: string) {
     const ticket = await this.findVisible(viewer, id);
+    const participantParams: unknown[] = [id];
+    const shown = visibleIdentitySql('ci', viewer, participantParams);
     const [messages, participants, audit, followUps, mergedFrom] = await Promise.all([
       this.ds.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.ticket_id = $1 ORDER BY m.created_at, m.id`, [
         id,
@@ -101,10 +103,10 @@ export class TicketsService {
       this.ds.query(
         `SELECT p.contact_id, p.role, c.name,
                 coalesce((SELECT json_agg(json_build_object('id', ci.id, 'kind', ci.kind, 'value', ci.value) ORDER BY ci.created_at)
-                            FROM contact_identities ci WHERE ci.contact_id = c.id), '[]') AS identities
+                            FROM contact_identities ci WHERE ci.contact_id = c.id AND ${shown}), '[]') AS identities
            FROM ticket_participants p JOIN contacts c ON c.id = p.contact_id
           WHERE p.ticket_id = $1 ORDER BY p.role DESC, c.created_at`,
-        [id],
+        participantParams,
       ),
       this.ds.query(
         `SELECT id, actor_type, actor_agent_id, action, changes, created_at FROM ticket_audit WHERE ticket_id = $1 ORDER BY id`,
@@ -194,8 +196,10 @@ export class TicketsService {
         t.id,
         requester.contactId,
       ]);
+      const named = [requester.identityId];
       for (const cc of body.cc) {
         const c = await this.contacts.findOrCreate(m, cc, { verified: false });
+        named.push(c.identityId);
         if (c.contactId === requester.contactId) continue;
         await m.query(
           `INSERT INTO ticket_participants (ticket_id, contact_id, role) VALUES ($1, $2, 'cc') ON CONFLICT DO NOTHING`,
@@ -219,6 +223,8 @@ export class TicketsService {
           maskCardNumbers(call ? call.notes : body.message!.text),
           JSON.stringify({
             loggedByAgentId: viewer.id,
+            // What the agent typed is theirs to see; the contacts' other identities are not (permissions/).
+            namedIdentityIds: [...new Set(named)],
             ...(call && {
               call: {
                 direction: call.direction,

@@ -1,5 +1,5 @@
 import { AuthenticatedAgent } from '../auth/authenticated-agent';
-import { visibleContactsSql, visibleTicketsSql } from '../permissions/ticket-visibility';
+import { visibleContactsSql, visibleIdentitiesSql, visibleTicketsSql } from '../permissions/ticket-visibility';
 
 /** The calling agent, as the auth guard loaded it. */
 export type Viewer = AuthenticatedAgent;
@@ -16,6 +16,12 @@ export function visibleTicketSql(alias: string, viewer: Viewer, params: unknown[
 
 export function visibleContactSql(alias: string, viewer: Viewer, params: unknown[]): string {
   const f = visibleContactsSql(viewer, alias, params.length);
+  params.push(...f.params);
+  return f.sql;
+}
+
+export function visibleIdentitySql(alias: string, viewer: Viewer, params: unknown[]): string {
+  const f = visibleIdentitiesSql(viewer, alias, params.length);
   params.push(...f.params);
   return f.sql;
 }

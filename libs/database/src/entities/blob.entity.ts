@@ -21,4 +21,8 @@ export class BlobEntity {
   /** A message was seen referencing it: never collected. */
   @Column({ type: 'boolean' })
   referenced: boolean;
+
+  /** Every agent who uploaded these bytes: they may attach them without a ticket already showing them. */
+  @Column({ name: 'uploaded_by', type: 'uuid', array: true })
+  uploadedBy: string[];
 }

@@ -10,6 +10,7 @@ import { AnonymousCallerIdentity1764000009100 } from './1764000009100-AnonymousC
 import { DeliveryWatermarkIndex1764000009500 } from './1764000009500-DeliveryWatermarkIndex';
 import { BlobGc1764000010000 } from './1764000010000-BlobGc';
 import { HostileInput1764000011000 } from './1764000011000-HostileInput';
+import { BlobUploader1764000012000 } from './1764000012000-BlobUploader';
 
 /** Listed explicitly (not globbed) so the same list works from source, dist and jest. Keep in order. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   DeliveryWatermarkIndex1764000009500,
   BlobGc1764000010000,
   HostileInput1764000011000,
+  BlobUploader1764000012000,
 ];
