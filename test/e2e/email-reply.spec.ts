@@ -1,5 +1,6 @@
-import { ticketIdFromEmailMessageId } from '@oq/contracts';
+import { TicketEvent, ticketIdFromEmailMessageId } from '@oq/contracts';
 import PostalMime from 'postal-mime';
+import { io } from 'socket.io-client';
 import { until } from '../../apps/email-service/src/testing/email-test-kit';
 import { EmailStack, THREADING_SECRET } from './email-stack';
 
@@ -77,6 +78,52 @@ describe('email reply loop end to end (ticket-service + email-service)', () => {
     ]);
     await until(async () => !!(await ticketOf('<kim-2@customer.test>')), 5000, 'answer stored');
     expect((await ticketOf('<kim-2@customer.test>'))!.id).toBe(t.id);
+  });
+
+  it('a 4xx from the SMTP server keeps the reply queued with attempts, the server words and the next try, in the API and live', async () => {
+    const t = (await ticketOf('<kim-1@customer.test>'))!;
+    const socket = io(stack.base, { path: '/realtime', auth: { token: stack.token }, transports: ['websocket'] });
+    const events: TicketEvent[] = [];
+    socket.on('ticket.event', (e: TicketEvent) => events.push(e));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    try {
+      stack.sink.failNext(1, 451, 'Greylisted, please try again in 2 seconds');
+      const sent = await stack.call('POST', `/v1/tickets/${t.id}/messages`, { text: 'Your refund is on its way.' });
+      expect(sent.status).toBe(201);
+      const replyId: string = sent.body.id;
+      // The retry notice is the event that proves the agent can see it.
+      await until(
+        () => events.some((e) => e.type === 'message.delivery' && e.data.messageId === replyId && !!e.data.retry),
+        10_000,
+        'retry event',
+      );
+      const live = events.find((e) => e.data.messageId === replyId && e.data.retry)!;
+      expect(live.data).toMatchObject({ status: 'queued', retry: { attempts: 1 } });
+      const view = await stack.call('GET', `/v1/tickets/${t.id}`);
+      const msg = view.body.messages.find((m: { id: string }) => m.id === replyId);
+      expect(msg.deliveryStatus === 'queued' || msg.deliveryStatus === 'sent').toBe(true);
+      expect(msg.deliveryRetry).toMatchObject({
+        attempts: 1,
+        lastError: expect.stringMatching(/451.*Greylisted/),
+      });
+      // BullMQ's backoff for outbound mail (2 s, exponential): the next try is announced, not guessed.
+      const next = Date.parse(msg.deliveryRetry.nextAttemptAt) - Date.parse(msg.deliveryRetry.at);
+      expect(next).toBeGreaterThanOrEqual(1900);
+      expect(next).toBeLessThanOrEqual(2500);
+      // The second try goes through; the retry history stays on the message.
+      await until(
+        async () =>
+          (await stack.ds.query(`SELECT delivery_status FROM messages WHERE id = $1`, [replyId]))[0]
+            ?.delivery_status === 'sent',
+        15_000,
+        'sent after the retry',
+      );
+    } finally {
+      socket.close();
+    }
   });
 
   it('a 5xx from the SMTP server is visible on the message with the server reason', async () => {

@@ -28,6 +28,12 @@ export const JOB_POLICY: Record<JobName, JobPolicy> = {
     keepCompletedSeconds: 3600,
     keepFailedSeconds: 7 * DAY,
   },
+  [JobName.DeliveryRetry]: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 500 },
+    keepCompletedSeconds: 3600,
+    keepFailedSeconds: DAY,
+  },
   [JobName.DeliveryWatermark]: {
     attempts: 8,
     backoff: { type: 'exponential', delay: 500 },

@@ -10,6 +10,7 @@ import {
 import {
   DeadLetterJob,
   DeliveryReport,
+  DeliveryRetry,
   DeliveryWatermark,
   InboundMessage,
   OutboundMessage,
@@ -35,6 +36,7 @@ export const JOB_SCHEMAS = {
   [JobName.InboundMessage]: { current: 1, schema: InboundMessage },
   [JobName.DeliveryReport]: { current: 1, schema: DeliveryReport },
   [JobName.DeliveryWatermark]: { current: 1, schema: DeliveryWatermark },
+  [JobName.DeliveryRetry]: { current: 1, schema: DeliveryRetry },
   [JobName.TicketCommand]: { current: 1, schema: TicketCommand },
   [JobName.TicketEvent]: { current: 1, schema: TicketEvent },
   [JobName.SlaTimer]: { current: 1, schema: SlaTimer },

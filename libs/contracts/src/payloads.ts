@@ -166,6 +166,25 @@ export const DeliveryReport = DeliveryReportV1;
 export type DeliveryReport = z.infer<typeof DeliveryReport>;
 
 /**
+ * A send that failed and will be tried again (SMTP 4xx, a provider's 5xx, the network): the
+ * message stays `queued` — this is no status, only what an agent needs to decide whether to wait
+ * or reach the customer another way. Reported by the channel's outbound gate before each retry.
+ */
+export const DeliveryRetryV1 = z.object({
+  v: z.literal(1),
+  inboxId: Uuid,
+  messageId: Uuid,
+  /** Attempts made so far (1 after the first failure). */
+  attempts: z.number().int().positive(),
+  /** The provider's or network's words. */
+  lastError: z.string().min(1).max(2000),
+  nextAttemptAt: IsoDateTime,
+  occurredAt: IsoDateTime,
+});
+export const DeliveryRetry = DeliveryRetryV1;
+export type DeliveryRetry = z.infer<typeof DeliveryRetry>;
+
+/**
  * A receipt that names no message but a moment: Messenger/Instagram `read` and
  * `delivery` events carry a `watermark` meaning "every message the page sent to
  * this customer at or before this instant has been read/delivered". Only

@@ -26,6 +26,8 @@ export enum QueueName {
 export enum JobName {
   InboundMessage = 'inbound-message',
   DeliveryReport = 'delivery-report',
+  /** A send failed and will be retried: attempts, the last error and when the next try is due. */
+  DeliveryRetry = 'delivery-retry',
   /** A read/delivery receipt for a whole conversation up to an instant (Messenger watermarks). */
   DeliveryWatermark = 'delivery-watermark',
   TicketCommand = 'ticket-command',
@@ -41,7 +43,7 @@ export enum JobName {
 /** Which job names may travel on which queue. Workers refuse to start without a handler for each. */
 export const QUEUE_JOBS = {
   [QueueName.Inbound]: [JobName.InboundMessage, JobName.DeadLetter],
-  [QueueName.Delivery]: [JobName.DeliveryReport, JobName.DeliveryWatermark],
+  [QueueName.Delivery]: [JobName.DeliveryReport, JobName.DeliveryWatermark, JobName.DeliveryRetry],
   [QueueName.TicketCommands]: [JobName.TicketCommand],
   [QueueName.Sla]: [JobName.TicketEvent, JobName.SlaTimer, JobName.SlaReconcile],
   [QueueName.SocialRaw]: [JobName.SocialRawEvent],

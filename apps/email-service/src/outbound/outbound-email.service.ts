@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DeliveryReport, JobName, OutboundMessage, QueueName, generateEmailMessageId } from '@oq/contracts';
 import { BlobStore, CONFIG, JobHandler, LOGGER, MetricsService, QueueService, REDIS } from '@oq/platform';
-import { OutboundGate, isFinalAttempt } from '@oq/platform/outbound';
+import { OutboundGate, deliveryRetryReporter, isFinalAttempt } from '@oq/platform/outbound';
 import { Job, UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
@@ -39,7 +39,7 @@ export class OutboundEmailService {
     private readonly blobs: BlobStore,
     metrics: MetricsService,
   ) {
-    this.gate = new OutboundGate(redis, config.QUEUE_PREFIX);
+    this.gate = new OutboundGate(redis, config.QUEUE_PREFIX, {}, deliveryRetryReporter(queues));
     this.sends = metrics.counter(
       'oq_email_smtp_sends_total',
       'SMTP transactions by result: sent, retry (4xx or network error, retried later) or failed (5xx, last attempt, or not sendable)',
@@ -66,6 +66,7 @@ export class OutboundEmailService {
       job,
       {
         inboxId: target.id,
+        messageId: msg.messageId,
         conversationKey: msg.ticketId,
         createdAt: msg.createdAt,
         rate: { perSecond: target.settings.smtpRatePerSecond, burst: target.settings.smtpRatePerSecond * 2 },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QueueName } from '@oq/contracts';
+import { JobName, QueueName } from '@oq/contracts';
 import { BlobStore } from '@oq/platform';
 import { MetaGraphServer } from '../../../../test/support/meta-graph-server';
 import { whatsappStatus } from '../testing/fixtures';
@@ -215,6 +215,18 @@ describe('social-service outbound worker (local Graph and Bot API)', () => {
     await kit.until(
       async () => kit.graph.find((r) => JSON.stringify(r.json ?? {}).includes('first of two')).length === 1,
     );
+    // While it waits for the retry, ticket-service hears why and when the next try is due.
+    const notice = await kit.until(async () =>
+      (await kit.jobs(QueueName.Delivery)).find(
+        (j) => j.name === JobName.DeliveryRetry && j.data.messageId === first.messageId,
+      ),
+    );
+    expect(notice.data).toMatchObject({
+      inboxId: wa.id,
+      attempts: 1,
+      lastError: expect.stringContaining('Service temporarily unavailable'),
+    });
+    expect(Date.parse(notice.data.nextAttemptAt)).toBeGreaterThan(Date.parse(notice.data.occurredAt));
     await kit.enqueueReply(second);
     await reportFor(second.messageId);
     expect(await reportFor(first.messageId)).toMatchObject({ status: 'sent' });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JobName, OutboundMessage, QueueName, checkPlatformRules } from '@oq/contracts';
 import { CONFIG, JobHandler, LOGGER, QueueService, REDIS } from '@oq/platform';
-import { OutboundGate, isFinalAttempt } from '@oq/platform/outbound';
+import { OutboundGate, deliveryRetryReporter, isFinalAttempt } from '@oq/platform/outbound';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
@@ -39,7 +39,7 @@ export class OutboundWorker {
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.gate = new OutboundGate(redis, config.QUEUE_PREFIX);
+    this.gate = new OutboundGate(redis, config.QUEUE_PREFIX, {}, deliveryRetryReporter(queues));
   }
 
   @JobHandler(JobName.OutboundMessage)
@@ -73,6 +73,7 @@ export class OutboundWorker {
         job,
         {
           inboxId: inbox.id,
+          messageId: msg.messageId,
           conversationKey: `${inbox.id}|${msg.to.kind}|${msg.to.value}`,
           createdAt: msg.createdAt,
           rate: {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   DeliveryReport,
+  DeliveryRetry,
   DeliveryWatermark,
   InvalidPayloadError,
   JobName,
@@ -85,6 +86,41 @@ export class DeliveryConsumer {
     const watermark = await this.parse(JobName.DeliveryWatermark, data, job);
     if (watermark.status === 'dead_letter') return watermark;
     return this.ds.transaction((m) => this.applyWatermark(m, watermark));
+  }
+
+  @JobHandler(JobName.DeliveryRetry)
+  async handleRetry(retry: DeliveryRetry): Promise<{ status: 'applied' | 'stale'; messageId: string }> {
+    return this.ds.transaction((m) => this.applyRetry(m, retry));
+  }
+
+  /**
+   * A send that will be tried again: the message stays `queued` and carries `metadata.retry`
+   * (attempts, the provider's or network's words, when the next try is due) with a
+   * message.delivery event, so agents see at once that it is not going out and can pick another
+   * channel. Only while still queued, and only forward (a late notice of an earlier attempt
+   * changes nothing).
+   */
+  async applyRetry(m: EntityManager, r: DeliveryRetry): Promise<{ status: 'applied' | 'stale'; messageId: string }> {
+    const retry = { attempts: r.attempts, lastError: r.lastError, nextAttemptAt: r.nextAttemptAt, at: r.occurredAt };
+    // TypeORM answers an UPDATE … RETURNING with [rows, affected].
+    const [rows]: [MessageRow[], number] = await m.query(
+      `UPDATE messages m SET metadata = m.metadata || jsonb_build_object('retry', $2::jsonb), updated_at = now()
+         FROM tickets t
+        WHERE m.id = $1 AND t.id = m.ticket_id AND m.delivery_status = 'queued'
+          AND coalesce((m.metadata->'retry'->>'attempts')::int, 0) < $3
+       RETURNING m.id, m.inbox_id, m.delivery_status, m.provider_message_id, m.ticket_id, t.team_id, t.assignee_id`,
+      [r.messageId, JSON.stringify(retry), r.attempts],
+    );
+    const msg = rows[0];
+    if (!msg) return { status: 'stale', messageId: r.messageId };
+    await this.outbox.write(m, [
+      this.outbox.ticketEvent(
+        'message.delivery',
+        { id: msg.ticket_id, teamId: msg.team_id, assigneeId: msg.assignee_id },
+        { messageId: msg.id, status: 'queued', from: 'queued', retry },
+      ),
+    ]);
+    return { status: 'applied', messageId: msg.id };
   }
 
   /** Invalid payloads are dead-lettered with the zod reason, nothing else written. */

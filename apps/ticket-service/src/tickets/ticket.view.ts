@@ -94,6 +94,8 @@ export function toMessageView(r: Record<string, unknown>) {
     deliveryStatus: r.delivery_status,
     deliveryReason: r.delivery_reason,
     deliveryErrorCode: r.delivery_error_code,
+    // While a send is being retried (it stays `queued`), and after: how many tries it took.
+    deliveryRetry: (r.metadata as { retry?: unknown } | null)?.retry ?? null,
     sourceTime: r.source_time,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

@@ -1,5 +1,7 @@
+import { JobName, QueueName } from '@oq/contracts';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
+import { QueueService } from '../queue/queue.module';
 
 /**
  * Shared outbound toolkit for the channel services' delivery workers
@@ -255,6 +257,8 @@ export class ConversationOrder {
 
 export interface GateOptions {
   inboxId: string;
+  /** Our message id: with a RetryReporter, each retry is reported for it (attempts, error, next try). */
+  messageId?: string;
   /** Identifies the conversation whose replies must stay in order (e.g. inbox|recipient). */
   conversationKey: string;
   /** When the reply was created (ISO string or ms); orders the conversation. */
@@ -269,6 +273,18 @@ export interface GateTuning {
   jitterMs?: number;
 }
 
+/** What an agent is told while a reply waits for its next try. */
+export interface RetryNotice {
+  inboxId: string;
+  messageId: string;
+  /** Attempts made, this failed one included. */
+  attempts: number;
+  lastError: string;
+  nextAttemptAt: Date;
+}
+
+export type RetryReporter = (notice: RetryNotice) => Promise<unknown>;
+
 /** Rate limit + conversation order around one send; see the module comment. */
 export class OutboundGate {
   readonly limiter: InboxRateLimiter;
@@ -276,7 +292,13 @@ export class OutboundGate {
   private readonly orderRetryMs: number;
   private readonly jitterMs: number;
 
-  constructor(redis: Redis, prefix: string, tuning: GateTuning = {}) {
+  /** `reportRetry`: called before BullMQ retries a failed send (not for waits, not for final failures). */
+  constructor(
+    redis: Redis,
+    prefix: string,
+    tuning: GateTuning = {},
+    private readonly reportRetry?: RetryReporter,
+  ) {
     this.limiter = new InboxRateLimiter(redis, prefix);
     this.order = new ConversationOrder(redis, prefix);
     this.orderRetryMs = tuning.orderRetryMs ?? 200;
@@ -303,6 +325,15 @@ export class OutboundGate {
       }
       if (err instanceof UnrecoverableError || isFinalAttempt(job))
         await this.order.leave(opts.conversationKey, job.id!);
+      else if (this.reportRetry && opts.messageId)
+        // Best effort: a lost notice must not turn a retryable failure into a different one.
+        await this.reportRetry({
+          inboxId: opts.inboxId,
+          messageId: opts.messageId,
+          attempts: job.attemptsMade + 1,
+          lastError: describeSendError(err),
+          nextAttemptAt: new Date(Date.now() + retryDelayMs(job)),
+        }).catch(() => undefined);
       throw err;
     }
     await this.order.leave(opts.conversationKey, job.id!);
@@ -316,7 +347,54 @@ export class OutboundGate {
   }
 }
 
+/**
+ * The wait BullMQ applies before the next attempt, from the job's backoff (BullMQ's built-in
+ * strategies: fixed `delay`, exponential `2^(attemptsMade - 1) · delay` with attemptsMade counted
+ * after this failure).
+ */
+export function retryDelayMs(job: Pick<Job, 'attemptsMade' | 'opts'>): number {
+  const backoff = job.opts.backoff;
+  if (typeof backoff === 'number') return backoff;
+  if (!backoff) return 0;
+  const delay = backoff.delay ?? 0;
+  return backoff.type === 'exponential' ? Math.round(2 ** job.attemptsMade * delay) : delay;
+}
+
+/** The provider's or the network's own words: an SMTP reply line, a Graph API error, ECONNREFUSED … */
+export function describeSendError(err: unknown): string {
+  const e = err as {
+    response?: unknown;
+    message?: unknown;
+    code?: unknown;
+    cause?: { code?: unknown; message?: unknown };
+  };
+  const words = typeof e?.response === 'string' && e.response ? e.response : String(e?.message ?? err);
+  const cause = e?.cause && (e.cause.code ?? e.cause.message);
+  return (
+    (cause && !words.includes(String(cause)) ? `${words} (${String(cause)})` : words).slice(0, 2000) || 'send failed'
+  );
+}
+
 /** True when a failure now is the job's last: BullMQ will not retry it. */
 export function isFinalAttempt(job: Pick<Job, 'attemptsMade' | 'opts'>): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+/** The reporter every channel service uses: a DeliveryRetry job for ticket-service, once per attempt. */
+export function deliveryRetryReporter(queues: QueueService): RetryReporter {
+  return (n) =>
+    queues.add(
+      QueueName.Delivery,
+      JobName.DeliveryRetry,
+      {
+        v: 1,
+        inboxId: n.inboxId,
+        messageId: n.messageId,
+        attempts: n.attempts,
+        lastError: n.lastError,
+        nextAttemptAt: n.nextAttemptAt.toISOString(),
+        occurredAt: new Date().toISOString(),
+      },
+      { jobId: `retry-${n.messageId}-${n.attempts}` },
+    );
 }
