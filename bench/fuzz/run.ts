@@ -119,6 +119,8 @@ async function main() {
     const scanner = new MarkerScanner(async (sql, params) => (await stack.pool.query(sql, params)).rows);
 
     const acked: string[] = [];
+    /** What each acknowledged input was, to say what a lost one was. */
+    const kinds = new Map<string, string>();
     const refused: string[] = [];
     const byStatus = new Map<number, number>();
     const t0 = performance.now();
@@ -137,6 +139,7 @@ async function main() {
             const r = await sender.send(input, lane).catch(() => ({ status: 0, acknowledged: false }));
             byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
             (r.acknowledged ? acked : refused).push(input.marker);
+            if (r.acknowledged) kinds.set(input.marker, `${input.channel}/${input.mutations.join('+')}`);
           }
         }),
       );
@@ -159,7 +162,28 @@ async function main() {
         .peakRssMb()
         .toFixed(0)} MB, voice ${voice.peakRssMb().toFixed(0)} MB, chat ${chat.peakRssMb().toFixed(0)} MB`,
     );
-    if (missing.length) console.log(`lost (first 20): ${missing.slice(0, 20).join(' ')}`);
+    if (missing.length) {
+      console.log(
+        `lost (first 20): ${missing
+          .slice(0, 20)
+          .map((m) => `${m} ${kinds.get(m)}`)
+          .join('; ')}`,
+      );
+      // Where they might still be: jobs waiting for a retry or failed in BullMQ.
+      for (const q of ['inbound', 'social.raw', 'delivery']) {
+        const keys = await stack.redis.keys(`${stack.prefix}:${q}:*`);
+        const counts: Record<string, number> = {};
+        for (const state of ['wait', 'active', 'delayed', 'failed', 'prioritized'])
+          counts[state] = keys.includes(`${stack.prefix}:${q}:${state}`)
+            ? Number(
+                state === 'wait' || state === 'active'
+                  ? await stack.redis.llen(`${stack.prefix}:${q}:${state}`)
+                  : await stack.redis.zcard(`${stack.prefix}:${q}:${state}`),
+              )
+            : 0;
+        console.log(`queue ${q}: ${JSON.stringify(counts)}`);
+      }
+    }
     printResult({
       inputs: sent,
       acknowledged: acked.length,

@@ -2,7 +2,7 @@ import { io, Socket } from 'socket.io-client';
 import { signMetaBody } from '../../apps/social-service/src/webhooks/signature';
 import { pbxSignature } from '../../apps/voice-service/src/pbx/pbx-signature';
 import { twilioSignature } from '../../apps/voice-service/src/twilio/twilio-signature';
-import { HostileInput } from './hostile-inputs';
+import { HostileInput, MARKER_PATTERN } from './hostile-inputs';
 
 /**
  * Sends hostile inputs the way each provider or client would and finds them again by marker:
@@ -181,7 +181,7 @@ export class MarkerScanner {
     for (;;) {
       const rows = await this.query(sql, after);
       for (const r of rows) {
-        for (const [m] of r.hay.matchAll(/MK[0-9a-f]{32}/g)) {
+        for (const [m] of r.hay.matchAll(MARKER_PATTERN)) {
           const ids = this.seen[table].get(m) ?? new Set<string>();
           ids.add(r.id);
           this.seen[table].set(m, ids);
