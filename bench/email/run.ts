@@ -203,8 +203,12 @@ async function main() {
         await client.append('INBOX', mixedMail(i, 'idle'));
         const deadline = Date.now() + 30_000;
         while (
-          (await stack.pool.query('SELECT 1 FROM messages WHERE inbox_id = $1 AND external_id = $2', [inboxId, id]))
-            .rowCount === 0
+          (
+            await stack.pool.query(`SELECT 1 FROM messages WHERE inbox_id = $1 AND external_id LIKE $2 || '#%'`, [
+              inboxId,
+              id,
+            ])
+          ).rowCount === 0
         ) {
           if (Date.now() > deadline) throw new Error(`mail ${id} not ingested`);
           await sleep(10);

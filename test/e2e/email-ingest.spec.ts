@@ -8,6 +8,8 @@ import {
   until,
   waitForMailbox,
 } from '../../apps/email-service/src/testing/email-test-kit';
+import { inboundJobId } from '@oq/contracts';
+import { mailContentHash, mailExternalId } from '../../apps/email-service/src/ingest/mail-identity';
 import { DovecotServer } from '../support/dovecot';
 import { bounceMail } from './email-stack';
 
@@ -45,7 +47,7 @@ describe('email → ticket end to end', () => {
     (
       await kit.ds.query(
         `SELECT m.ticket_id, m.auto_submitted, m.text, t.number, t.follow_up_of_id, t.subject
-         FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.external_id = $1`,
+         FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.email_message_id = $1 AND m.direction = 'inbound'`,
         [externalId],
       )
     )[0] as
@@ -164,5 +166,68 @@ describe('email → ticket end to end', () => {
     expect(row.delivery_reason).toBe('552 5.2.2 Mailbox full');
     // The bounce itself opened no ticket.
     expect(await messageRow('<e2e-bounce@mx.customer.test>')).toBeUndefined();
+  });
+
+  it('keeps two different mails that share a Message-ID, collapses a copy that only gained trace headers, and recognises mail imported before content hashes', async () => {
+    const shared = '<reused-id@phone.customer.test>';
+    const first = mail(
+      { From: 'ana@customer.test', To: ADDRESS, Subject: 'Transfer 1', 'Message-ID': shared },
+      'Transfer 1 failed.',
+    );
+    const second = mail(
+      { From: 'ana@customer.test', To: ADDRESS, Subject: 'Transfer 2', 'Message-ID': shared },
+      'Transfer 2 failed too.',
+    );
+    const redelivered = `Received: from mx2.wallet.test by imap.wallet.test; Tue, 1 Dec 2026 10:00:00 +0000\r\nDelivered-To: ${ADDRESS}\r\n${first}`;
+    await dovecot.append(ADDRESS, [first, second, redelivered]);
+    const outcomes = async () =>
+      Promise.all(
+        [first, second, redelivered].map(async (m) => {
+          const id = mailExternalId(shared, mailContentHash(Buffer.from(m)));
+          const job = await kit.queue().getJob(inboundJobId(kit.inboxes.email, id, 0));
+          return job && (await job.getState()) === 'completed' ? job.returnvalue?.status : undefined;
+        }),
+      );
+    // The redelivered copy has the first one's id: one job for both, the second mail a job of its own.
+    await until(async () => (await outcomes()).every((o) => o === 'created'), 10_000, 'both mails stored');
+    const rows = await kit.ds.query(`SELECT text FROM messages WHERE email_message_id = $1 ORDER BY created_at`, [
+      shared,
+    ]);
+    expect(rows.map((r: { text: string }) => r.text)).toEqual(['Transfer 1 failed.', 'Transfer 2 failed too.']);
+
+    // Imported before this change under its bare Message-ID: the mail, read again (a resync), is not a second message.
+    const legacy = mail(
+      { From: 'bo@customer.test', To: ADDRESS, Subject: 'Old mail', 'Message-ID': '<legacy-1@customer.test>' },
+      'Imported long ago.',
+    );
+    const internalDate = new Date('2026-11-01T08:00:00Z');
+    const [contact] = await kit.ds.query(`INSERT INTO contacts DEFAULT VALUES RETURNING id`);
+    const [{ id: ticketId }] = await kit.ds.query(
+      `INSERT INTO tickets (subject, channel, inbox_id, team_id, requester_id, status)
+       VALUES ('Old mail', 'email', $1, $2, $3, 'open') RETURNING id`,
+      [kit.inboxes.email, kit.teamId, contact.id],
+    );
+    await kit.ds.query(
+      `INSERT INTO messages (ticket_id, inbox_id, channel, direction, external_id, email_message_id, text, source_time)
+       VALUES ($1, $2, 'email', 'inbound', '<legacy-1@customer.test>', '<legacy-1@customer.test>', 'Imported long ago.', $3)`,
+      [ticketId, kit.inboxes.email, internalDate],
+    );
+    await dovecot.append(ADDRESS, [legacy], { internalDate });
+    const legacyJob = inboundJobId(
+      kit.inboxes.email,
+      mailExternalId('<legacy-1@customer.test>', mailContentHash(Buffer.from(legacy))),
+      0,
+    );
+    await until(
+      async () =>
+        (await kit
+          .queue()
+          .getJob(legacyJob)
+          .then((j) => j?.getState())) === 'completed',
+      10_000,
+      'old mail read again',
+    );
+    expect((await kit.queue().getJob(legacyJob))!.returnvalue).toMatchObject({ status: 'duplicate' });
+    expect(await kit.count(`messages WHERE email_message_id = '<legacy-1@customer.test>'`)).toBe(1);
   });
 });

@@ -129,7 +129,7 @@ export class EmailStack {
   async ticketOf(externalId: string) {
     const [row] = await this.ds.query(
       `SELECT t.id, t.number, t.status, t.agent_reply_count, t.first_reply_at
-         FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.external_id = $1`,
+         FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.email_message_id = $1 AND m.direction = 'inbound'`,
       [externalId],
     );
     return row as

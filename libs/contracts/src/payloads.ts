@@ -85,6 +85,12 @@ export const InboundMessageV1 = z.object({
   email: EmailThreading.extend({
     /** Auto-replies are stored but never answered automatically. */
     autoSubmitted: z.boolean().default(false),
+    /**
+     * The externalId this mail had before ids carried a content hash (the bare Message-ID or the
+     * raw source's sha256): ticket-service recognises mail imported before that change by it.
+     * Optional and additive, so `v` stays 1.
+     */
+    legacyExternalId: z.string().min(1).max(512).optional(),
   }).optional(),
   call: CallLog.optional(),
   /**
@@ -277,6 +283,56 @@ export const SocialRawEventV1 = z.object({
 });
 export const SocialRawEvent = SocialRawEventV1;
 export type SocialRawEvent = z.infer<typeof SocialRawEvent>;
+
+/**
+ * One telephony provider event as voice-service normalised it (numbers in E.164, times ISO-8601
+ * UTC, card numbers masked, text made storable). Fields a provider did not send are absent, never
+ * guessed. Formats are not re-checked here: the event was built by voice-service itself from a
+ * verified callback, and refusing it now would lose what the provider was already told is stored.
+ */
+export const CallEvent = z.object({
+  provider: z.enum(['twilio', 'pbx']),
+  callId: z.string().min(1),
+  /** When the provider says the event happened. */
+  at: z.string(),
+  /** Absent for events that only carry a recording or a transcript. */
+  status: z.enum(['queued', 'ringing', 'in-progress', ...CallLog.shape.disposition.options]).optional(),
+  direction: z.enum(['inbound', 'outbound']).optional(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  startedAt: z.string().optional(),
+  answeredAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  durationSec: z.number().optional(),
+  agent: z.string().optional(),
+  queue: z.string().optional(),
+  recordingUrl: z.string().optional(),
+  transcript: z.string().optional(),
+  /** The ticket an agent placed the call from (click-to-call custom data / callback URL parameter). */
+  ticketId: z.string().optional(),
+  ticketNumber: z.number().optional(),
+  /**
+   * Fields whose text Postgres could not store (NUL, lone surrogates) were made storable; this
+   * is their exact originals as escaped JSON (`{field: original}`), for the call log's metadata.
+   */
+  originals: z.string().optional(),
+});
+export type CallEvent = z.infer<typeof CallEvent>;
+
+/**
+ * A verified call event voice-service acknowledged while Postgres could not take it; voice-service
+ * folds it into its call once Postgres answers again. `digest` identifies the provider's delivery
+ * (as in voice_calls.events), so a provider's retry of it is still recognised as one.
+ */
+export const VoiceCallEventJobV1 = z.object({
+  v: z.literal(1),
+  inboxId: Uuid,
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  receivedAt: IsoDateTime,
+  event: CallEvent,
+});
+export const VoiceCallEventJob = VoiceCallEventJobV1;
+export type VoiceCallEventJob = z.infer<typeof VoiceCallEventJob>;
 
 /**
  * A channel service's message it acknowledged but cannot process (a signed webhook body that is

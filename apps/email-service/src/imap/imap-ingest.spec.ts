@@ -45,7 +45,8 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
 
   const payloads = async (): Promise<InboundMessage[]> =>
     (await probe.inboundJobs()).map((j) => j.data as InboundMessage);
-  const byExternal = async (id: string) => (await payloads()).find((p) => p.externalId === id);
+  // The externalId is the Message-ID with a content hash (mail-identity.ts); tests find mail by its Message-ID.
+  const byExternal = async (id: string) => (await payloads()).find((p) => p.email?.messageId === id);
 
   beforeAll(async () => {
     [dovecot, api, db] = await Promise.all([

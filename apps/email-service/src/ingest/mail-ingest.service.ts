@@ -15,6 +15,7 @@ import { Logger } from 'pino';
 import { Config } from '../config';
 import { EmailInbox, InboxDirectory } from '../inboxes/inbox-directory.service';
 import { ParsedMail, TEXT_LIMIT, quickHeaders } from '../parsing/parse-mail';
+import { legacyMailExternalId, mailContentHash, mailExternalId } from './mail-identity';
 import { ParseTimeoutError, ParserPool } from '../parsing/parser-pool';
 
 /** One mail as fetched from IMAP. */
@@ -174,7 +175,8 @@ export class MailIngestService implements OnApplicationShutdown {
       if (parsed.truncated) notices.push('This email was too long to show in full; the original is attached.');
     }
 
-    const externalId = this.externalId(parsed.messageId, source);
+    const rawSha256 = createHash('sha256').update(source).digest('hex');
+    const externalId = mailExternalId(parsed.messageId, mailContentHash(source));
     const sender = parsed.from?.address ?? UNKNOWN_SENDER;
     const ccSeen = new Set([sender]);
     const cc = [...parsed.to, ...parsed.cc]
@@ -202,6 +204,7 @@ export class MailIngestService implements OnApplicationShutdown {
       attachments,
       email: {
         messageId: parsed.messageId,
+        legacyExternalId: legacyMailExternalId(parsed.messageId, rawSha256),
         inReplyTo: parsed.inReplyTo.slice(0, 50),
         references: parsed.references,
         autoSubmitted: !!parsed.autoSubmittedReason,
@@ -221,12 +224,6 @@ export class MailIngestService implements OnApplicationShutdown {
     return { kind: 'enqueue', jobId: inboundJobId(inbox.id, externalId, 0), data };
   }
 
-  /** Message-ID when there is a usable one; otherwise the content hash, so a re-fetch still deduplicates. */
-  private externalId(messageId: string | undefined, source: Buffer): string {
-    if (messageId && messageId.length <= 512) return messageId;
-    return `sha256:${createHash('sha256').update(source).digest('hex')}`;
-  }
-
   private fallback(
     inbox: EmailInbox,
     base: { v: 1; inboxId: string; channel: 'email'; sourceTime: string; receivedAt: string },
@@ -239,7 +236,8 @@ export class MailIngestService implements OnApplicationShutdown {
     const h = quickHeaders(headerSource);
     if (h.from && this.directory.isOwnAddress(h.from))
       return { kind: 'skip', reason: `sent from our own address ${h.from}` };
-    const externalId = h.messageId && h.messageId.length <= 512 ? h.messageId : `sha256:${raw.sha256}`;
+    // Only the headers may be at hand (an oversized mail): the hash of the whole raw source stands in.
+    const externalId = mailExternalId(h.messageId, raw.sha256);
     const data: InboundMessageInput = {
       ...base,
       externalId,
@@ -248,7 +246,13 @@ export class MailIngestService implements OnApplicationShutdown {
       subject: h.subject?.slice(0, 998),
       text: raw.notice,
       attachments: [{ sha256: raw.sha256, size: raw.size, filename: 'original.eml', contentType: 'message/rfc822' }],
-      email: { messageId: h.messageId, inReplyTo: [], references: [], autoSubmitted: false },
+      email: {
+        messageId: h.messageId,
+        legacyExternalId: legacyMailExternalId(h.messageId, raw.sha256),
+        inReplyTo: [],
+        references: [],
+        autoSubmitted: false,
+      },
       metadata: { imap, notice: raw.reason },
     };
     return { kind: 'enqueue', jobId: inboundJobId(inbox.id, externalId, 0), data };

@@ -56,7 +56,8 @@ describe('one IMAP connection per mailbox across replicas', () => {
     await Promise.all([dovecot.destroy(), api.stop(), db.drop(), dropQueuePrefix(prefix)]);
   });
 
-  const externalIds = async () => (await probe.inboundJobs()).map((j) => (j.data as InboundMessage).externalId).sort();
+  const externalIds = async () =>
+    (await probe.inboundJobs()).map((j) => (j.data as InboundMessage).email!.messageId!).sort();
 
   it('a second replica takes over within TTL + 2 s after the holder is SIGKILLed, without duplicates', async () => {
     const env = emailServiceEnv(db, prefix, api, {

@@ -92,6 +92,10 @@ export class InboundProcessor {
     // Is this message known, and is its sender (with its link) known? The batch usually read it
     // already, in the round trip that took the sender's lock.
     found ??= await lookupMessage(manager, inbox.id, msg.externalId, normalizeIdentity(msg.sender));
+    if (!found.message_id && msg.email?.legacyExternalId) {
+      const legacy = await this.legacyMail(manager, inbox.id, msg.email.legacyExternalId, sourceTime);
+      if (legacy) return { status: 'duplicate', ticketId: legacy.ticket_id, messageId: legacy.id };
+    }
     if (found.message_id) {
       const prev = { id: found.message_id, ticket_id: found.ticket_id!, metadata: found.metadata ?? {} };
       if (msg.revision <= found.revision!) return { status: 'duplicate', ticketId: prev.ticket_id, messageId: prev.id };
@@ -424,6 +428,27 @@ export class InboundProcessor {
       );
     }
     return { status: 'bounce', messageId: m.id };
+  }
+
+  /**
+   * Mail imported before ids carried a content hash (a bare Message-ID, or the raw source's sha256):
+   * a resync after the upgrade finds it instead of importing the mailbox again. A raw-source hash is
+   * the same mail for sure; a bare Message-ID only with the same IMAP INTERNALDATE, which a resync or
+   * a copy to another folder keeps and a different mail reusing the Message-ID does not have.
+   * One indexed read, only for mail no current id matched.
+   */
+  private async legacyMail(
+    manager: EntityManager,
+    inboxId: string,
+    legacyId: string,
+    sourceTime: Date,
+  ): Promise<{ id: string; ticket_id: string } | undefined> {
+    const exact = legacyId.startsWith('sha256:');
+    const [row] = await manager.query(
+      `SELECT id, ticket_id FROM messages WHERE inbox_id = $1 AND external_id = $2${exact ? '' : ' AND source_time = $3'}`,
+      exact ? [inboxId, legacyId] : [inboxId, legacyId, sourceTime],
+    );
+    return row;
   }
 }
 
