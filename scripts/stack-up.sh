@@ -111,8 +111,14 @@ s.on("data", (d) => {
   buf += d;
   if ((buf.match(/\r\n/g) || []).length >= 10) {
     const v = buf.split("\r\n").filter((l) => l && !/^[*$]/.test(l));
-    if (v[1] !== "noeviction") console.warn(`stack-up: WARNING: Redis maxmemory-policy is ${v[1]}; OneQueue needs noeviction`);
-    if (v[3] !== "yes") console.warn("stack-up: WARNING: Redis runs without AOF (appendonly no): acknowledged webhooks would not survive a Redis crash. Fine for tests, not for production.");
+    const problems = [];
+    if (v[1] !== "noeviction") problems.push(`maxmemory-policy is ${v[1]}, OneQueue needs noeviction`);
+    if (v[3] !== "yes") problems.push("it runs without AOF, so acknowledged webhooks would not survive a Redis crash");
+    if (problems.length) {
+      // Said once here; the services see the marker (libs/platform redis.ts) and log it at debug only.
+      console.warn(`stack-up: WARNING: Redis ${problems.join("; ")} (fine for tests, not for production). Fix: redis-cli CONFIG SET appendonly yes && redis-cli CONFIG SET maxmemory-policy noeviction && redis-cli CONFIG REWRITE`);
+      s.write("SET oq:redis-durability-warned 1 EX 3600\r\n");
+    }
     s.end();
   }
 });

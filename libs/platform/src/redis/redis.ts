@@ -31,9 +31,19 @@ export function createProbeRedis(url: string, name: string): Redis {
   });
 }
 
+/** The one command that makes a running Redis what OneQueue needs (and keeps it so across restarts). */
+export const REDIS_DURABILITY_FIX =
+  'redis-cli CONFIG SET appendonly yes && redis-cli CONFIG SET maxmemory-policy noeviction && redis-cli CONFIG REWRITE';
+
+/**
+ * Marks that a process of this stack said it already; the first to boot within the hour (or
+ * `npm start`'s stack-up) warns, the others log at debug — six services used to print it six times.
+ */
+export const REDIS_DURABILITY_WARNED_KEY = 'oq:redis-durability-warned';
+
 /**
  * Acknowledged webhooks and queued messages live in Redis: it must persist (AOF)
- * and must never evict keys. Not fatal — a dev Redis may be ephemeral — but loud.
+ * and must never evict keys. Not fatal — a dev Redis may be ephemeral — but loud, once.
  */
 export async function checkRedisDurability(redis: Redis, logger: Logger): Promise<string[]> {
   const problems: string[] = [];
@@ -45,6 +55,10 @@ export async function checkRedisDurability(redis: Redis, logger: Logger): Promis
   } catch (err) {
     problems.push(`could not read Redis config (${(err as Error).message})`);
   }
-  for (const p of problems) logger.warn({ redis: true }, `REDIS DURABILITY WARNING: ${p}`);
+  if (!problems.length) return problems;
+  const first = await redis.set(REDIS_DURABILITY_WARNED_KEY, '1', 'EX', 3600, 'NX').catch(() => 'OK');
+  const message = `REDIS DURABILITY WARNING: ${problems.join('; ')}. Fix: ${REDIS_DURABILITY_FIX}`;
+  if (first === 'OK') logger.warn({ redis: true }, message);
+  else logger.debug({ redis: true }, message);
   return problems;
 }
