@@ -21,7 +21,7 @@ import { SlaClockService } from '../sla/sla-clock.service';
 import { writeTicketAudit } from '../tickets/ticket-audit';
 import { MESSAGE_COLUMNS, TicketRow, toMessageView } from '../tickets/ticket.view';
 import { TicketsService, assertTransition, identityKindsFor } from '../tickets/tickets.service';
-import { Viewer } from '../tickets/viewer';
+import { Viewer, visibleIdentitySql } from '../tickets/viewer';
 import { CreateMessageBody } from './message.dto';
 
 /** Which channel service delivers a channel's replies. */
@@ -112,7 +112,7 @@ export class RepliesService {
   }
 
   private async reply(m: EntityManager, { viewer, t, body, html, attachments }: Draft): Promise<string> {
-    const route = await this.route(m, t, body);
+    const route = await this.route(m, viewer, t, body);
     const channel = route.inbox.channel;
     const messageId = randomUUID();
     const number = Number(t.number);
@@ -288,7 +288,7 @@ export class RepliesService {
    * ticket's inbox when the channel is the ticket's, else the inbox the customer
    * last talked to on that channel, else the channel's first enabled inbox.
    */
-  private async route(m: EntityManager, t: TicketRow, body: CreateMessageBody): Promise<Route> {
+  private async route(m: EntityManager, viewer: Viewer, t: TicketRow, body: CreateMessageBody): Promise<Route> {
     let inbox: Route['inbox'] | undefined;
     if (body.inboxId) {
       [inbox] = await m.query(`SELECT id, channel, address FROM inboxes WHERE id = $1 AND enabled`, [body.inboxId]);
@@ -306,15 +306,20 @@ export class RepliesService {
         'voice_no_outbound',
       );
     const kinds = identityKindsFor(channel);
+    // Only identities the agent may see (the one visibility rule): replying on another team's
+    // WhatsApp id would hand it over, since a sent reply puts the identity on this ticket.
+    const params: unknown[] = [t.requester_id, kinds, channel, t.id];
+    const visible = visibleIdentitySql('ci', viewer, params);
     const identities: { id: string; kind: string; value: string; inbox_id: string | null }[] = await m.query(
       `SELECT ci.id, ci.kind, ci.value, cv.inbox_id
          FROM contact_identities ci
          LEFT JOIN conversations cv ON cv.identity_id = ci.id
          LEFT JOIN inboxes i ON i.id = cv.inbox_id AND i.enabled AND i.channel = $3
-        WHERE ci.contact_id = $1 AND ci.kind = ANY($2::text[])
+        WHERE ci.contact_id = $1 AND ci.kind = ANY($2::text[]) AND ${visible}
         ORDER BY (cv.ticket_id = $4) DESC NULLS LAST, (i.id IS NOT NULL) DESC, cv.updated_at DESC NULLS LAST, ci.created_at`,
-      [t.requester_id, kinds, channel, t.id],
+      params,
     );
+    // The same answer whether the customer has no such identity or only one this agent cannot see.
     if (!identities.length)
       throw unprocessable(
         `the customer has no ${kinds.join('/')} identity: choose a channel on which they can be reached`,

@@ -130,6 +130,17 @@ describe('which of a contact’s identities an agent sees (permissions matrix ov
     expect(values((await h.call('alice', 'GET', `/v1/contacts/${lena}`)).body.identities)).toEqual([PHONE, WA_ID]);
   });
 
+  it('refuses a WhatsApp reply on the team-B ticket: the wa_id is only on a team-A ticket, and replying would hand it over', async () => {
+    const res = await h.call('bob', 'POST', `/v1/tickets/${teamBTicket.id}/messages`, {
+      channel: 'whatsapp',
+      text: 'We are looking into the chargeback.',
+    });
+    // The answer for a customer without WhatsApp: it does not tell that she has one elsewhere.
+    expect(res.status).toBe(422);
+    expect(res.body.reason).toBe('no_identity_on_channel');
+    expect(values((await h.call('bob', 'GET', `/v1/contacts/${lena}`)).body.identities)).toEqual([PHONE]);
+  });
+
   it('shows the WhatsApp id once it is on a ticket the agent can see', async () => {
     const { body } = await h.call('admin', 'GET', `/v1/tickets/${teamATicket}`);
     const moved = await h.call('admin', 'PATCH', `/v1/tickets/${teamATicket}`, {

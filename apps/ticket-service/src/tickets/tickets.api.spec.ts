@@ -182,8 +182,17 @@ describe('tickets and replies over HTTP', () => {
     expect(noWa.status).toBe(422);
     expect(noWa.body.reason).toBe('no_identity_on_channel');
 
+    // The customer has written to alice's team on WhatsApp before (the wa_id links to the phone, so one
+    // contact): that identity is on a ticket she can see, so she may answer the call on it.
+    await h.ingest({
+      inboxId: h.ids.inbox_whatsapp,
+      channel: 'whatsapp',
+      externalId: `wamid.callback-${t.id}`,
+      sender: { kind: 'whatsapp', value: '4915112345678', linked: [{ kind: 'phone', value: '+4915112345678' }] },
+      text: 'Did you call me?',
+    });
     const [identity] = await h.ds.query(
-      `INSERT INTO contact_identities (contact_id, kind, value, verified) VALUES ($1, 'whatsapp', '4915112345678', true) RETURNING id`,
+      `SELECT id FROM contact_identities WHERE contact_id = $1 AND kind = 'whatsapp' AND value = '4915112345678'`,
       [t.requesterId],
     );
     const wa = await h.call('alice', 'POST', `/v1/tickets/${t.id}/messages`, {
