@@ -18,6 +18,9 @@ const SERVICES = [
   ['chat-service', 'CHAT_SERVICE_PORT', 3005],
 ];
 const COLORS = [36, 33, 35, 32, 34, 31];
+// Where the services answer: their BIND_HOST (127.0.0.1 unless .env says otherwise), loopback for "every address".
+const bind = process.env.BIND_HOST || '127.0.0.1';
+const HOST = bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '[::1]' : bind.includes(':') ? `[${bind}]` : bind;
 const children = new Map();
 let stopping = false;
 
@@ -46,7 +49,7 @@ async function waitHealthy(name, port) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && !stopping) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      const res = await fetch(`http://${HOST}:${port}/health`);
       if (res.status === 200) return true;
     } catch {
       /* not listening yet */
@@ -81,7 +84,7 @@ process.on('SIGTERM', () => shutdown(0));
   console.log('\nOneQueue is up:');
   for (const [name, v, port] of SERVICES) {
     const p = process.env[v] || port;
-    console.log(`  ${name.padEnd(15)} http://127.0.0.1:${p}  (health /health, metrics /metrics, API docs /docs)`);
+    console.log(`  ${name.padEnd(15)} http://${HOST}:${p}  (health /health, metrics /metrics, API docs /docs)`);
   }
   console.log('Press Ctrl-C to stop.\n');
 })();

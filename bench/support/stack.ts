@@ -92,6 +92,9 @@ export async function prepareStack(name: string): Promise<BenchStack> {
     // The benchmarks' fakes (inbox API, provider stand-ins serving media/recordings) listen on
     // 127.0.0.1, which URLs from payloads may only reach when allow-listed (safeFetch).
     FETCH_ALLOW_HOSTS: '127.0.0.1,localhost',
+    // The load generators connect to 127.0.0.1 and scrape /metrics without a token, whatever the shell says.
+    BIND_HOST: '127.0.0.1',
+    METRICS_TOKEN: '',
   };
   for (const [v, port] of Object.values(SERVICE_PORTS)) env[v] = String(port);
 

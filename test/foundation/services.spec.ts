@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
@@ -25,23 +27,40 @@ const SERVICES: [string, Type<unknown>][] = [
   ['chat-service', ChatService],
 ];
 
+/** What /health checks: social-service's intake needs Redis and an inbox list, not Postgres. */
+const CHECKS: Record<string, Record<string, string>> = {
+  'social-service': { redis: 'up', inboxes: 'up' },
+};
+
 describe('every service boots with health, metrics and docs', () => {
   let db: TestDatabase;
   const prefix = testQueuePrefix();
-  beforeAll(async () => (db = await createTestDatabase()));
+  // ticket-service's internal inbox API with no inboxes, for the channel services' directories.
+  const inboxApi = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('[]'));
+  let ticketServiceUrl = '';
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await new Promise<void>((r) => inboxApi.listen(0, '127.0.0.1', r));
+    ticketServiceUrl = `http://127.0.0.1:${(inboxApi.address() as AddressInfo).port}`;
+  });
   afterAll(async () => {
     await db.drop();
     await dropQueuePrefix(prefix);
+    await new Promise((r) => inboxApi.close(r));
   });
 
   it.each(SERVICES)('%s answers /health, /metrics and /docs', async (name, module) => {
-    const app = await createHttpApp(module, { title: name, env: testServiceEnv(db, prefix) });
+    const env = testServiceEnv(db, prefix, { TICKET_SERVICE_URL: ticketServiceUrl });
+    const app = await createHttpApp(module, { title: name, env });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = await app.getUrl();
     try {
       const health = await fetch(`${base}/health`);
       expect(health.status).toBe(200);
-      expect(await health.json()).toMatchObject({ status: 'ok', checks: { postgres: 'up', redis: 'up' } });
+      const checks = CHECKS[name] ?? { postgres: 'up', redis: 'up' };
+      const body = (await health.json()) as { status: string; checks: Record<string, string> };
+      expect(body).toMatchObject({ status: 'ok', checks });
+      expect(Object.keys(body.checks).sort()).toEqual(Object.keys(checks).sort());
 
       const metrics = await (await fetch(`${base}/metrics`)).text();
       expect(metrics).toContain('oq_process_resident_memory_bytes');
@@ -74,6 +93,9 @@ describe('every service boots with health, metrics and docs', () => {
     );
     await c.end();
     try {
+      // social-service has no database: a pending migration does not stop webhook intake.
+      const social = await createHttpApp(SocialService, { title: 'x', env: testServiceEnv(db, prefix) });
+      await social.close();
       const err = await createHttpApp(VoiceService, { title: 'x', env: testServiceEnv(db, prefix) }).catch((e) => e);
       expect(err?.message).toMatch(/migration\(s\) pending .*npm run migrate/);
     } finally {

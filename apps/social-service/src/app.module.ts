@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { QueueName } from '@oq/contracts';
-import { DatabaseModule } from '@oq/database';
 import { PlatformModule, QueueModule } from '@oq/platform';
 import { ConfigSchema } from './config';
 import { IngestModule } from './ingest/ingest.module';
@@ -12,7 +11,8 @@ const concurrency = (name: string, fallback: number) => Number(process.env[name]
 @Module({
   imports: [
     PlatformModule.forRoot({ service: 'social-service', schema: ConfigSchema }),
-    DatabaseModule,
+    // No DatabaseModule: intake needs Redis and the inbox directory only, so a Postgres outage or a
+    // pending migration does not stop webhooks (and /health does not probe Postgres here).
     QueueModule.forRoot({
       produce: [QueueName.Inbound, QueueName.Delivery],
       consume: [

@@ -10,7 +10,11 @@ import { TwilioModule } from './twilio/twilio.module';
   imports: [
     PlatformModule.forRoot({ service: 'voice-service', schema: ConfigSchema }),
     DatabaseModule,
-    QueueModule.forRoot({ produce: [QueueName.Inbound] }),
+    QueueModule.forRoot({
+      produce: [QueueName.Inbound],
+      // Call events acknowledged while Postgres was down; dead-lettered if they can never be folded.
+      consume: [{ queue: QueueName.VoicePending, concurrency: 4, deadLetter: true }],
+    }),
     TwilioModule,
     PbxModule,
   ],

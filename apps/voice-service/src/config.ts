@@ -1,8 +1,6 @@
+import { PhoneRegion } from '@oq/contracts';
 import { BaseConfigSchema } from '@oq/platform';
-import { getCountries } from 'libphonenumber-js';
 import { z } from 'zod';
-
-const COUNTRIES = new Set<string>(getCountries());
 
 export const ConfigSchema = BaseConfigSchema.extend({
   VOICE_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3004),
@@ -15,11 +13,7 @@ export const ConfigSchema = BaseConfigSchema.extend({
     .default('http://localhost:3004')
     .transform((u) => u.replace(/\/+$/, '')),
   /** Region for numbers without a country code (ISO 3166 alpha-2); an inbox may override it in settings.defaultRegion. */
-  VOICE_DEFAULT_REGION: z
-    .string()
-    .toUpperCase()
-    .default('US')
-    .refine((r) => COUNTRIES.has(r), 'must be an ISO 3166 alpha-2 country code known to libphonenumber'),
+  VOICE_DEFAULT_REGION: z.string().toUpperCase().default('US').pipe(PhoneRegion),
   /** ticket-service base URL for the internal inbox API. */
   TICKET_SERVICE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3000'),
   /** Full refresh of the inbox directory (changes also arrive over Redis pub/sub). */

@@ -10,3 +10,5 @@ export * from './internal-api';
 export * from './chat';
 export * from './email-acknowledgement';
 export * from './social-rules';
+export * from './host-patterns';
+export * from './inbox-settings';

@@ -69,6 +69,14 @@ export const JOB_POLICY: Record<JobName, JobPolicy> = {
     keepCompletedSeconds: 3600,
     keepFailedSeconds: 7 * DAY,
   },
+  // Waiting for Postgres spends no attempt (voice-service holds the job until Postgres answers):
+  // attempts count only failures of the fold itself, and the last one dead-letters the event.
+  [JobName.VoiceCallEvent]: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 1000 },
+    keepCompletedSeconds: DAY,
+    keepFailedSeconds: 7 * DAY,
+  },
   [JobName.DeadLetter]: {
     attempts: 20,
     backoff: { type: 'exponential', delay: 1000 },
@@ -116,4 +124,9 @@ export function slaTimerJobId(ticketId: string, metric: string, stage: 'warning'
 
 export function socialRawJobId(provider: string, inboxId: string, body: string): string {
   return sha256Hex(`${provider}|${inboxId}|${body}`);
+}
+
+/** A pending call event: a provider's retry during the outage is the same job. */
+export function voiceCallEventJobId(inboxId: string, digest: string): string {
+  return sha256Hex(`${inboxId}|${digest}`);
 }

@@ -19,6 +19,7 @@ import {
   SocialRawEvent,
   TicketCommand,
   TicketEvent,
+  VoiceCallEventJob,
 } from './payloads';
 
 /**
@@ -42,6 +43,7 @@ export const JOB_SCHEMAS = {
   [JobName.SlaTimer]: { current: 1, schema: SlaTimer },
   [JobName.SlaReconcile]: { current: 1, schema: SlaReconcile },
   [JobName.SocialRawEvent]: { current: 1, schema: SocialRawEvent },
+  [JobName.VoiceCallEvent]: { current: 1, schema: VoiceCallEventJob },
   [JobName.OutboundMessage]: { current: 1, schema: OutboundMessage },
   [JobName.DeadLetter]: { current: 1, schema: DeadLetterJob },
 } satisfies { [K in JobName]: VersionedSchema<unknown> };

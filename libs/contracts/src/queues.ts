@@ -18,6 +18,8 @@ export enum QueueName {
   Sla = 'sla',
   /** Verified raw webhook bodies, internal to social-service. */
   SocialRaw = 'social.raw',
+  /** Verified call events Postgres could not take when they arrived (an outage), internal to voice-service. */
+  VoicePending = 'voice.pending',
   OutboundEmail = 'outbound.email',
   OutboundSocial = 'outbound.social',
   OutboundChat = 'outbound.chat',
@@ -35,6 +37,8 @@ export enum JobName {
   SlaTimer = 'sla-timer',
   SlaReconcile = 'sla-reconcile',
   SocialRawEvent = 'social-raw-event',
+  /** A verified, acknowledged call event waiting to be folded into voice_calls. */
+  VoiceCallEvent = 'voice-call-event',
   OutboundMessage = 'outbound-message',
   /** A channel service's acknowledged input it could not process, for ticket-service's dead_letters. */
   DeadLetter = 'dead-letter',
@@ -47,6 +51,7 @@ export const QUEUE_JOBS = {
   [QueueName.TicketCommands]: [JobName.TicketCommand],
   [QueueName.Sla]: [JobName.TicketEvent, JobName.SlaTimer, JobName.SlaReconcile],
   [QueueName.SocialRaw]: [JobName.SocialRawEvent],
+  [QueueName.VoicePending]: [JobName.VoiceCallEvent],
   [QueueName.OutboundEmail]: [JobName.OutboundMessage],
   [QueueName.OutboundSocial]: [JobName.OutboundMessage],
   [QueueName.OutboundChat]: [JobName.OutboundMessage],

@@ -10,6 +10,7 @@ export * from './auth/service-token.guard';
 export * from './http/bootstrap';
 export * from './http/zod-validation.pipe';
 export * from './http/json-body';
+export * from './http/body-limit';
 export * from './platform.module';
 export * from './crypto/secret-box';
 export * from './inboxes/inbox-directory';

@@ -2,7 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { z } from 'zod';
 import { BlobStore } from './blob-store/blob-store';
 import { CONFIG, PlatformConfig, loadConfig } from './config/config';
-import { HealthController } from './health/health.controller';
+import { HealthController, HealthDetails } from './health/health.controller';
 import { LOGGER, PinoNestLogger, createLogger } from './logging/logger';
 import { MetricsController, MetricsService } from './metrics/metrics';
 import { RedisModule } from './redis/redis.module';
@@ -50,9 +50,19 @@ export class PlatformModule {
           useFactory: (config: PlatformConfig) => new BlobStore(config.BLOB_DIR),
         },
         MetricsService,
+        HealthDetails,
         ServiceTokenGuard,
       ],
-      exports: [CONFIG, LOGGER, PinoNestLogger, BlobStore, MetricsService, ServiceTokenGuard, RedisModule],
+      exports: [
+        CONFIG,
+        LOGGER,
+        PinoNestLogger,
+        BlobStore,
+        MetricsService,
+        HealthDetails,
+        ServiceTokenGuard,
+        RedisModule,
+      ],
     };
   }
 }

@@ -1,5 +1,6 @@
+import { ChatInboxSettings } from '@oq/contracts';
 import { DateTime } from 'luxon';
-import { ChatInbox, ChatInboxSettings, toChatInbox } from '../inboxes/chat-inbox';
+import { ChatInbox, toChatInbox } from '../inboxes/chat-inbox';
 import { businessHours } from './availability.service';
 
 const inbox = (settings: unknown): ChatInbox => ({
@@ -41,19 +42,25 @@ describe('business hours on connect', () => {
     });
   });
 
-  it('is always open without configured hours, and ignores malformed settings instead of failing connects', () => {
+  it('is always open without configured hours, and refuses malformed settings instead of reading defaults', () => {
     expect(businessHours(inbox({}), at('2026-11-28T03:00:00Z')).open).toBe(true);
-    const broken = toChatInbox({
+    const config = {
       id: '6f1c1c1e-8d1f-4c53-9a7e-2b7f4f0e9a10',
       name: 'chat',
-      channel: 'chat',
+      channel: 'chat' as const,
       address: 'app',
       defaultTeamId: '6f1c1c1e-8d1f-4c53-9a7e-2b7f4f0e9a11',
       enabled: true,
-      settings: { businessHours: { timezone: 'UTC', weekly: [{ day: 8, open: '9', close: 'x' }] } },
+      settings: { businessHours: { timezone: 'UTC', weekly: [{ day: 1, open: '09:00', close: '17:00' }] } },
       secrets: { identityVerificationSecret: 's3cret' },
-    });
-    expect(broken.settings.businessHours).toBeUndefined();
-    expect(broken.identitySecret).toBe('s3cret');
+    };
+    expect(toChatInbox(config)).toMatchObject({ identitySecret: 's3cret', settings: { allowedOrigins: [] } });
+    const broken = {
+      ...config,
+      settings: { businessHours: { timezone: 'UTC', weekly: [{ day: 8, open: '9', close: 'x' }] } },
+    };
+    expect(() => toChatInbox(broken)).toThrow(
+      /settings\.businessHours\.weekly\.0\.day: .*; settings\.businessHours\.weekly\.0\.open: must be HH:MM/,
+    );
   });
 });

@@ -37,8 +37,15 @@ export class CustomerAuthService {
 
   async inbox(inboxId: string): Promise<ChatInbox> {
     const inbox = await this.inboxes.get(inboxId);
-    if (!inbox || !inbox.enabled) throw new CustomerAuthError('unknown_inbox', 'unknown or disabled chat inbox');
-    return inbox;
+    if (inbox?.enabled) return inbox;
+    // Refused outright, never served with default settings (an empty allow-list admits every origin).
+    const invalid = this.inboxes.invalidReason(inboxId);
+    if (invalid)
+      throw new CustomerAuthError(
+        'inbox_invalid',
+        `this chat inbox is disabled until an admin fixes its settings: ${invalid}`,
+      );
+    throw new CustomerAuthError('unknown_inbox', 'unknown or disabled chat inbox');
   }
 
   /** Browsers send Origin; native apps do not. An inbox with an allow-list refuses foreign browser origins. */

@@ -4,6 +4,7 @@ import {
   HttpException,
   HttpStatus,
   NotFoundException,
+  ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Customer, CustomerAuthError, CustomerCredentials } from './customer';
@@ -45,6 +46,7 @@ export async function customerFromRequest(
 export function httpError(err: unknown): Error {
   if (!(err instanceof CustomerAuthError)) return err as Error;
   if (err.code === 'unknown_inbox') return new NotFoundException(err.message);
+  if (err.code === 'inbox_invalid') return new ServiceUnavailableException(err.message);
   if (err.code === 'origin_not_allowed') return new ForbiddenException(err.message);
   if (err.code === 'rate_limited') return new HttpException(err.message, HttpStatus.TOO_MANY_REQUESTS);
   return new UnauthorizedException(err.message);

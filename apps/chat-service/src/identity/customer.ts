@@ -34,7 +34,13 @@ export interface Customer {
 export class CustomerAuthError extends Error {
   constructor(
     readonly code:
-      'unknown_inbox' | 'origin_not_allowed' | 'unverified_user' | 'invalid_visitor' | 'no_identity' | 'rate_limited',
+      | 'unknown_inbox'
+      | 'inbox_invalid'
+      | 'origin_not_allowed'
+      | 'unverified_user'
+      | 'invalid_visitor'
+      | 'no_identity'
+      | 'rate_limited',
     message: string,
   ) {
     super(message);

@@ -15,4 +15,9 @@ export class ChatInboxes {
   all(): ChatInbox[] {
     return this.directory.list().map(toChatInbox);
   }
+
+  /** Why an existing, enabled inbox is not served (its stored settings or secrets are invalid), if so. */
+  invalidReason(id: string): string | undefined {
+    return this.directory.invalidReason(id);
+  }
 }

@@ -1,9 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { INBOX_CHANGED_CHANNEL, InboxConfig } from '@oq/contracts';
-import { InboxDirectory as PlatformInboxDirectory, LOGGER, REDIS } from '@oq/platform';
+import { EmailInboxSecrets, EmailInboxSettings, INBOX_CHANGED_CHANNEL, InboxConfig } from '@oq/contracts';
+import { InboxDirectory as PlatformInboxDirectory, REDIS } from '@oq/platform';
 import { Redis } from 'ioredis';
-import { Logger } from 'pino';
-import { EmailInboxSecrets, EmailInboxSettings } from './email-inbox-settings';
 
 /** An email inbox with its settings validated; secrets stay in memory only. */
 export interface EmailInbox {
@@ -20,56 +18,50 @@ export interface EmailInbox {
 /**
  * The email view of the shared inbox directory (libs/platform: internal API at
  * boot, every 60 s and on inbox-changed pub/sub): settings and secrets parsed
- * with the email schema, invalid inboxes left out with a log line naming what
- * is wrong, and the set of our own addresses (mail from them is not re-ingested).
+ * with the email schema of libs/contracts, and the set of our own addresses
+ * (mail from them is not re-ingested). The directory serves only inboxes that
+ * pass that schema; an invalid one is logged, listed on /health and left out.
  */
 @Injectable()
 export class InboxDirectory {
   /** Parsed views, keyed by the platform's config object: it is replaced whenever the inbox changes. */
-  private readonly parsed = new WeakMap<InboxConfig, EmailInbox | null>();
+  private readonly parsed = new WeakMap<InboxConfig, EmailInbox>();
 
   constructor(
     private readonly platform: PlatformInboxDirectory,
-    @Inject(LOGGER) private readonly logger: Logger,
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
-  private view(inbox: InboxConfig): EmailInbox | null {
-    if (this.parsed.has(inbox)) return this.parsed.get(inbox)!;
-    const settings = EmailInboxSettings.safeParse(inbox.settings);
-    const secrets = EmailInboxSecrets.safeParse(inbox.secrets);
-    let result: EmailInbox | null = null;
-    if (!settings.success || !secrets.success) {
-      const issues = [...(settings.error?.issues ?? []), ...(secrets.error?.issues ?? [])];
-      // Secret values are never logged: only the paths of what is wrong.
-      this.logger.error(
-        { inboxId: inbox.id, problems: issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
-        'email inbox has invalid settings; not serving it',
-      );
-    } else {
-      result = {
+  private view(inbox: InboxConfig): EmailInbox {
+    let view = this.parsed.get(inbox);
+    if (!view) {
+      const settings = EmailInboxSettings.parse(inbox.settings);
+      const secrets = EmailInboxSecrets.parse(inbox.secrets);
+      // ticket-service sends acknowledgements: editing them must not restart this inbox's IMAP session.
+      const { acknowledgement: _, ...connection } = settings;
+      view = {
         id: inbox.id,
         name: inbox.name,
         address: inbox.address,
         enabled: inbox.enabled,
-        settings: settings.data,
-        secrets: secrets.data,
-        version: JSON.stringify([inbox.address, inbox.enabled, settings.data, secrets.data]),
+        settings,
+        secrets,
+        version: JSON.stringify([inbox.address, inbox.enabled, connection, secrets]),
       };
+      this.parsed.set(inbox, view);
     }
-    this.parsed.set(inbox, result);
-    return result;
+    return view;
   }
 
   /** Enabled email inboxes with valid settings. */
   all(): EmailInbox[] {
-    return this.platform.list().flatMap((i) => this.view(i) ?? []);
+    return this.platform.list().map((i) => this.view(i));
   }
 
   /** One inbox, fetched from ticket-service when not known yet (created a moment ago). */
   async get(id: string): Promise<EmailInbox | undefined> {
     const inbox = await this.platform.get(id);
-    return (inbox && this.view(inbox)) ?? undefined;
+    return inbox ? this.view(inbox) : undefined;
   }
 
   isOwnAddress(address: string | undefined): boolean {
@@ -77,7 +69,7 @@ export class InboxDirectory {
     const a = address.toLowerCase();
     return this.platform
       .list()
-      .some((i) => i.address.toLowerCase() === a || this.view(i)?.settings.fromAddress?.toLowerCase() === a);
+      .some((i) => i.address.toLowerCase() === a || this.view(i).settings.fromAddress?.toLowerCase() === a);
   }
 
   refresh(): Promise<void> {

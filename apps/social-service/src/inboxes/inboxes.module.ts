@@ -3,7 +3,10 @@ import { InboxDirectoryModule } from '@oq/platform';
 import { SocialInboxes } from './social-inboxes.service';
 
 @Module({
-  imports: [InboxDirectoryModule.forChannels(['whatsapp', 'messenger', 'instagram', 'telegram'])],
+  // Without an inbox list no webhook can be verified: /health says so (it has no Postgres to check).
+  imports: [
+    InboxDirectoryModule.forChannels(['whatsapp', 'messenger', 'instagram', 'telegram'], { requiredForHealth: true }),
+  ],
   providers: [SocialInboxes],
   exports: [SocialInboxes],
 })

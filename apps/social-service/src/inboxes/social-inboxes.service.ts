@@ -1,36 +1,32 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InboxConfig } from '@oq/contracts';
-import { InboxDirectory, LOGGER } from '@oq/platform';
-import { Logger } from 'pino';
+import { InboxDirectory } from '@oq/platform';
 import { SocialInbox, toSocialInbox } from './social-inbox';
 
 /**
- * The shared InboxDirectory (internal API + pub/sub + 60 s refresh) seen through
- * social-service's typed view: an inbox whose secrets are incomplete is treated
- * as unknown and logged once per version (its id, never its secrets).
+ * The shared InboxDirectory (internal API + pub/sub + 60 s refresh) seen through social-service's
+ * typed view, built once per config version. The directory serves only inboxes that pass the
+ * contracts schema (an invalid one is logged, listed on /health and treated as unknown here).
  */
 @Injectable()
 export class SocialInboxes {
-  private readonly typed = new WeakMap<InboxConfig, SocialInbox | null>();
+  private readonly typed = new WeakMap<InboxConfig, SocialInbox>();
 
-  constructor(
-    private readonly directory: InboxDirectory,
-    @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  constructor(private readonly directory: InboxDirectory) {}
 
   async get(id: string): Promise<SocialInbox | null> {
-    const config = await this.directory.get(id);
+    return this.view(await this.directory.get(id));
+  }
+
+  /** For a webhook: 503 (InboxDirectoryUnavailableError) rather than null when ticket-service cannot be asked. */
+  async getForIntake(id: string): Promise<SocialInbox | null> {
+    return this.view(await this.directory.getForIntake(id));
+  }
+
+  private view(config: InboxConfig | null): SocialInbox | null {
     if (!config) return null;
     let inbox = this.typed.get(config);
-    if (inbox === undefined) {
-      try {
-        inbox = toSocialInbox(config);
-      } catch (err) {
-        this.logger.error({ inboxId: id, err: (err as Error).message }, 'social inbox not usable');
-        inbox = null;
-      }
-      this.typed.set(config, inbox);
-    }
+    if (!inbox) this.typed.set(config, (inbox = toSocialInbox(config)));
     return inbox;
   }
 }

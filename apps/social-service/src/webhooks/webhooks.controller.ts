@@ -16,7 +16,7 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { JobName, QueueName, socialRawJobId } from '@oq/contracts';
-import { AcceptsBodyProblem, BodyProblemRequest, LOGGER, QueueService, safeEqual } from '@oq/platform';
+import { AcceptsBodyProblem, BodyLimit, BodyProblemRequest, LOGGER, QueueService, safeEqual } from '@oq/platform';
 import { FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { SocialInboxes } from '../inboxes/social-inboxes.service';
@@ -67,6 +67,8 @@ export class WebhooksController {
   @Post('meta/:inboxId')
   @HttpCode(200)
   @AcceptsBodyProblem()
+  // Meta documents WhatsApp Cloud API webhook payloads of up to 3 MB (Messenger and Instagram name no maximum).
+  @BodyLimit(3 * 1024 * 1024)
   async receiveMeta(@Param('inboxId') inboxId: string, @Req() req: WebhookRequest): Promise<{ ok: true }> {
     const inbox = await this.metaInbox(inboxId);
     const raw = this.rawBody(req);
@@ -82,6 +84,8 @@ export class WebhooksController {
   @Post('telegram/:inboxId')
   @HttpCode(200)
   @AcceptsBodyProblem()
+  // One Update per request (a message is at most 4096 characters, media come as file ids): far under 1 MB.
+  @BodyLimit(1024 * 1024)
   async receiveTelegram(@Param('inboxId') inboxId: string, @Req() req: WebhookRequest): Promise<{ ok: true }> {
     const inbox = await this.inbox(inboxId);
     if (inbox.channel !== 'telegram') throw new NotFoundException(`no telegram inbox ${inboxId}`);
@@ -95,7 +99,7 @@ export class WebhooksController {
   }
 
   private async inbox(inboxId: string): Promise<SocialInbox> {
-    const inbox = await this.inboxes.get(inboxId);
+    const inbox = await this.inboxes.getForIntake(inboxId);
     if (!inbox || !inbox.enabled) throw new NotFoundException(`no enabled social inbox ${inboxId}`);
     return inbox;
   }

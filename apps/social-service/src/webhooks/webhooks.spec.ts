@@ -100,6 +100,23 @@ describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot A
     });
   });
 
+  it('answers 404 for an inbox whose stored settings or secrets are invalid and lists it on /health', async () => {
+    const broken = kit.addInbox({ ...telegramInbox(kit.botToken), settings: { rateLimitPerSecond: 'fast' } });
+    expect((await postTelegram(broken.id, { update_id: 1 }, broken.secrets.webhookSecret)).status).toBe(404);
+    const health = await fetch(`${kit.base}/health`);
+    expect(health.status).toBe(200);
+    expect((await health.json()).inboxes.invalid).toEqual([
+      {
+        id: broken.id,
+        channel: 'telegram',
+        reason: 'settings.rateLimitPerSecond: Invalid input: expected number, received NaN',
+      },
+    ]);
+    const metrics = await (await fetch(`${kit.base}/metrics`)).text();
+    expect(metrics).toMatch(/^oq_inboxes_invalid\{[^}]*channel="telegram"[^}]*\} 1$/m);
+    expect(metrics).toMatch(/^oq_inboxes_invalid\{[^}]*channel="whatsapp"[^}]*\} 0$/m);
+  });
+
   describe('signed but unprocessable bodies', () => {
     const deadLetters = async () =>
       (await kit.jobs(QueueName.Inbound))

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Ip, Post, Put, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@oq/platform';
+import { BodyLimit, ZodValidationPipe } from '@oq/platform';
 import { FastifyReply } from 'fastify';
 import { AgentAuth, CurrentAgent } from './agent-auth.guard';
 import { LoginBody, PresenceBody } from './auth.dto';
@@ -15,6 +15,8 @@ export class AuthController {
 
   @Post('auth/login')
   @HttpCode(200)
+  // Anyone may call it: LoginBody's 320 + 1024 characters at up to 3 UTF-8 bytes each, and no more.
+  @BodyLimit(4 * 1024)
   async login(
     @Body(new ZodValidationPipe(LoginBody)) body: LoginBody,
     @Ip() ip: string,

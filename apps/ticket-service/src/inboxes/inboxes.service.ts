@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { EmailAcknowledgementSettings, INBOX_CHANGED_CHANNEL, InboxConfig } from '@oq/contracts';
+import { INBOX_CHANGED_CHANNEL, InboxConfig, checkInboxConfig } from '@oq/contracts';
 import { LOGGER, REDIS, SecretBox } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
@@ -45,7 +45,7 @@ export class InboxesService {
   }
 
   async create(body: CreateInboxBody): Promise<InboxView> {
-    checkChannelSettings(body.channel, body.settings);
+    checkChannelConfig(body.channel, body.settings, body.secrets);
     // The id is chosen here because it is the AAD the secrets are sealed with.
     const id = randomUUID();
     const row = await this.write(async (m) => {
@@ -73,15 +73,18 @@ export class InboxesService {
   async update(id: string, body: UpdateInboxBody): Promise<InboxView> {
     const row = await this.write(async (m) => {
       const current = await this.row(m, id, true);
-      if (body.settings) checkChannelSettings(current.channel, body.settings);
+      const settings = body.settings ?? current.settings;
       let secrets = current.secrets;
-      if (body.secrets) {
+      // What a write leaves must be valid — except a write that changes neither settings nor secrets
+      // and leaves the inbox disabled, so an admin can always switch off an inbox stored invalid.
+      if (body.settings || body.secrets || (body.enabled ?? current.enabled)) {
         const merged = decryptInboxSecrets(this.box, id, current.secrets);
-        for (const [name, value] of Object.entries(body.secrets)) {
+        for (const [name, value] of Object.entries(body.secrets ?? {})) {
           if (value === null) delete merged[name];
           else merged[name] = value;
         }
-        secrets = encryptInboxSecrets(this.box, id, merged);
+        checkChannelConfig(current.channel, settings, merged);
+        if (body.secrets) secrets = encryptInboxSecrets(this.box, id, merged);
       }
       await m.query(
         `UPDATE inboxes SET name = $2, address = $3, default_team_id = $4, enabled = $5, settings = $6::jsonb,
@@ -93,7 +96,7 @@ export class InboxesService {
           body.address ?? current.address,
           body.defaultTeamId ?? current.default_team_id,
           body.enabled ?? current.enabled,
-          JSON.stringify(body.settings ?? current.settings),
+          JSON.stringify(settings),
           secrets,
         ],
       );
@@ -189,14 +192,17 @@ export class InboxesService {
 }
 
 /**
- * Settings ticket-service itself acts on are checked here, so a bad template is a
- * 400 with its path now rather than a silently missing acknowledgement later.
+ * Settings and secrets against the channel's schema (libs/contracts inbox-settings), the one the
+ * channel services load them with: a mistake is a 400 naming the field now, not an inbox the
+ * channel service refuses to serve later. Stored as sent (defaults are the schema's, not the row's).
  */
-function checkChannelSettings(channel: string, settings: Record<string, unknown>) {
-  if (channel !== 'email' || settings.acknowledgement === undefined) return;
-  const ack = EmailAcknowledgementSettings.safeParse(settings.acknowledgement);
-  if (!ack.success) {
-    const issue = ack.error.issues[0];
-    throw new BadRequestException(`settings.acknowledgement.${issue.path.join('.')}: ${issue.message}`);
-  }
+function checkChannelConfig(channel: InboxConfig['channel'], settings: unknown, secrets: unknown) {
+  const check = checkInboxConfig({ channel, settings, secrets });
+  if (check.ok) return;
+  throw new BadRequestException({
+    statusCode: 400,
+    error: 'Bad Request',
+    message: check.reason,
+    fields: check.problems,
+  });
 }

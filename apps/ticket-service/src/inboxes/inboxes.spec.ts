@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { INBOX_CHANGED_CHANNEL, InboxConfig } from '@oq/contracts';
+import { INBOX_CHANGED_CHANNEL, InboxConfig, checkInboxConfig } from '@oq/contracts';
 import {
   createTestDatabase,
   dropQueuePrefix,
@@ -10,6 +10,7 @@ import {
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { call, insertAgent, loginToken, startTicketService } from '../auth/auth.testing';
+import { demoInboxes } from '../seed/demo-inboxes';
 
 const SERVICE_TOKEN = 'test-service-token-0123456789abcdef';
 
@@ -80,7 +81,10 @@ describe('inboxes: admin API, secrets at rest, internal API, change announcement
     }
 
     // A ciphertext moved to another inbox does not decrypt there (inbox id is the AAD).
-    const other = await call(base, admin, 'POST', '/v1/inboxes', { ...telegram(), secrets: { botToken: 'b' } });
+    const other = await call(base, admin, 'POST', '/v1/inboxes', {
+      ...telegram(),
+      secrets: { botToken: '1:other', webhookSecret: 'other' },
+    });
     await ds.query('UPDATE inboxes SET secrets = $1 WHERE id = $2', [raw.secrets, other.body.id]);
     const stolen = await fetch(`${base}/internal/inboxes/${other.body.id}`, {
       headers: { 'x-service-token': SERVICE_TOKEN },
@@ -160,22 +164,28 @@ describe('inboxes: admin API, secrets at rest, internal API, change announcement
   });
 
   it('merges secret updates (set, keep, remove) and announces every change on Redis pub/sub', async () => {
-    const created = (await call(base, admin, 'POST', '/v1/inboxes', telegram())).body;
+    const body = telegram();
+    const created = (
+      await call(base, admin, 'POST', '/v1/inboxes', { ...body, secrets: { ...body.secrets, old: 'o' } })
+    ).body;
     expect(await waitForAnnouncement(created.id)).toBe(true);
     announced.length = 0;
 
     const patched = await call(base, admin, 'PATCH', `/v1/inboxes/${created.id}`, {
       enabled: false,
-      secrets: { botToken: '999:ROTATED', webhookSecret: null, extra: 'e' },
+      secrets: { botToken: '999:ROTATED', old: null, extra: 'e' },
     });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ enabled: false, secretNames: ['botToken', 'extra'] });
+    expect(patched.body).toMatchObject({ enabled: false, secretNames: ['botToken', 'extra', 'webhookSecret'] });
     expect(await waitForAnnouncement(created.id)).toBe(true);
     const config = (await fetch(`${base}/internal/inboxes/${created.id}`, {
       headers: { 'x-service-token': SERVICE_TOKEN },
     }).then((r) => r.json())) as InboxConfig;
-    expect(config).toMatchObject({ enabled: false, secrets: { botToken: '999:ROTATED', extra: 'e' } });
-    expect(config.secrets.webhookSecret).toBeUndefined();
+    expect(config).toMatchObject({
+      enabled: false,
+      secrets: { botToken: '999:ROTATED', webhookSecret: body.secrets.webhookSecret, extra: 'e' },
+    });
+    expect(config.secrets.old).toBeUndefined();
 
     announced.length = 0;
     expect((await call(base, admin, 'DELETE', `/v1/inboxes/${created.id}`)).status).toBe(204);
@@ -194,5 +204,160 @@ describe('inboxes: admin API, secrets at rest, internal API, change announcement
     const res = await call(base, admin, 'DELETE', `/v1/inboxes/${created.id}`);
     expect(res.status).toBe(409);
     expect((await call(base, admin, 'GET', `/v1/inboxes/${created.id}`)).status).toBe(200);
+  });
+
+  describe("settings and secrets are checked against the channel's schema on every write", () => {
+    const post = (body: object) => call(base, admin, 'POST', '/v1/inboxes', { defaultTeamId: teamId, ...body });
+    const address = () => `addr-${Math.floor(Math.random() * 1e9)}`;
+    const chat = (settings: object, secrets: object = {}) => ({
+      channel: 'chat',
+      name: 'App chat',
+      address: address(),
+      settings,
+      secrets,
+    });
+    const meta = { appSecret: 'app-secret', verifyToken: 'verify', accessToken: 'EAAG-token' };
+    const email = { imapHost: 'imap.example', imapUser: 'help', smtpHost: 'smtp.example' };
+
+    /** The 400 names the field in its message and in `fields`, and nothing was stored. */
+    const refused = async (res: { status: number; body: any }, path: string, message: string | RegExp) => {
+      expect(res.status).toBe(400);
+      expect(res.body.fields).toEqual(expect.arrayContaining([{ path, message: expect.stringMatching(message) }]));
+      expect(res.body.message).toContain(`${path}: `);
+    };
+
+    it('refuses bad settings and secrets of each channel with a 400 naming the field, storing nothing', async () => {
+      const [{ count: before }] = await ds.query('SELECT count(*)::int FROM inboxes');
+      await refused(
+        await post(chat({ allowedOrigins: ['https://app.example', 'app.example'] })),
+        'settings.allowedOrigins.1',
+        /^must be an origin like https:\/\/app\.example$/,
+      );
+      await refused(
+        await post(chat({ allowedOrigins: ['https://app.example/'] })),
+        'settings.allowedOrigins.0',
+        /must be an origin/,
+      );
+      await refused(
+        await post(chat({ businessHours: { timezone: 'Mars/Olympus_Mons', weekly: [] } })),
+        'settings.businessHours.timezone',
+        /IANA time zone/,
+      );
+      await refused(await post(chat({ expectedReplyMinutes: '5' })), 'settings.expectedReplyMinutes', /number/);
+      await refused(
+        await post({
+          channel: 'whatsapp',
+          name: 'WA',
+          address: address(),
+          secrets: { appSecret: 'a', verifyToken: 'v' },
+        }),
+        'secrets.accessToken',
+        /expected string/,
+      );
+      await refused(
+        await post({
+          channel: 'messenger',
+          name: 'FB',
+          address: address(),
+          settings: { mediaHosts: ['cdn/x'] },
+          secrets: meta,
+        }),
+        'settings.mediaHosts.0',
+        /host name/,
+      );
+      const leaked = await post({
+        channel: 'telegram',
+        name: 'TG',
+        address: address(),
+        secrets: { botToken: 'LEAKED-BOT-TOKEN', webhookSecret: 'ok_secret' },
+      });
+      await refused(leaked, 'secrets.botToken', /must be a bot token/);
+      expect(JSON.stringify(leaked.body)).not.toContain('LEAKED');
+      await refused(
+        await post({
+          channel: 'voice',
+          name: 'Hotline',
+          address: address(),
+          settings: { defaultRegion: 'XX' },
+          secrets: { signingSecret: 's' },
+        }),
+        'settings.defaultRegion',
+        /country code/,
+      );
+      await refused(
+        await post({ channel: 'voice', name: 'Hotline', address: address(), settings: {} }),
+        'secrets.authToken',
+        /authToken \(Twilio\) or signingSecret \(PBX\) is required/,
+      );
+      await refused(
+        await post({
+          channel: 'email',
+          name: 'Help',
+          address: 'help@x.test',
+          settings: { imapHost: 'imap.example' },
+          secrets: { imapPassword: 'p' },
+        }),
+        'settings.imapUser',
+        /expected string/,
+      );
+      await refused(
+        await post({
+          channel: 'email',
+          name: 'Help',
+          address: 'help@x.test',
+          settings: { ...email, acknowledgement: { enabled: true, maxPerSenderPerHour: 0 } },
+          secrets: { imapPassword: 'p' },
+        }),
+        'settings.acknowledgement.maxPerSenderPerHour',
+        /too small/i,
+      );
+      const [{ count: after }] = await ds.query('SELECT count(*)::int FROM inboxes');
+      expect(after).toBe(before);
+
+      // The same inboxes written correctly are accepted, unknown display keys kept as sent.
+      expect(
+        (await post(chat({ allowedOrigins: ['https://app.example', 'http://127.0.0.1:8080'], theme: 'dark' }))).body,
+      ).toMatchObject({
+        settings: { allowedOrigins: ['https://app.example', 'http://127.0.0.1:8080'], theme: 'dark' },
+      });
+      expect(
+        (await post({ channel: 'voice', name: 'Hotline', address: address(), secrets: { authToken: 't' } })).status,
+      ).toBe(201);
+    });
+
+    it('checks what a PATCH leaves: the new settings, the merged secrets, an inbox stored invalid', async () => {
+      const created = (
+        await post(chat({ allowedOrigins: ['https://app.example'] }, { identityVerificationSecret: 'x' }))
+      ).body;
+      const patch = (body: object) => call(base, admin, 'PATCH', `/v1/inboxes/${created.id}`, body);
+      await refused(
+        await patch({ settings: { allowedOrigins: ['*.example'] } }),
+        'settings.allowedOrigins.0',
+        /must be an origin/,
+      );
+      const [row] = await ds.query('SELECT settings FROM inboxes WHERE id = $1', [created.id]);
+      expect(row.settings).toEqual({ allowedOrigins: ['https://app.example'] });
+
+      const tg = (await post({ ...telegram(), defaultTeamId: teamId })).body;
+      await refused(
+        await call(base, admin, 'PATCH', `/v1/inboxes/${tg.id}`, { secrets: { webhookSecret: null } }),
+        'secrets.webhookSecret',
+        /expected string/,
+      );
+
+      // Stored invalid behind the API's back: no change that leaves it enabled passes until it is fixed,
+      // but it can always be switched off.
+      await ds.query(`UPDATE inboxes SET settings = '{"allowedOrigins": ["app.example"]}' WHERE id = $1`, [created.id]);
+      await refused(await patch({ name: 'Renamed' }), 'settings.allowedOrigins.0', /must be an origin/);
+      expect((await patch({ enabled: false })).status).toBe(200);
+      await refused(await patch({ enabled: true }), 'settings.allowedOrigins.0', /must be an origin/);
+      const fixed = await patch({ enabled: true, settings: { allowedOrigins: ['https://app.example'] } });
+      expect(fixed).toMatchObject({ status: 200, body: { enabled: true } });
+    });
+
+    it('the demo seed writes inboxes the schema accepts', () => {
+      for (const inbox of demoInboxes())
+        expect([inbox.channel, checkInboxConfig(inbox)]).toMatchObject([inbox.channel, { ok: true }]);
+    });
   });
 });

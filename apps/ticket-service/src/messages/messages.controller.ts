@@ -1,6 +1,6 @@
 import { Body, Controller, Param, Post, UseInterceptors } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@oq/platform';
+import { BodyLimit, ZodValidationPipe } from '@oq/platform';
 import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { ApiZodBody, Parsed } from '../tickets/openapi';
@@ -16,6 +16,8 @@ export class MessagesController {
   constructor(private readonly replies: RepliesService) {}
 
   @Post()
+  // text up to 1,000,000 and html up to 5,000,000 characters (CreateMessageBody) at up to 3 UTF-8 bytes each.
+  @BodyLimit(20 * 1024 * 1024)
   @UseInterceptors(IdempotencyInterceptor)
   @ApiOperation({
     summary: 'Reply to the customer (on the ticket channel, or a chosen channel/inbox) or add an internal note',

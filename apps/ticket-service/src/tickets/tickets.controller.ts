@@ -12,7 +12,7 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@oq/platform';
+import { BodyLimit, ZodValidationPipe } from '@oq/platform';
 import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { ApiZodBody, ApiZodQuery, Parsed } from './openapi';
@@ -47,6 +47,8 @@ export class TicketsController {
   }
 
   @Post()
+  // The customer's words (message.text, up to 1,000,000 characters) at up to 3 UTF-8 bytes each.
+  @BodyLimit(4 * 1024 * 1024)
   @UseInterceptors(IdempotencyInterceptor)
   @ApiOperation({ summary: 'Open a ticket on behalf of a customer (e.g. a phone call logged by hand)' })
   @ApiZodBody(CreateTicketBody)

@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto';
-import { AttachmentRef, CallLog, TextAltered, encodeOriginals, makeStorable } from '@oq/contracts';
+import {
+  AttachmentRef,
+  CallEvent as ContractCallEvent,
+  CallLog,
+  TextAltered,
+  encodeOriginals,
+  makeStorable,
+} from '@oq/contracts';
 
 export type Disposition = CallLog['disposition'];
-export type CallStatus = 'queued' | 'ringing' | 'in-progress' | Disposition;
+export type CallStatus = NonNullable<ContractCallEvent['status']>;
 
 /**
  * Rank of a status in the fold: final dispositions beat every non-final status,
@@ -25,37 +32,8 @@ export function isFinal(status: CallStatus | undefined): status is Disposition {
   return status !== undefined && STATUS_RANK[status] >= 10;
 }
 
-/**
- * One provider event, normalised (numbers in E.164, times ISO-8601 UTC, card
- * numbers masked). Fields a provider did not send are absent, never guessed.
- */
-export interface CallEvent {
-  provider: 'twilio' | 'pbx';
-  callId: string;
-  /** When the provider says the event happened. */
-  at: string;
-  /** Absent for events that only carry a recording or a transcript. */
-  status?: CallStatus;
-  direction?: 'inbound' | 'outbound';
-  from?: string;
-  to?: string;
-  startedAt?: string;
-  answeredAt?: string;
-  endedAt?: string;
-  durationSec?: number;
-  agent?: string;
-  queue?: string;
-  recordingUrl?: string;
-  transcript?: string;
-  /** The ticket an agent placed the call from (click-to-call custom data / callback URL parameter). */
-  ticketId?: string;
-  ticketNumber?: number;
-  /**
-   * Fields whose text Postgres could not store (NUL, lone surrogates) were made storable; this
-   * is their exact originals as escaped JSON (`{field: original}`), for the call log's metadata.
-   */
-  originals?: string;
-}
+/** One provider event, normalised; its schema is the contract's, since a pending one travels on `voice.pending`. */
+export type CallEvent = ContractCallEvent;
 
 /**
  * An event as it may be stored: its state is jsonb, which refuses `\u0000`. What had to change

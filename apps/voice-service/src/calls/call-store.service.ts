@@ -160,6 +160,16 @@ export class CallStore {
     return rows.length ? toRow(rows[0]) : null;
   }
 
+  /** Whether Postgres answers at all: tells an outage from a fold that failed for its own reasons. */
+  async reachable(): Promise<boolean> {
+    try {
+      await this.ds.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Calls whose work the request path left unfinished (crash, Redis outage) or whose recording retry is due. */
   async due(limit: number): Promise<{ inboxId: string; callId: string }[]> {
     const rows: { inbox_id: string; call_id: string }[] = await this.ds.query(

@@ -1,24 +1,10 @@
-import { InboxConfig } from '@oq/contracts';
-import { HostAllowList } from '@oq/platform';
-import { z } from 'zod';
+import { InboxConfig, VoiceInboxSettings } from '@oq/contracts';
 
 /**
- * Settings of a voice inbox that voice-service validates (other keys, such as `defaultRegion`
- * which the webhook controllers read, are left alone):
- * - `recordingHosts`: when set, recordings are fetched only from these hosts (`host`, `host:port`,
- *   `*.domain`), checked on every redirect too — a URL elsewhere is refused even if it is public.
+ * The inbox's recording hosts (settings.recordingHosts, libs/contracts inbox-settings): when set,
+ * recordings are fetched only from these hosts, checked on every redirect too. The directory serves
+ * only inboxes whose settings pass that schema, so parsing here throws only for one that bypassed it.
  */
-export const VoiceInboxSettings = z.looseObject({
-  recordingHosts: HostAllowList.optional(),
-});
-export type VoiceInboxSettings = z.infer<typeof VoiceInboxSettings>;
-
-/** The inbox's recording hosts; throws (naming the problem, never a secret) when the setting is malformed. */
 export function recordingHosts(inbox: InboxConfig | null): string[] | undefined {
-  const parsed = VoiceInboxSettings.safeParse(inbox?.settings ?? {});
-  if (!parsed.success)
-    throw new Error(
-      `inbox ${inbox?.id} settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  return parsed.data.recordingHosts;
+  return inbox ? VoiceInboxSettings.parse(inbox.settings).recordingHosts : undefined;
 }

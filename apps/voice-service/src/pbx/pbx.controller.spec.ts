@@ -185,6 +185,32 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
     expect(b.data.metadata).not.toHaveProperty('recordingError');
   });
 
+  it('refuses calls for an inbox whose stored recording hosts are malformed (404) and lists it on /health', async () => {
+    // Before, such an inbox took calls and failed each recording download instead.
+    const broken = api.add({
+      settings: { recordingHosts: 'recordings.pbx.example' },
+      secrets: { signingSecret: SECRET },
+    });
+    const id = callId();
+    expect((await postPbx(voice.base, broken.id, SECRET, record(id))).status).toBe(404);
+    const health = await fetch(`${voice.base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      status: 'ok',
+      inboxes: {
+        invalid: [
+          {
+            id: broken.id,
+            channel: 'voice',
+            reason: 'settings.recordingHosts: Invalid input: expected array, received string',
+          },
+        ],
+      },
+    });
+    expect(await rows(id)).toEqual([]);
+    expect((await postPbx(voice.base, inboxId, SECRET, record(callId()))).status).toBe(200);
+  });
+
   it('rejects replays older than 5 minutes and bad signatures with 401, storing nothing', async () => {
     const id = callId();
     const old = Math.floor(Date.now() / 1000) - 301;

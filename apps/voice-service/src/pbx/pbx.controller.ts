@@ -11,7 +11,8 @@ import {
   BadRequestException,
 } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CONFIG, LOGGER, InboxDirectory } from '@oq/platform';
+import { CALL_TRANSCRIPT_MAX_CHARS } from '@oq/contracts';
+import { BodyLimit, CONFIG, LOGGER, InboxDirectory } from '@oq/platform';
 import { FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { CallIngest } from '../calls/call-ingest.service';
@@ -37,6 +38,8 @@ export class PbxController {
 
   @Post(':inboxId')
   @HttpCode(200)
+  // The longest transcript a record may carry at up to 3 UTF-8 bytes a character, and the other fields.
+  @BodyLimit(CALL_TRANSCRIPT_MAX_CHARS * 3 + 16 * 1024)
   @ApiOperation({
     summary: 'Generic signed call record (Asterisk, FreeSWITCH, 3CX)',
     description:
@@ -47,7 +50,7 @@ export class PbxController {
     @Param('inboxId') inboxId: string,
     @Req() req: RawBodyRequest<FastifyRequest>,
   ): Promise<{ status: string }> {
-    const inbox = await this.inboxes.get(inboxId);
+    const inbox = await this.inboxes.getForIntake(inboxId);
     const secret = inbox?.secrets.signingSecret;
     if (!inbox || !secret) throw new NotFoundException(`no PBX voice inbox ${inboxId}`);
 

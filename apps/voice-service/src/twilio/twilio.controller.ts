@@ -11,7 +11,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CONFIG, LOGGER, InboxDirectory } from '@oq/platform';
+import { BodyLimit, CONFIG, LOGGER, InboxDirectory } from '@oq/platform';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { CallIngest } from '../calls/call-ingest.service';
@@ -40,6 +40,8 @@ export class TwilioController {
 
   @Post(':inboxId')
   @HttpCode(200)
+  // Form-encoded callbacks of a few KB; a transcription callback carries a transcript of at most two minutes.
+  @BodyLimit(64 * 1024)
   @ApiOperation({
     summary: 'Twilio status, recording and transcription callbacks (form-encoded, X-Twilio-Signature)',
   })
@@ -48,7 +50,7 @@ export class TwilioController {
     @Req() req: RawBodyRequest<FastifyRequest>,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    const inbox = await this.inboxes.get(inboxId);
+    const inbox = await this.inboxes.getForIntake(inboxId);
     const authToken = inbox?.secrets.authToken;
     if (!inbox || !authToken) throw new NotFoundException(`no Twilio voice inbox ${inboxId}`);
 

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
+import { parseHostList } from '@oq/contracts';
 import { z } from 'zod';
-import { parseHostList } from '../fetch/host-patterns';
 
 const TRUST_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -57,6 +57,24 @@ export const BaseConfigSchema = z.object({
     ),
   /** Shared secret for service-to-service calls (internal API). */
   SERVICE_TOKEN: z.string().min(24, 'must be at least 24 characters'),
+  /**
+   * The address the HTTP server listens on. Loopback by default so a service started on a laptop or
+   * a VM is not reachable from the network; containers (docker-compose) set 0.0.0.0.
+   */
+  BIND_HOST: z
+    .string()
+    .refine((h) => isIP(h) !== 0, 'must be an IP address such as 127.0.0.1, 0.0.0.0 or ::')
+    .default('127.0.0.1'),
+  /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** OpenAPI at /docs. Unset: served unless NODE_ENV=production (it maps every route for a scanner). */
+  DOCS_ENABLED: z.stringbool().optional(),
+  /**
+   * How long a client may take to send a whole request, headers and body (Fastify turns Node's
+   * 300 s default off): a slow-sent body otherwise holds its socket and buffer for ever. Generous
+   * enough for a MAX_ATTACHMENT_BYTES upload on a slow uplink.
+   */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
 });
 export type BaseConfig = z.infer<typeof BaseConfigSchema>;
 

@@ -1,5 +1,5 @@
+import { hostMatches, parseHostList, parseHostPattern } from '@oq/contracts';
 import { ipv6Bytes, refusedAddressKind } from './address-policy';
-import { hostMatches, parseHostList, parseHostPattern } from './host-patterns';
 
 describe('refusedAddressKind (what safeFetch will not connect to)', () => {
   it.each([

@@ -3,8 +3,8 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { LookupFunction, isIP } from 'node:net';
 import { Readable, Transform, pipeline } from 'node:stream';
+import { HostPattern, canonicalHost, hostMatches, parseHostList } from '@oq/contracts';
 import { refusedAddressKind } from './address-policy';
-import { HostPattern, canonicalHost, hostMatches, parseHostList } from './host-patterns';
 
 /**
  * GET for URLs that arrive in payloads (call recordings, media attachments):

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { INestApplication, Type } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -8,6 +10,7 @@ import { BaseConfigSchema, CONFIG, ConfigError, PlatformConfig } from '../config
 import { LOGGER, PinoNestLogger, correlation } from '../logging/logger';
 import { ENV } from '../platform.module';
 import { openRedisConnections } from '../redis/redis';
+import { DEFAULT_BODY_LIMIT, applyRouteBodyLimits } from './body-limit';
 import { BodyProblemInterceptor, registerJsonBodyParser } from './json-body';
 
 export interface HttpAppOptions {
@@ -15,7 +18,6 @@ export interface HttpAppOptions {
   env?: NodeJS.ProcessEnv;
   /** Title for the OpenAPI document at /docs. */
   title: string;
-  bodyLimit?: number;
   /** Lets a test swap providers before the app is compiled. */
   override?: (builder: OverrideBuilder) => void;
 }
@@ -23,8 +25,9 @@ export interface HttpAppOptions {
 type OverrideBuilder = { overrideProvider: (token: unknown) => { useValue: (v: unknown) => unknown } };
 
 /**
- * Creates a service's Fastify app with JSON logging, request correlation ids,
- * raw bodies (webhook signatures are computed over the exact bytes) and OpenAPI at /docs.
+ * Creates a service's Fastify app with JSON logging, request correlation ids, raw bodies
+ * (webhook signatures are computed over the exact bytes), per-route body limits (@BodyLimit),
+ * a request timeout and OpenAPI at /docs (DOCS_ENABLED).
  */
 export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<NestFastifyApplication> {
   // The adapter exists before the config is loaded; an invalid value still fails that load with its message.
@@ -35,14 +38,15 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
         .map((p) => p.trim())
         .filter(Boolean)
     : [];
-  const bodyLimit = options.bodyLimit ?? 30 * 1024 * 1024;
   const adapter = new FastifyAdapter({
-    bodyLimit,
+    bodyLimit: DEFAULT_BODY_LIMIT,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Named proxies, never `true`: trusting every hop makes req.ip the client-chosen leftmost X-Forwarded-For entry.
     trustProxy: trusted.length ? trusted : false,
   });
+  // Before any route exists: Nest registers its routes when the app is initialised.
+  applyRouteBodyLimits(adapter.getInstance());
   let app: NestFastifyApplication;
   const before = new Set(openRedisConnections);
   try {
@@ -53,7 +57,7 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
     throw err;
   }
   app.useLogger(app.get(PinoNestLogger));
-  registerJsonBodyParser(app, bodyLimit);
+  registerJsonBodyParser(app);
   app.useGlobalInterceptors(new BodyProblemInterceptor(app.get(Reflector)));
   const logger = app.get<Logger>(LOGGER);
   const fastify = app.getHttpAdapter().getInstance();
@@ -76,11 +80,18 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   });
 
   const config = app.get<PlatformConfig>(CONFIG);
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle(options.title).setVersion('1').addBearerAuth().build(),
-  );
-  SwaggerModule.setup('docs', app, document);
+  // Fastify sets Node's requestTimeout to 0 (none); Node's check for it runs every 30 s unless told otherwise.
+  const server = app.getHttpServer() as Server & { connectionsCheckingInterval: number };
+  server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
+  server.headersTimeout = Math.min(server.headersTimeout, config.HTTP_REQUEST_TIMEOUT_MS);
+  server.connectionsCheckingInterval = Math.min(server.connectionsCheckingInterval, config.HTTP_REQUEST_TIMEOUT_MS);
+  if (config.DOCS_ENABLED ?? config.NODE_ENV !== 'production') {
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder().setTitle(options.title).setVersion('1').addBearerAuth().build(),
+    );
+    SwaggerModule.setup('docs', app, document);
+  }
   app.enableShutdownHooks();
   logger.debug({ service: config.SERVICE_NAME }, 'app created');
   return app;
@@ -98,8 +109,10 @@ export async function runService(
     const app = await createHttpApp(module, { title: options.title });
     const config = app.get<PlatformConfig>(CONFIG);
     const port = options.port(config);
-    await app.listen({ port, host: process.env.HOST || '0.0.0.0' });
-    app.get<Logger>(LOGGER).info({ port }, `${config.SERVICE_NAME} listening`);
+    await app.listen({ port, host: config.BIND_HOST });
+    const bound = app.getHttpServer().address() as AddressInfo;
+    const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+    app.get<Logger>(LOGGER).info({ address }, `${config.SERVICE_NAME} listening on ${address}`);
     return app;
   } catch (err) {
     const message =

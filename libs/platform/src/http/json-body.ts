@@ -30,9 +30,10 @@ const ACCEPTS_BODY_PROBLEM = Symbol('oq:accepts-body-problem');
 /** The route handles `req.bodyProblem` itself (after verifying who sent the body). */
 export const AcceptsBodyProblem = () => SetMetadata(ACCEPTS_BODY_PROBLEM, true);
 
-export function registerJsonBodyParser(app: NestFastifyApplication, bodyLimit: number): void {
+export function registerJsonBodyParser(app: NestFastifyApplication): void {
+  // No limit of its own: the route's (@BodyLimit) or the server's default applies.
   // Async: Nest completes a two-argument parser only through the promise it returns.
-  app.useBodyParser('application/json', { bodyLimit }, async (req: FastifyRequest, body: Buffer | string) => {
+  app.useBodyParser('application/json', {}, async (req: FastifyRequest, body: Buffer | string) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     const problem = (why: string) => {
       (req as BodyProblemRequest).bodyProblem = why;

@@ -4,7 +4,10 @@ import { INBOX_CHANGED_CHANNEL, InboxConfig } from '@oq/contracts';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { PlatformConfig } from '../config/config';
-import { InboxDirectory } from './inbox-directory';
+import { HealthDetails } from '../health/health.controller';
+import { MetricsService } from '../metrics/metrics';
+import { DirectoryCopy } from './directory-copy';
+import { InboxDirectory, InboxDirectoryUnavailableError } from './inbox-directory';
 
 /** A local server speaking ticket-service's internal inbox API, counting calls and checking the token. */
 function internalApi(inboxes: Map<string, InboxConfig>, token: string) {
@@ -33,7 +36,7 @@ const inbox = (channel: InboxConfig['channel'], enabled = true): InboxConfig => 
   defaultTeamId: randomUUID(),
   enabled,
   settings: {},
-  secrets: { token: 's3cret' },
+  secrets: { signingSecret: 's3cret' },
 });
 
 describe('InboxDirectory', () => {
@@ -41,6 +44,9 @@ describe('InboxDirectory', () => {
   let server: Server;
   let calls: string[];
   let directory: InboxDirectory;
+  let metrics: MetricsService;
+  const health = new HealthDetails();
+  const logged: { inboxId?: string; problems?: string[]; level: number; msg: string }[] = [];
   const inboxes = new Map<string, InboxConfig>();
   const voice = inbox('voice');
   const email = inbox('email');
@@ -58,7 +64,10 @@ describe('InboxDirectory', () => {
       TICKET_SERVICE_URL: `http://127.0.0.1:${port}`,
       INBOX_REFRESH_MS: 60_000,
     } as unknown as PlatformConfig;
-    directory = new InboxDirectory(config, pino({ level: 'silent' }), { channels: ['voice'] });
+    metrics = new MetricsService(config);
+    // A real pino logger whose lines the test reads back.
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    directory = new InboxDirectory(config, logger, { channels: ['voice'] }, metrics, health);
     await directory.onApplicationBootstrap();
   });
   afterAll(async () => {
@@ -69,7 +78,7 @@ describe('InboxDirectory', () => {
 
   it('loads only its channels, with secrets, and refuses other channels', async () => {
     expect(directory.list().map((i) => i.id)).toEqual([voice.id]);
-    expect((await directory.get(voice.id))?.secrets.token).toBe('s3cret');
+    expect((await directory.get(voice.id))?.secrets.signingSecret).toBe('s3cret');
     expect(await directory.get(email.id)).toBeNull();
     expect(await directory.get('not-a-uuid')).toBeNull();
   });
@@ -91,5 +100,137 @@ describe('InboxDirectory', () => {
     const deadline = Date.now() + 3000;
     while ((await directory.get(voice.id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(await directory.get(voice.id)).toBeNull();
+  });
+
+  it('does not serve an inbox whose stored settings are invalid, and says so in the log, /health and metrics', async () => {
+    const broken = { ...inbox('voice'), settings: { recordingHosts: ['recordings.example/path'] } };
+    const fine = inbox('voice');
+    inboxes.set(broken.id, broken).set(fine.id, fine);
+    await directory.refresh();
+
+    expect(await directory.get(broken.id)).toBeNull();
+    expect((await directory.get(fine.id))?.id).toBe(fine.id);
+    expect(directory.list().map((i) => i.id)).toEqual(expect.arrayContaining([fine.id]));
+    expect(directory.list().map((i) => i.id)).not.toContain(broken.id);
+    const reason = 'settings.recordingHosts.0: must be a host name, host:port or *.domain';
+    expect(directory.invalidReason(broken.id)).toBe(reason);
+    expect(health.read()).toEqual({
+      inboxes: {
+        source: 'ticket-service',
+        asOf: expect.any(String),
+        invalid: [{ id: broken.id, channel: 'voice', reason }],
+      },
+    });
+    expect(await metrics.registry.metrics()).toMatch(/oq_inboxes_invalid\{[^}]*channel="voice"[^}]*\} 1\n/);
+    const line = logged.find((l) => l.inboxId === broken.id);
+    expect(line).toMatchObject({ level: 50, problems: [reason], msg: expect.stringContaining('not serving it') });
+    // Logged when it became invalid, not again on every refresh.
+    await directory.refresh();
+    expect(logged.filter((l) => l.inboxId === broken.id)).toHaveLength(1);
+
+    // Fixed and announced: served again, no longer listed or counted.
+    inboxes.set(broken.id, { ...broken, settings: { recordingHosts: ['recordings.example'] } });
+    await directory.reload(broken.id);
+    expect((await directory.get(broken.id))?.id).toBe(broken.id);
+    expect(directory.invalidInboxes()).toEqual([]);
+    expect(await metrics.registry.metrics()).toMatch(/oq_inboxes_invalid\{[^}]*channel="voice"[^}]*\} 0\n/);
+  });
+});
+
+describe('InboxDirectory without ticket-service', () => {
+  const token = 'service-token-for-directory-copy-test-01';
+  const prefix = `{oqdir${process.pid}${randomUUID().slice(0, 6)}}`;
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const inboxes = new Map<string, InboxConfig>();
+  const voice = { ...inbox('voice'), secrets: { signingSecret: 'pbx-signing-secret-never-in-redis' } };
+  const started: InboxDirectory[] = [];
+  let server: Server;
+  let url = '';
+
+  const boot = async (over: { url?: string; token?: string; prefix?: string } = {}) => {
+    const config = {
+      SERVICE_NAME: 'directory-copy-test',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: over.prefix ?? prefix,
+      SERVICE_TOKEN: over.token ?? token,
+      TICKET_SERVICE_URL: over.url ?? url,
+      INBOX_REFRESH_MS: 60_000,
+    } as unknown as PlatformConfig;
+    const health = new HealthDetails();
+    const directory = new InboxDirectory(
+      config,
+      pino({ level: 'silent' }),
+      { channels: ['voice'], requiredForHealth: true },
+      undefined,
+      health,
+      redis,
+    );
+    started.push(directory);
+    await directory.onApplicationBootstrap();
+    return { directory, health };
+  };
+  const healthCheck = async (health: HealthDetails) => {
+    try {
+      await health.checks.get('inboxes')!();
+      return 'up';
+    } catch (err) {
+      return `down: ${(err as Error).message}`;
+    }
+  };
+  // Nothing listens on this port: ticket-service is down.
+  const down = async () => {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as { port: number }).port;
+    await new Promise((r) => s.close(r));
+    return `http://127.0.0.1:${port}`;
+  };
+
+  beforeAll(async () => {
+    inboxes.set(voice.id, voice);
+    ({ server } = internalApi(inboxes, token));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((d) => d.onApplicationShutdown()));
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('with no copy and ticket-service down: /health fails and intake hears "unavailable", not "unknown"', async () => {
+    const { directory, health } = await boot({ url: await down(), prefix: `${prefix}-empty` });
+    expect(directory.source).toBeUndefined();
+    expect(await healthCheck(health)).toMatch(/^down: no inbox list yet/);
+    expect(await directory.get(voice.id)).toBeNull();
+    await expect(directory.getForIntake(voice.id)).rejects.toBeInstanceOf(InboxDirectoryUnavailableError);
+    await expect(directory.getForIntake(voice.id)).rejects.toMatchObject({ status: 503 });
+  });
+
+  it('keeps the last list sealed in Redis and serves it on a boot while ticket-service is down', async () => {
+    const first = await boot();
+    expect(first.directory.source).toBe('ticket-service');
+    const key = DirectoryCopy.keyFor(prefix, ['voice']);
+    const sealed = (await redis.get(key))!;
+    expect(sealed).toMatch(/^v1\.st[0-9a-f]{12}\./);
+    // Sealed as a whole: no secret, id or name in the clear.
+    for (const clear of [voice.secrets.signingSecret, voice.id, voice.name]) expect(sealed).not.toContain(clear);
+
+    const { directory, health } = await boot({ url: await down() });
+    expect(directory.source).toBe('copy');
+    expect(await healthCheck(health)).toBe('up');
+    expect(health.read()).toMatchObject({ inboxes: { source: 'copy', invalid: [] } });
+    expect((await directory.getForIntake(voice.id))?.secrets.signingSecret).toBe(voice.secrets.signingSecret);
+    // An inbox the copy does not know may have been created since: unavailable, not unknown.
+    await expect(directory.getForIntake(randomUUID())).rejects.toBeInstanceOf(InboxDirectoryUnavailableError);
+  });
+
+  it('ignores a copy sealed under another SERVICE_TOKEN', async () => {
+    await boot();
+    const { directory, health } = await boot({ url: await down(), token: 'another-service-token-0123456789' });
+    expect(directory.source).toBeUndefined();
+    expect(await healthCheck(health)).toMatch(/^down/);
   });
 });

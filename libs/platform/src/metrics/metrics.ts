@@ -1,6 +1,18 @@
-import { Controller, Get, Header, Inject, Injectable, Optional } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  Headers,
+  Inject,
+  Injectable,
+  Optional,
+  Res,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { safeEqual } from '../auth/service-token.guard';
 import { PlatformConfig, CONFIG } from '../config/config';
 import { QueueService } from '../queue/queue.module';
 
@@ -72,11 +84,24 @@ export class MetricsService {
 @ApiExcludeController()
 @Controller()
 export class MetricsController {
-  constructor(private readonly metrics: MetricsService) {}
+  constructor(
+    private readonly metrics: MetricsService,
+    @Inject(CONFIG) private readonly config: PlatformConfig,
+  ) {}
 
+  /** Open unless METRICS_TOKEN is set (then a bearer token, as Prometheus' `authorization` scrape option sends). */
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  async scrape(): Promise<string> {
+  async scrape(
+    @Headers('authorization') authorization: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const expected = this.config.METRICS_TOKEN;
+    const given = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (expected && !(given && safeEqual(given, expected))) {
+      reply.header('www-authenticate', 'Bearer realm="metrics"');
+      throw new UnauthorizedException('GET /metrics needs Authorization: Bearer <METRICS_TOKEN>');
+    }
     return this.metrics.registry.metrics();
   }
 }
