@@ -11,7 +11,10 @@ import { TimersModule } from './timers/timers.module';
     DatabaseModule,
     QueueModule.forRoot({
       produce: [QueueName.Sla, QueueName.TicketCommands],
-      consume: [{ queue: QueueName.Sla, concurrency: (c) => (c as unknown as Config).SLA_CONCURRENCY }],
+      consume: [
+        // Timers re-read their clocks in Postgres: an outage waits without spending attempts.
+        { queue: QueueName.Sla, concurrency: (c) => (c as unknown as Config).SLA_CONCURRENCY, waitForDatabase: true },
+      ],
     }),
     TimersModule,
   ],

@@ -38,12 +38,14 @@ import { AcknowledgementsModule } from './acknowledgements/acknowledgement.hook'
         QueueName.OutboundChat,
       ],
       consume: [
+        // Every handler here writes Postgres: an outage waits without spending attempts.
         {
           queue: QueueName.Inbound,
           concurrency: (c) => (c as unknown as Config).INGEST_CONCURRENCY,
+          waitForDatabase: true,
         },
-        { queue: QueueName.Delivery, concurrency: 20 },
-        { queue: QueueName.TicketCommands, concurrency: 10 },
+        { queue: QueueName.Delivery, concurrency: 20, waitForDatabase: true },
+        { queue: QueueName.TicketCommands, concurrency: 10, waitForDatabase: true },
       ],
     }),
     AuthModule,

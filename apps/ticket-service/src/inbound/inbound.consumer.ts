@@ -10,9 +10,9 @@ import {
   maskCardNumbers,
   parseJob,
 } from '@oq/contracts';
-import { CONFIG, JobHandler, LOGGER, MetricsService } from '@oq/platform';
+import { CONFIG, JobHandler, LOGGER, MetricsService, isDatabaseUnreachable } from '@oq/platform';
 import { Counter, Histogram } from 'prom-client';
-import { DelayedError, Job } from 'bullmq';
+import { Job } from 'bullmq';
 import { Logger } from 'pino';
 import { PoolClient, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
@@ -53,20 +53,6 @@ export class RetryableIngestError extends Error {
 
 // unique_violation, serialization_failure, deadlock_detected, lock_not_available: someone else won; try again.
 const RETRYABLE_PG = new Set(['23505', '40001', '40P01', '55P03']);
-
-const POSTGRES_WAIT_MS = 2000;
-// Connection exceptions (class 08), shutdowns (57P01–57P03) and the socket errors of a server that is gone.
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-
-function postgresUnreachable(err: { code?: string; message?: string } | undefined): boolean {
-  const code = err?.code ?? '';
-  return (
-    UNREACHABLE_CODES.has(code) ||
-    /^08/.test(code) ||
-    /^57P0[1-3]$/.test(code) ||
-    /Connection terminated|connection timeout|Connection ended/i.test(err?.message ?? '')
-  );
-}
 
 /**
  * Consumes `inbound` in micro-batches: the jobs BullMQ hands us concurrently are
@@ -271,17 +257,8 @@ export class InboundConsumer {
       this.logger.info({ jobId: item.job.id, code, err: message }, 'inbound message lost a race; retrying');
       return item.reject(new RetryableIngestError(`${code}: ${message}`));
     }
-    if (postgresUnreachable(err)) {
-      // An outage is no failure of the message: waiting spends no attempt, so an acknowledged message
-      // outlives an outage of any length instead of landing in BullMQ's failed set after ~2 minutes.
-      this.logger.warn({ jobId: item.job.id, err: message }, 'Postgres unreachable; inbound message waits');
-      try {
-        await item.job.moveToDelayed(Date.now() + POSTGRES_WAIT_MS, item.job.token);
-        return item.reject(new DelayedError(`Postgres unreachable: ${message}`));
-      } catch {
-        // Could not park it (Redis trouble too): an ordinary retry is the next best thing.
-      }
-    }
+    // Postgres unreachable: rejected as is, and the queue module parks the job without spending an attempt.
+    if (isDatabaseUnreachable(err)) return item.reject(err instanceof Error ? err : new Error(message));
     const attempts = item.job.opts.attempts ?? 1;
     // Data errors (class 22, 23) can never succeed; other errors get their retries first.
     const permanent = !!code && /^2[23]/.test(code);

@@ -30,8 +30,12 @@ import { InboundModule } from './inbound.module';
     QueueModule.forRoot({
       produce: Object.values(QueueName).filter((q) => q !== QueueName.SocialRaw),
       consume: [
-        { queue: QueueName.Inbound, concurrency: (c) => (c as unknown as Config).INGEST_CONCURRENCY },
-        { queue: QueueName.Delivery, concurrency: 20 },
+        {
+          queue: QueueName.Inbound,
+          concurrency: (c) => (c as unknown as Config).INGEST_CONCURRENCY,
+          waitForDatabase: true,
+        },
+        { queue: QueueName.Delivery, concurrency: 20, waitForDatabase: true },
       ],
     }),
     OutboxModule,

@@ -57,6 +57,13 @@ export interface ConsumeOptions {
    * `inbound` instead of only BullMQ's failed set, so an acknowledged message is never just gone.
    */
   deadLetter?: boolean;
+  /**
+   * For queues whose handlers work in Postgres (ticket-service's, sla-worker's): a job that failed
+   * because Postgres is unreachable waits without spending an attempt. Not for queues whose handlers
+   * call providers, where the same socket errors mean the provider is down and must be retried and
+   * reported.
+   */
+  waitForDatabase?: boolean;
 }
 
 export interface QueueModuleOptions {
@@ -229,7 +236,10 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
               }
             }
             return handler.fn(payload, job);
-          }).catch((err: unknown) => (c.deadLetter ? this.deadLetterIfFinal(c.queue, job, err) : Promise.reject(err)));
+          }).catch(async (err: unknown) => {
+            if (c.waitForDatabase && isDatabaseUnreachable(err)) await this.waitForDatabase(c.queue, job, err);
+            return c.deadLetter ? this.deadLetterIfFinal(c.queue, job, err) : Promise.reject(err);
+          });
         },
         { connection: this.redis, prefix: this.config.QUEUE_PREFIX, concurrency: this.concurrencyOf(c) },
       );
@@ -242,6 +252,22 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
       worker.on('error', (err) => this.logger.error({ queue: c.queue, err: err.message }, 'worker error'));
       this.workers.push(worker);
     }
+  }
+
+  /**
+   * An outage is no failure of the job: moved back to delayed without spending an attempt (throws
+   * DelayedError), so work acknowledged before Postgres went away outlives an outage of any length
+   * instead of landing in BullMQ's failed set once its attempts (~2 minutes of backoff) are spent.
+   * Returns only if the job could not be moved (Redis trouble too): then it is an ordinary failure.
+   */
+  private async waitForDatabase(queue: QueueName, job: Job, err: unknown): Promise<void> {
+    try {
+      await job.moveToDelayed(Date.now() + DATABASE_WAIT_MS, job.token);
+    } catch {
+      return;
+    }
+    this.logger.warn({ queue, jobId: job.id, err: (err as Error)?.message }, 'Postgres unreachable; job waits');
+    throw new DelayedError(`Postgres unreachable: ${(err as Error)?.message}`);
   }
 
   /** Rethrows unless this was the job's last chance; then parks it with ticket-service and completes. */
@@ -274,6 +300,22 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationShutdown() {
     await Promise.all(this.workers.map((w) => w.close()));
   }
+}
+
+const DATABASE_WAIT_MS = 2000;
+// Socket errors of a server that is gone, connection exceptions (class 08) and shutdowns (57P01–57P03).
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Whether a handler failed because Postgres cannot be reached (not because of the job). */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; driverError?: { code?: unknown } } | undefined;
+  const code = String(e?.code ?? e?.driverError?.code ?? '');
+  return (
+    UNREACHABLE_CODES.has(code) ||
+    /^08/.test(code) ||
+    /^57P0[1-3]$/.test(code) ||
+    /Connection terminated|connection timeout|Connection ended|ECONNREFUSED/i.test(String(e?.message ?? ''))
+  );
 }
 
 @Module({})
