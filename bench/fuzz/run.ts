@@ -11,11 +11,11 @@
  * refused_but_stored, plus the rate the run sustained (inputs_per_s) for the record.
  * Env: BENCH_SKIP_BUILD=1 to reuse dist/.
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { SecretBox } from '@oq/platform';
 import fc from 'fast-check';
 import { freePort } from '../../test/support/redis-server';
-import { HostileSender, MarkerScanner } from '../../test/support/hostile-harness';
+import { HostileSender, MarkerScanner, sealedInboxes } from '../../test/support/hostile-harness';
 import { HostileTargets, hostileInput } from '../../test/support/hostile-inputs';
 import { machine, prepareStack, printResult } from '../support/stack';
 
@@ -46,15 +46,7 @@ async function main() {
   };
   try {
     const team = (await stack.pool.query(`INSERT INTO teams (name) VALUES ('Fuzz') RETURNING id`)).rows[0].id;
-    const inbox = async (channel: string, address: string, sec: object, settings: object = {}) => {
-      const id = randomUUID();
-      await stack.pool.query(
-        `INSERT INTO inboxes (id, name, channel, address, default_team_id, settings, secrets)
-         VALUES ($1, $2, $2, $3, $4, $5::jsonb, $6)`,
-        [id, channel, address, team, JSON.stringify(settings), box.encrypt(JSON.stringify(sec), id)],
-      );
-      return id;
-    };
+    const inbox = sealedInboxes((sql, params) => stack.pool.query(sql, params), box, team);
     const inboxes = {
       whatsapp: await inbox('whatsapp', targets.whatsappPhoneNumberId, {
         appSecret: secrets.whatsappAppSecret,

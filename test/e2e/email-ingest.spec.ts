@@ -1,17 +1,9 @@
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { IngestTestKit } from '../../apps/ticket-service/src/inbound/ingest-test-kit';
-import {
-  InboxApiStub,
-  emailInbox,
-  emailServiceEnv,
-  startEmailService,
-  until,
-  waitForMailbox,
-} from '../../apps/email-service/src/testing/email-test-kit';
 import { inboundJobId } from '@oq/contracts';
+import { IngestTestKit } from '../../apps/ticket-service/src/inbound/ingest-test-kit';
+import { until } from '../../apps/email-service/src/testing/email-test-kit';
 import { mailContentHash, mailExternalId } from '../../apps/email-service/src/ingest/mail-identity';
 import { DovecotServer } from '../support/dovecot';
-import { bounceMail } from './email-stack';
+import { bounceMail, startMailIngest } from './email-stack';
 
 /**
  * Mail → ticket across the real pieces: Dovecot (APPEND), email-service (IDLE,
@@ -24,24 +16,13 @@ const PASS = 'imap-pw';
 describe('email → ticket end to end', () => {
   let kit: IngestTestKit;
   let dovecot: DovecotServer;
-  let api: InboxApiStub;
-  let email: NestFastifyApplication;
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    [kit, dovecot, api] = await Promise.all([
-      IngestTestKit.start(),
-      DovecotServer.start({ [ADDRESS]: PASS }),
-      InboxApiStub.start(),
-    ]);
-    api.inboxes = [emailInbox(kit.inboxes.email, ADDRESS, { port: dovecot.port, user: ADDRESS, password: PASS })];
-    email = await startEmailService(emailServiceEnv(kit.db, kit.prefix, api));
-    await waitForMailbox(email);
+    ({ kit, dovecot, stop } = await startMailIngest(ADDRESS, PASS));
   }, 60_000);
 
-  afterAll(async () => {
-    await email?.close();
-    await Promise.all([kit?.stop(), dovecot?.destroy(), api?.stop()]);
-  });
+  afterAll(async () => stop?.());
 
   const messageRow = async (externalId: string) =>
     (

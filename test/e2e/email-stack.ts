@@ -10,11 +10,44 @@ import { createHttpApp } from '@oq/platform';
 import { DataSource } from 'typeorm';
 import { AppModule as TicketService } from '../../apps/ticket-service/src/app.module';
 import { call, insertAgent, loginToken } from '../../apps/ticket-service/src/auth/auth.testing';
-import { startEmailService, waitForMailbox } from '../../apps/email-service/src/testing/email-test-kit';
+import {
+  InboxApiStub,
+  emailInbox,
+  emailServiceEnv,
+  startEmailService,
+  waitForMailbox,
+} from '../../apps/email-service/src/testing/email-test-kit';
+import { IngestTestKit } from '../../apps/ticket-service/src/inbound/ingest-test-kit';
 import { DovecotServer } from '../support/dovecot';
 import { SmtpSink } from '../support/smtp-sink';
 
 export const THREADING_SECRET = 'test-threading-secret-0123456789abc';
+
+/**
+ * Mail → message without the HTTP API: ticket-service's ingest slice, a Dovecot with one mailbox and
+ * email-service reading it (through a stand-in of the internal inbox API), on one database and prefix.
+ */
+export async function startMailIngest(
+  address: string,
+  password: string,
+): Promise<{ kit: IngestTestKit; dovecot: DovecotServer; stop: () => Promise<void> }> {
+  const [kit, dovecot, api] = await Promise.all([
+    IngestTestKit.start(),
+    DovecotServer.start({ [address]: password }),
+    InboxApiStub.start(),
+  ]);
+  api.inboxes = [emailInbox(kit.inboxes.email, address, { port: dovecot.port, user: address, password })];
+  const email = await startEmailService(emailServiceEnv(kit.db, kit.prefix, api));
+  await waitForMailbox(email);
+  return {
+    kit,
+    dovecot,
+    async stop() {
+      await email.close();
+      await Promise.all([kit.stop(), dovecot.destroy(), api.stop()]);
+    },
+  };
+}
 
 /** A delivery-status report (RFC 3464) as an MTA sends it back for `originalMessageId`. */
 export function bounceMail(o: {

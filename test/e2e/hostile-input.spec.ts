@@ -2,11 +2,10 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { testServiceEnv } from '@oq/database/testing/test-env';
 import { createHttpApp, SecretBox } from '@oq/platform';
 import fc from 'fast-check';
-import { randomUUID } from 'node:crypto';
 import { AppModule as SocialService } from '../../apps/social-service/src/app.module';
 import { AppModule as VoiceService } from '../../apps/voice-service/src/app.module';
 import { ChatStack } from './chat-stack';
-import { HostileEndpoints, HostileSender, MarkerScanner, SendResult } from '../support/hostile-harness';
+import { HostileEndpoints, HostileSender, MarkerScanner, SendResult, sealedInboxes } from '../support/hostile-harness';
 import { HostileInput, HostileTargets, hostileInput } from '../support/hostile-inputs';
 
 /**
@@ -53,15 +52,7 @@ describe('acknowledged means stored: hostile input on every channel (property-ba
     });
     const env = testServiceEnv(s.db, s.prefix);
     const box = new SecretBox(env.SECRETS_KEYS!, env.SECRETS_ACTIVE_KEY!);
-    const inbox = async (channel: string, address: string, sec: object, settings: object = {}) => {
-      const id = randomUUID();
-      await s.ds.query(
-        `INSERT INTO inboxes (id, name, channel, address, default_team_id, settings, secrets)
-         VALUES ($1, $2, $2, $3, $4, $5::jsonb, $6)`,
-        [id, channel, address, s.teamId, JSON.stringify(settings), box.encrypt(JSON.stringify(sec), id)],
-      );
-      return id;
-    };
+    const inbox = sealedInboxes((sql, params) => s.ds.query(sql, params), box, s.teamId);
     ids.whatsapp = await inbox('whatsapp', targets.whatsappPhoneNumberId, secrets.whatsapp);
     ids.messenger = await inbox('messenger', targets.messengerPageId, secrets.messenger);
     ids.telegram = await inbox('telegram', secrets.telegram.botToken.split(':')[0], secrets.telegram);

@@ -1,14 +1,7 @@
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import fc from 'fast-check';
 import { IngestTestKit } from '../../apps/ticket-service/src/inbound/ingest-test-kit';
-import {
-  InboxApiStub,
-  emailInbox,
-  emailServiceEnv,
-  startEmailService,
-  waitForMailbox,
-} from '../../apps/email-service/src/testing/email-test-kit';
 import { DovecotServer } from '../support/dovecot';
+import { startMailIngest } from './email-stack';
 import { MarkerScanner } from '../support/hostile-harness';
 import { newMarker } from '../support/hostile-inputs';
 
@@ -99,24 +92,13 @@ const hostileMail = fc.record({ from: raw, subject: raw, body: raw, shape }).map
 describe('acknowledged means stored: hostile mail through a real IMAP server (property-based)', () => {
   let kit: IngestTestKit;
   let dovecot: DovecotServer;
-  let api: InboxApiStub;
-  let email: NestFastifyApplication;
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    [kit, dovecot, api] = await Promise.all([
-      IngestTestKit.start(),
-      DovecotServer.start({ [ADDRESS]: PASS }),
-      InboxApiStub.start(),
-    ]);
-    api.inboxes = [emailInbox(kit.inboxes.email, ADDRESS, { port: dovecot.port, user: ADDRESS, password: PASS })];
-    email = await startEmailService(emailServiceEnv(kit.db, kit.prefix, api));
-    await waitForMailbox(email);
+    ({ kit, dovecot, stop } = await startMailIngest(ADDRESS, PASS));
   }, 60_000);
 
-  afterAll(async () => {
-    await email?.close();
-    await Promise.all([kit?.stop(), dovecot?.destroy(), api?.stop()]);
-  });
+  afterAll(async () => stop?.());
 
   it(`stores or dead-letters every mail of ${RUNS} the IMAP server accepted (seed ${SEED})`, async () => {
     const mails = fc.sample(hostileMail, { seed: SEED, numRuns: RUNS });

@@ -1,3 +1,5 @@
+import { SecretBox } from '@oq/platform';
+import { randomUUID } from 'node:crypto';
 import { io, Socket } from 'socket.io-client';
 import { signMetaBody } from '../../apps/social-service/src/webhooks/signature';
 import { pbxSignature } from '../../apps/voice-service/src/pbx/pbx-signature';
@@ -24,6 +26,26 @@ export interface HostileEndpoints {
   };
   /** Signs a chat user id with the chat inbox's identity secret (HMAC user hash). */
   userHash: (userId: string) => string;
+}
+
+/**
+ * An inbox row with its secrets sealed as ticket-service seals them (the inbox id as additional
+ * data), for the stacks that send hostile input; returns a function adding one inbox, returning its id.
+ */
+export function sealedInboxes(
+  query: (sql: string, params: unknown[]) => Promise<unknown>,
+  box: SecretBox,
+  teamId: string,
+) {
+  return async (channel: string, address: string, secrets: object, settings: object = {}): Promise<string> => {
+    const id = randomUUID();
+    await query(
+      `INSERT INTO inboxes (id, name, channel, address, default_team_id, settings, secrets)
+       VALUES ($1, $2, $2, $3, $4, $5::jsonb, $6)`,
+      [id, channel, address, teamId, JSON.stringify(settings), box.encrypt(JSON.stringify(secrets), id)],
+    );
+    return id;
+  };
 }
 
 export interface SendResult {

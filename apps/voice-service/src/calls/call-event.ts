@@ -115,6 +115,7 @@ export function foldCallEvents(
     .map((x) => x.e);
   if (!ordered.length) throw new Error('cannot fold a call without events');
   const state: CallState = { callId: ordered[0].callId, provider: ordered[0].provider, durationSec: 0 };
+  let originals: Record<string, string> | undefined;
   for (const e of ordered) {
     state.provider = e.provider;
     if (e.status) state.status = e.status;
@@ -135,12 +136,9 @@ export function foldCallEvents(
     state.answeredAt = minIso(state.answeredAt, e.answeredAt);
     state.endedAt = maxIso(state.endedAt, e.endedAt);
     state.durationSec = Math.max(state.durationSec, e.durationSec ?? 0);
-    if (e.originals)
-      state.originals = encodeOriginals({
-        ...(state.originals ? JSON.parse(state.originals) : {}),
-        ...JSON.parse(e.originals),
-      });
+    if (e.originals) originals = { ...originals, ...JSON.parse(e.originals) };
   }
+  if (originals) state.originals = encodeOriginals(originals);
   // A call cannot be answered before it started: an answer time bounds the start.
   state.startedAt = minIso(state.startedAt, state.answeredAt);
   // A start only known as "no later than this event" (e.g. Twilio sends no start time).
