@@ -105,20 +105,22 @@ fi
 node -e '
 const net = require("net");
 const [host, port] = process.argv.slice(1);
-const s = net.connect(+port, host, () => s.write("CONFIG GET maxmemory-policy\r\nCONFIG GET appendonly\r\n"));
+// SET … NX first: only the first look within the hour warns (npm start runs this script more than once).
+const s = net.connect(+port, host, () =>
+  s.write("SET oq:redis-durability-warned 1 EX 3600 NX\r\nCONFIG GET maxmemory-policy\r\nCONFIG GET appendonly\r\n"));
 let buf = "";
 s.on("data", (d) => {
   buf += d;
-  if ((buf.match(/\r\n/g) || []).length >= 10) {
-    const v = buf.split("\r\n").filter((l) => l && !/^[*$]/.test(l));
+  if ((buf.match(/\r\n/g) || []).length >= 11) {
+    const lines = buf.split("\r\n");
+    const first = lines[0] === "+OK";
+    const v = lines.slice(1).filter((l) => l && !/^[*$]/.test(l));
     const problems = [];
     if (v[1] !== "noeviction") problems.push(`maxmemory-policy is ${v[1]}, OneQueue needs noeviction`);
-    if (v[3] !== "yes") problems.push("it runs without AOF, so acknowledged webhooks would not survive a Redis crash");
-    if (problems.length) {
-      // Said once here; the services see the marker (libs/platform redis.ts) and log it at debug only.
+    if (v[3] !== "yes") problems.push("appendonly is off, so acknowledged webhooks would not survive a Redis crash");
+    // Said once here; the services see the marker (libs/platform redis.ts) and log it at debug only.
+    if (problems.length && first)
       console.warn(`stack-up: WARNING: Redis ${problems.join("; ")} (fine for tests, not for production). Fix: redis-cli CONFIG SET appendonly yes && redis-cli CONFIG SET maxmemory-policy noeviction && redis-cli CONFIG REWRITE`);
-      s.write("SET oq:redis-durability-warned 1 EX 3600\r\n");
-    }
     s.end();
   }
 });
