@@ -16,13 +16,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  buildJob,
   DEFAULT_QUEUE_PREFIX,
+  INBOUND_MESSAGE_VERSION,
+  inboundJobId,
   InboundMessageInput,
   JobName,
-  QueueName,
-  buildJob,
-  inboundJobId,
   jobOptions,
+  QueueName,
 } from '@oq/contracts';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -87,7 +88,7 @@ class MessageFactory {
     const i = this.seq++;
     const now = new Date().toISOString();
     const base = {
-      v: 1 as const,
+      v: INBOUND_MESSAGE_VERSION,
       inboxId: this.inboxes[channel],
       channel,
       externalId: `${this.tag}-${channel}-${i}`,

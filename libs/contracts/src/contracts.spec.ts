@@ -54,9 +54,28 @@ describe('contracts', () => {
     }
   });
 
+  it('lifts a v1 InboundMessage queued before the v2 deploy, and reads v2 email fields', () => {
+    expect(parseJob(JobName.InboundMessage, validInbound).v).toBe(2);
+    const email = parseJob(JobName.InboundMessage, {
+      ...validInbound,
+      v: 2,
+      channel: 'email',
+      sender: { kind: 'email', value: 'ann@example.com' },
+      email: {
+        senderHeader: 'reply-to',
+        suppressed: { reason: 'spam', detail: 'X-Spam-Flag: YES', raw: { sha256: 'a'.repeat(64), size: 10 } },
+      },
+    });
+    expect(email.email?.senderHeader).toBe('reply-to');
+    expect(email.email?.suppressed?.reason).toBe('spam');
+    // A v1 payload cannot smuggle in v2 fields: they are stripped before the lift.
+    const old = parseJob(JobName.InboundMessage, { ...validInbound, email: { senderHeader: 'none' } });
+    expect(old.email?.senderHeader).toBeUndefined();
+  });
+
   it('rejects an unknown schema version', () => {
     expect(() => parseJob(JobName.InboundMessage, { ...validInbound, v: 7 })).toThrow(
-      /v: unsupported schema version 7/,
+      /v: unsupported schema version 7 \(accepts 1 or 2\)/,
     );
   });
 

@@ -13,6 +13,7 @@ import {
   DeliveryRetry,
   DeliveryWatermark,
   InboundMessage,
+  InboundMessageV1,
   OutboundMessage,
   SlaReconcile,
   SlaTimer,
@@ -34,7 +35,11 @@ interface VersionedSchema<T> {
 }
 
 export const JOB_SCHEMAS = {
-  [JobName.InboundMessage]: { current: 1, schema: InboundMessage },
+  [JobName.InboundMessage]: {
+    current: 2,
+    schema: InboundMessage,
+    previous: { schema: InboundMessageV1, upgrade: (old) => ({ ...(old as object), v: 2 }) },
+  },
   [JobName.DeliveryReport]: { current: 1, schema: DeliveryReport },
   [JobName.DeliveryWatermark]: { current: 1, schema: DeliveryWatermark },
   [JobName.DeliveryRetry]: { current: 1, schema: DeliveryRetry },

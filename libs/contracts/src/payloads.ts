@@ -106,7 +106,39 @@ export const InboundMessageV1 = z.object({
     .optional(),
   metadata: z.record(z.string(), z.unknown()).default({}),
 });
-export const InboundMessage = InboundMessageV1;
+/** Which header an email's sender address came from (the true-sender rule in email-service's parser). */
+export const EmailSenderHeader = z.enum(['from', 'sender', 'reply-to', 'x-original-from', 'none']);
+export type EmailSenderHeader = z.infer<typeof EmailSenderHeader>;
+
+/** Why email-service kept a mail out of the agent queue: backscatter of mail we never sent, or upstream-flagged spam. */
+export const SuppressionReason = z.enum(['backscatter', 'spam']);
+export type SuppressionReason = z.infer<typeof SuppressionReason>;
+
+/**
+ * v2 (additive): an email says which header gave its sender, and mail that must not open a
+ * ticket says why and where its raw source is. v1 jobs are lifted unchanged.
+ */
+export const InboundMessageV2 = InboundMessageV1.extend({
+  v: z.literal(2),
+  email: InboundMessageV1.shape.email
+    .unwrap()
+    .extend({
+      senderHeader: EmailSenderHeader.optional(),
+      /** Not a ticket: ticket-service files it under suppressed mail, from where an admin can release it. */
+      suppressed: z
+        .object({
+          reason: SuppressionReason,
+          detail: z.string().min(1).max(500),
+          /** The mail's raw source in the blob store, for download and review. */
+          raw: AttachmentRef.pick({ sha256: true, size: true }),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+export const InboundMessage = InboundMessageV2;
+/** The version producers write; consumers also accept the one before it. */
+export const INBOUND_MESSAGE_VERSION = 2 as const;
 export type InboundMessage = z.infer<typeof InboundMessage>;
 export type InboundMessageInput = z.input<typeof InboundMessage>;
 

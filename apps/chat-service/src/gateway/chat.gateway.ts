@@ -6,10 +6,11 @@ import {
   CHAT_CUSTOMER_TYPING_CHANNEL,
   ChatAgentTyping,
   ChatCustomerTyping,
-  JobName,
-  QueueName,
+  INBOUND_MESSAGE_VERSION,
   inboundJobId,
+  JobName,
   maskCardNumbers,
+  QueueName,
 } from '@oq/contracts';
 import { CONFIG, LOGGER, QueueService, REDIS } from '@oq/platform';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -210,7 +211,7 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
         QueueName.Inbound,
         JobName.InboundMessage,
         {
-          v: 1,
+          v: INBOUND_MESSAGE_VERSION,
           inboxId: customer.inboxId,
           channel: 'chat',
           externalId,

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import {
   AttachmentRef,
+  describeZodError,
+  INBOUND_MESSAGE_VERSION,
+  inboundJobId,
   InboundMessage,
   InboundMessageInput,
   JobName,
   QueueName,
-  describeZodError,
-  inboundJobId,
 } from '@oq/contracts';
 import { BlobStore, CONFIG, LOGGER, MetricsService, QueueService } from '@oq/platform';
 import { Counter } from 'prom-client';
@@ -108,7 +109,7 @@ export class MailIngestService implements OnApplicationShutdown {
 
   private async buildInbound(inbox: EmailInbox, mail: FetchedMail): Promise<IngestOutcome> {
     const base = {
-      v: 1 as const,
+      v: INBOUND_MESSAGE_VERSION,
       inboxId: inbox.id,
       channel: 'email' as const,
       sourceTime: mail.internalDate.toISOString(),
@@ -226,7 +227,13 @@ export class MailIngestService implements OnApplicationShutdown {
 
   private fallback(
     inbox: EmailInbox,
-    base: { v: 1; inboxId: string; channel: 'email'; sourceTime: string; receivedAt: string },
+    base: {
+      v: typeof INBOUND_MESSAGE_VERSION;
+      inboxId: string;
+      channel: 'email';
+      sourceTime: string;
+      receivedAt: string;
+    },
     imap: Record<string, unknown>,
     headerSource: Buffer,
     raw: { sha256: string; size: number; notice: string; reason: string },

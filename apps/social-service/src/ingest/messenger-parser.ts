@@ -1,3 +1,4 @@
+import { INBOUND_MESSAGE_VERSION } from '@oq/contracts';
 import { MediaRef, ParsedEvents, emptyEvents, mediaFilename, millisToIso } from './parsed';
 
 /* Shapes from the Messenger Platform / Instagram Messaging webhook reference. Only what we read. */
@@ -82,7 +83,7 @@ export function parseMessenger(
         if (m.quick_reply) metadata.quickReplyPayload = m.quick_reply.payload;
         if (m.reply_to?.mid) metadata.replyTo = m.reply_to.mid;
         out.messages.push({
-          v: 1,
+          v: INBOUND_MESSAGE_VERSION,
           inboxId,
           channel,
           externalId: m.mid,
@@ -96,7 +97,7 @@ export function parseMessenger(
         });
       } else if (ev.message_edit && sender) {
         out.messages.push({
-          v: 1,
+          v: INBOUND_MESSAGE_VERSION,
           inboxId,
           channel,
           externalId: ev.message_edit.mid,
@@ -111,7 +112,7 @@ export function parseMessenger(
       } else if (ev.postback && sender) {
         const id = ev.postback.mid ?? `postback:${sender}:${ev.timestamp ?? receivedAt}`;
         out.messages.push({
-          v: 1,
+          v: INBOUND_MESSAGE_VERSION,
           inboxId,
           channel,
           externalId: id,

@@ -1,3 +1,4 @@
+import { INBOUND_MESSAGE_VERSION } from '@oq/contracts';
 import { MediaRef, ParsedEvents, emptyEvents, mediaFilename, secondsToIso } from './parsed';
 
 /* Shapes from the Telegram Bot API (Update, Message). Only what we read. */
@@ -87,7 +88,7 @@ export function parseTelegram(body: unknown, inboxId: string, receivedAt: string
   if (m.from.username) metadata.username = m.from.username;
 
   out.messages.push({
-    v: 1,
+    v: INBOUND_MESSAGE_VERSION,
     inboxId,
     channel: 'telegram',
     externalId: `${m.chat.id}:${m.message_id}`,

@@ -1,4 +1,4 @@
-import { IdentityRef } from '@oq/contracts';
+import { IdentityRef, INBOUND_MESSAGE_VERSION } from '@oq/contracts';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { MediaRef, ParsedEvents, ParsedMessage, emptyEvents, mediaFilename, secondsToIso } from './parsed';
 
@@ -161,7 +161,7 @@ function message(m: WaMessage, name: string | undefined, inboxId: string, receiv
   } else return null;
 
   return {
-    v: 1,
+    v: INBOUND_MESSAGE_VERSION,
     inboxId,
     channel: 'whatsapp',
     externalId: m.id,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { InboundMessageInput, JobName, QueueName, jobOptions } from '@oq/contracts';
+import { INBOUND_MESSAGE_VERSION, InboundMessageInput, JobName, jobOptions, QueueName } from '@oq/contracts';
 import {
   createTestDatabase,
   dropQueuePrefix,
@@ -99,7 +99,7 @@ export class IngestTestKit {
   message(channel: string, sender: InboundMessageInput['sender'], extra: Partial<InboundMessageInput> = {}) {
     const now = new Date().toISOString();
     return {
-      v: 1,
+      v: INBOUND_MESSAGE_VERSION,
       inboxId: this.inboxes[channel],
       channel,
       externalId: `ext-${randomUUID()}`,

@@ -7,7 +7,7 @@ import {
   testQueuePrefix,
   testServiceEnv,
 } from '@oq/database/testing/test-env';
-import { InboundMessageInput, JobName, QueueName, jobOptions } from '@oq/contracts';
+import { INBOUND_MESSAGE_VERSION, InboundMessageInput, JobName, jobOptions, QueueName } from '@oq/contracts';
 import { QueueService, createHttpApp } from '@oq/platform';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../app.module';
@@ -133,7 +133,7 @@ export class ApiHarness {
       .queue(QueueName.Inbound)
       .add(
         JobName.InboundMessage,
-        { v: 1, sourceTime: now, receivedAt: now, ...payload },
+        { v: INBOUND_MESSAGE_VERSION, sourceTime: now, receivedAt: now, ...payload },
         jobOptions(JobName.InboundMessage, { jobId: randomUUID() }),
       );
     for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 25))) {

@@ -1,4 +1,10 @@
-import { AttachmentRef, CALL_TRANSCRIPT_MAX_CHARS, InboundMessageInput, maskCardNumbers } from '@oq/contracts';
+import {
+  AttachmentRef,
+  CALL_TRANSCRIPT_MAX_CHARS,
+  INBOUND_MESSAGE_VERSION,
+  InboundMessageInput,
+  maskCardNumbers,
+} from '@oq/contracts';
 import { CallState, Disposition, callTextAltered } from './call-event';
 import { WITHHELD } from './phone-number';
 
@@ -93,7 +99,7 @@ export function callLogMessage(
   if (transcript) lines.push('', 'Transcript:', transcript);
 
   return {
-    v: 1,
+    v: INBOUND_MESSAGE_VERSION,
     inboxId,
     channel: 'voice',
     externalId: state.callId,
