@@ -11,13 +11,21 @@ export const ConfigSchema = BaseConfigSchema.extend({
   EMAIL_THREADING_SECRET: z.string().min(24).optional(),
   /** Run the IMAP side (leases, IDLE); a replica may be dedicated to sending. */
   EMAIL_IMAP_ENABLED: bool.default(true),
-  /** Mails above this size are not parsed: a message says so and the raw source is kept. */
+  /**
+   * Mails above this raw size are not parsed: a message says so and the raw source is kept.
+   * Raw, because that is what is fetched and held; the default leaves room for base64's 4/3
+   * and line breaks, so a mail carrying a 25 MB attachment (the common mailers' own limit,
+   * ≈ 34 MB encoded) is imported whole.
+   */
   EMAIL_MAX_MESSAGE_BYTES: z.coerce
     .number()
     .int()
     .positive()
-    .default(25 * 1024 * 1024),
+    .default(40 * 1024 * 1024),
+  /** Parse time every mail gets… */
   EMAIL_PARSE_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+  /** …plus this much per MB of raw mail (a 27 MB mail: 2 s + 27 × 150 ms). */
+  EMAIL_PARSE_TIMEOUT_PER_MB_MS: z.coerce.number().int().min(0).default(150),
   /**
    * Most parser worker threads. Each is a V8 isolate of its own (~35 MB resident before it
    * parses anything) and one parses faster than an import can enqueue, so more threads buy

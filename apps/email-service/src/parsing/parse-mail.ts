@@ -1,20 +1,17 @@
 import { createHash } from 'node:crypto';
 import { maskCardNumbers } from '@oq/contracts';
-import PostalMime from 'postal-mime';
 import { htmlToText, sanitizeMailHtml, splitQuotedText } from './body';
-import { installWindows1252Decoder } from './charsets';
 import { BounceInfo, HeaderMap, autoSubmittedReason, bounceDetails, isBounce } from './loop-safety';
+import { SenderHeader, parseAddressList, trueSender } from './mime/addresses';
+import { charsetHints, decodeHeaderText } from './mime/header-text';
+import { readMail } from './mime/read-mail';
+import { MailAddress, RawHeader } from './mime/types';
 
-installWindows1252Decoder();
+export type { MailAddress } from './mime/types';
 
 /** Contract limits of InboundMessage.text / .html: longer bodies are cut and the raw mail kept. */
 export const TEXT_LIMIT = 1_000_000;
 export const HTML_LIMIT = 5_000_000;
-
-export interface MailAddress {
-  address: string;
-  name?: string;
-}
 
 export interface ParsedAttachment {
   filename: string;
@@ -33,7 +30,10 @@ export interface ParsedMail {
   inReplyTo: string[];
   references: string[];
   subject?: string;
+  /** The true sender (trueSender): From, else Sender, else Reply-To, DMARC list rewriting undone. */
   from?: MailAddress;
+  /** Which header gave `from` ('none' when no header gave an address). */
+  senderHeader: SenderHeader;
   to: MailAddress[];
   cc: MailAddress[];
   replyTo: MailAddress[];
@@ -45,10 +45,17 @@ export interface ParsedMail {
   signature?: string;
   html?: string;
   autoSubmittedReason?: string;
+  /** A delivery failure report or a mailer daemon's mail (ours or backscatter: ingest tells). */
   bounce?: BounceInfo;
+  /** An upstream filter marked the mail as spam: the header that says so. */
+  spamFlag?: string;
+  /** Return-Path: <> — the null sender of reports and auto-replies. */
+  nullSender: boolean;
   attachments: ParsedAttachment[];
   /** A body part was over the contract limit and was cut: keep the raw mail. */
   truncated: boolean;
+  /** Malformations the reader tolerated (unterminated multipart, depth limit …), for the log. */
+  warnings: string[];
 }
 
 export interface ParseOptions {
@@ -70,78 +77,80 @@ export function messageIds(value: string | undefined): string[] {
   return bare && !/\s/.test(bare) ? [`<${bare.replace(/^<|>$/g, '')}>`] : [];
 }
 
-function mailboxes(list: PostalMime.Address[] | undefined): MailAddress[] {
-  const out: MailAddress[] = [];
-  for (const a of list ?? []) {
-    if (a.group) out.push(...mailboxes(a.group));
-    else if (a.address) out.push({ address: a.address.toLowerCase(), name: a.name || undefined });
-  }
-  return out;
-}
-
 function cut(s: string, limit: number): { value: string; cut: boolean } {
   return s.length > limit ? { value: s.slice(0, limit), cut: true } : { value: s, cut: false };
 }
 
+const SPAM_FLAG = /^\s*yes\b/i;
+
 /** Parses one raw RFC 5322 mail; every charset ends up as UTF-8 JS strings. */
 export async function parseMail(raw: Buffer, options: ParseOptions): Promise<ParsedMail> {
-  const email = await PostalMime.parse(raw, { attachmentEncoding: 'arraybuffer' });
-  const headerMap = new Map<string, string>();
-  for (const h of email.headers) if (!headerMap.has(h.key)) headerMap.set(h.key, h.value);
-  const headers: HeaderMap = { get: (k) => headerMap.get(k), has: (k) => headerMap.has(k) };
+  const mail = readMail(raw);
+  const hints = mail.hints;
+  // Identifiers are ASCII; reading them as latin1 keeps every byte without a charset guess.
+  const ascii = (name: string) => mail.header(name)?.toString('latin1');
+  const text1 = (name: string) => {
+    const v = mail.header(name);
+    return v ? decodeHeaderText(v, hints) : undefined;
+  };
+  const headers: HeaderMap = { get: (k) => text1(k), has: (k) => mail.header(k) !== undefined };
+  const addresses = (name: string) => mail.headerAll(name).flatMap((v) => parseAddressList(v, hints));
 
   const attachments: ParsedAttachment[] = [];
   const cidUrls = new Map<string, string>();
-  for (const a of email.attachments) {
-    const content =
-      a.content instanceof Uint8Array
-        ? a.content
-        : typeof a.content === 'string'
-          ? new Uint8Array(Buffer.from(a.content))
-          : new Uint8Array(a.content);
-    const sha256 = createHash('sha256').update(content).digest('hex');
-    const contentId = a.contentId?.replace(/^<|>$/g, '') || undefined;
-    if (contentId) cidUrls.set(contentId, `${options.attachmentUrlBase}${sha256}`);
+  for (const a of mail.attachments) {
+    const sha256 = createHash('sha256').update(a.content).digest('hex');
+    if (a.contentId) cidUrls.set(a.contentId, `${options.attachmentUrlBase}${sha256}`);
     attachments.push({
-      filename: (a.filename || defaultName(a.mimeType, attachments.length)).slice(0, 255),
-      contentType: (a.mimeType || 'application/octet-stream').slice(0, 255),
-      contentId,
-      inline: a.disposition === 'inline' || (!!contentId && a.related === true),
+      filename: a.filename,
+      contentType: a.contentType.slice(0, 255),
+      contentId: a.contentId,
+      inline: a.inline,
       sha256,
-      size: content.byteLength,
-      content,
+      size: a.content.byteLength,
+      content: a.content,
     });
   }
 
-  const subject = email.subject !== undefined ? maskCardNumbers(email.subject).slice(0, 998) : undefined;
-  const fullTextRaw = maskCardNumbers(email.text || (email.html ? htmlToText(email.html) : ''));
+  const subjectText = text1('subject');
+  const subject = subjectText !== undefined ? maskCardNumbers(subjectText).slice(0, 998) : undefined;
+  const fullTextRaw = maskCardNumbers(mail.text || (mail.html ? htmlToText(mail.html) : ''));
   const split = splitQuotedText(fullTextRaw);
   const text = cut(split.text, TEXT_LIMIT);
   const fullText = cut(fullTextRaw, TEXT_LIMIT);
   let html: string | undefined;
   let htmlCut = false;
-  if (email.html) {
-    const clean = maskCardNumbers(sanitizeMailHtml(email.html, { cidUrls }));
+  if (mail.html) {
+    const clean = maskCardNumbers(sanitizeMailHtml(mail.html, { cidUrls }));
     const c = cut(clean, HTML_LIMIT);
     // A cut HTML document may end inside a tag; the raw mail is kept instead.
     html = c.cut ? undefined : c.value;
     htmlCut = c.cut;
   }
 
-  const from = mailboxes(email.from ? [email.from] : undefined)[0];
-  const inReplyTo = messageIds(email.inReplyTo);
-  const bounce = isBounce(headers.get('content-type'), from?.address) ? bounceDetails(raw, inReplyTo) : undefined;
+  const sender = trueSender((name) => mail.headerAll(name), hints);
+  const inReplyTo = messageIds(ascii('in-reply-to'));
+  const reportLike =
+    isBounce(ascii('content-type'), sender.from?.address) || mail.header('x-failed-recipients') !== undefined;
+  const bounce = reportLike ? bounceDetails(raw, inReplyTo) : undefined;
   const auto = autoSubmittedReason(headers, subject);
+  const spam = ascii('x-spam-flag');
 
   return {
-    messageId: messageIds(email.messageId)[0],
+    messageId: messageIds(ascii('message-id'))[0],
     inReplyTo,
-    references: messageIds(email.references).slice(-200),
+    references: messageIds(
+      mail
+        .headerAll('references')
+        .map((v) => v.toString('latin1'))
+        .join(' '),
+    ).slice(-200),
     subject,
-    from,
-    to: mailboxes(email.to),
-    cc: mailboxes(email.cc),
-    replyTo: mailboxes(email.replyTo),
+    from: sender.from,
+    senderHeader: sender.header,
+    to: addresses('to'),
+    cc: addresses('cc'),
+    replyTo: addresses('reply-to'),
     text: text.value,
     fullText: fullText.value,
     quoted: split.quoted ? split.quoted.slice(0, TEXT_LIMIT) : undefined,
@@ -149,14 +158,12 @@ export async function parseMail(raw: Buffer, options: ParseOptions): Promise<Par
     html,
     autoSubmittedReason: auto ?? (bounce ? 'delivery status report' : undefined),
     bounce,
+    spamFlag: spam !== undefined && SPAM_FLAG.test(spam) ? `X-Spam-Flag: ${spam.trim().slice(0, 100)}` : undefined,
+    nullSender: /^\s*<\s*>\s*$/.test(ascii('return-path') ?? ''),
     attachments,
     truncated: text.cut || fullText.cut || htmlCut,
+    warnings: mail.warnings,
   };
-}
-
-function defaultName(mimeType: string | undefined, index: number): string {
-  const ext = (mimeType ?? '').split('/')[1]?.replace(/[^a-z0-9]/gi, '') || 'bin';
-  return `attachment-${index + 1}.${ext}`;
 }
 
 /**
@@ -164,24 +171,30 @@ function defaultName(mimeType: string | undefined, index: number): string {
  * full parser could not handle (over the size limit, or timed out).
  */
 export function quickHeaders(rawHead: Buffer): { messageId?: string; subject?: string; from?: string } {
-  const head = rawHead.subarray(0, 64 * 1024).toString('latin1');
-  const end = head.search(/\r?\n\r?\n/);
-  const block = (end >= 0 ? head.slice(0, end) : head).replace(/\r?\n[ \t]+/g, ' ');
-  const get = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(block)?.[1]?.trim();
-  const subjectRaw = get('Subject');
-  let subject: string | undefined;
-  try {
-    subject = subjectRaw ? PostalMime.decodeWords(subjectRaw) : undefined;
-  } catch {
-    subject = subjectRaw;
+  const head = rawHead.subarray(0, 64 * 1024);
+  const text = head.toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  const block = end >= 0 ? head.subarray(0, end) : head;
+  const fields: RawHeader[] = [];
+  for (const line of block
+    .toString('latin1')
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0)
+      fields.push({
+        name: line.slice(0, colon).trim().toLowerCase(),
+        value: Buffer.from(line.slice(colon + 1).trim(), 'latin1'),
+      });
   }
-  const fromRaw = get('From');
-  const fromAddr = fromRaw
-    ? (/<([^<>\s]+@[^<>\s]+)>/.exec(fromRaw)?.[1] ?? /[^\s<>"]+@[^\s<>"]+/.exec(fromRaw)?.[0])
-    : undefined;
+  const hints = charsetHints(fields, []);
+  const get = (name: string) => fields.find((f) => f.name === name)?.value;
+  const subjectRaw = get('subject');
+  const subject = subjectRaw ? decodeHeaderText(subjectRaw, hints) : undefined;
+  const from = trueSender((name) => fields.filter((f) => f.name === name).map((f) => f.value), hints).from;
   return {
-    messageId: messageIds(get('Message-ID'))[0],
+    messageId: messageIds(get('message-id')?.toString('latin1'))[0],
     subject: subject ? maskCardNumbers(subject).slice(0, 998) : undefined,
-    from: fromAddr?.toLowerCase(),
+    from: from?.address,
   };
 }

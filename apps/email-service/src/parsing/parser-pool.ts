@@ -36,6 +36,15 @@ interface Slot {
   idleTimer?: NodeJS.Timeout;
 }
 
+/**
+ * The time a mail may take: the base for every mail plus a share per MB, since decoding a 27 MB
+ * mail (a 20 MB attachment) is linear work that no fixed budget fits without also letting a
+ * small pathological mail run that long.
+ */
+export function parseTimeoutFor(bytes: number, baseMs: number, perMbMs: number): number {
+  return Math.round(baseMs + (perMbMs * bytes) / (1024 * 1024));
+}
+
 /** An idle thread beyond the first is ended after this long. */
 const SPARE_IDLE_MS = 30_000;
 
@@ -76,6 +85,8 @@ export interface ParserPoolTuning {
    * (a slow mail), and end after SPARE_IDLE_MS idle. 0: all threads from the start.
    */
   spareAfterMs?: number;
+  /** Extra parse time per MB of raw mail (parseTimeoutFor). */
+  timeoutPerMbMs?: number;
 }
 
 /**
@@ -190,7 +201,8 @@ export class ParserPool {
       if (!task) return;
       slot.task = task;
       clearTimeout(slot.idleTimer);
-      slot.timer = setTimeout(() => this.replace(slot, new ParseTimeoutError(this.timeoutMs)), this.timeoutMs);
+      const ms = parseTimeoutFor(task.raw.byteLength, this.timeoutMs, this.tuning.timeoutPerMbMs ?? 0);
+      slot.timer = setTimeout(() => this.replace(slot, new ParseTimeoutError(ms)), ms);
       if (this.tuning.spareAfterMs && this.slots.length < this.size) {
         slot.spareTimer = setTimeout(() => this.grow(), this.tuning.spareAfterMs);
         slot.spareTimer.unref();
