@@ -35,6 +35,12 @@ export const EmailInboxSettings = z.object({
   /** From address of replies; the inbox address when absent. */
   fromAddress: z.email().optional(),
   fromName: z.string().max(200).optional(),
+  /**
+   * Other addresses that reach this mailbox (aliases, forwarding addresses, a group the
+   * mailbox is in): like the inbox address and fromAddress they are ours, so they never
+   * become CCs of a ticket and mail from them is not a customer's.
+   */
+  aliases: z.array(z.email()).max(100).default([]),
   /** Sends per second through this inbox's SMTP server, across all replicas (token bucket, burst 2×). */
   smtpRatePerSecond: z.coerce.number().positive().max(10_000).default(100),
   acknowledgement: EmailAcknowledgementSettings.optional(),

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { InboundMessage, inboundJobId } from '@oq/contracts';
+import { InboundMessage, generateEmailMessageId, inboundJobId } from '@oq/contracts';
 import { createTestDatabase, dropQueuePrefix, testQueuePrefix, TestDatabase } from '@oq/database/testing/test-env';
 import { BlobStore } from '@oq/platform';
 import { DataSource } from 'typeorm';
@@ -179,7 +179,10 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
     expect(a.sha256).toBe(createHash('sha256').update(pdf).digest('hex'));
   });
 
-  it('flags auto-replies, turns bounces into a bounce payload and skips our own mail', async () => {
+  it('flags auto-replies, turns bounces of our mail into a bounce payload, suppresses backscatter and spam, skips our own mail', async () => {
+    // Signed like every Message-ID ticket-service writes, with the secret the test env shares.
+    const secret = emailServiceEnv(db, prefix, api).EMAIL_THREADING_SECRET!;
+    const ours = generateEmailMessageId(randomUUID(), randomUUID(), secret, 'example.test');
     const auto = mail('auto', ['Auto-Submitted: auto-replied'], 'I am away');
     const bounce = [
       'From: Mail Delivery System <MAILER-DAEMON@mx.example.org>',
@@ -205,33 +208,62 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
       'Content-Type: text/rfc822-headers',
       '',
       `From: ${USER}`,
-      'Message-ID: <oq.original@example.test>',
+      `Message-ID: ${ours}`,
       '--r--',
       '',
     ].join('\r\n');
+    // The same report shape for a mail we never sent: spam backscatter.
+    const backscatter = bounce
+      .replace(`Message-ID: ${ours}`, `Message-ID: <forged.${INBOX}@spammer.example>`)
+      .replace(`<bounce.${INBOX}@mx.example.org>`, `<backscatter.${INBOX}@mx.example.org>`);
+    const spam = mail('spam', ['X-Spam-Flag: YES', 'X-Spam-Status: Yes, score=12.1'], 'Cheap pills');
     const own = [`From: ${USER}`, 'To: someone@example.org', `Message-ID: <own.${INBOX}@x>`, '', 'copy'].join('\r\n');
     const before = (await payloads()).length;
-    await dovecot.append(USER, [auto, bounce, own]);
-    await until(async () => !!(await byExternal(`<bounce.${INBOX}@mx.example.org>`)), 5000, 'bounce');
+    await dovecot.append(USER, [auto, bounce, own, backscatter, spam]);
+    await until(async () => !!(await byExternal(`<mspam.${INBOX}@example.org>`)), 5000, 'spam');
     expect((await byExternal(`<mauto.${INBOX}@example.org>`))!.email!.autoSubmitted).toBe(true);
     expect((await byExternal(`<bounce.${INBOX}@mx.example.org>`))!.bounce).toEqual({
-      originalMessageId: '<oq.original@example.test>',
+      originalMessageId: ours,
       diagnostic: '550 5.1.1 User unknown',
     });
+    expect((await byExternal(`<bounce.${INBOX}@mx.example.org>`))!.email!.suppressed).toBeUndefined();
+    const bs = (await byExternal(`<backscatter.${INBOX}@mx.example.org>`))!;
+    expect(bs.bounce).toBeUndefined();
+    expect(bs.email!.suppressed).toMatchObject({
+      reason: 'backscatter',
+      detail: expect.stringContaining(`<forged.${INBOX}@spammer.example>, which we never sent`),
+    });
+    const rawBackscatter = await readFile(app!.get(BlobStore).pathOf(bs.email!.suppressed!.raw.sha256));
+    expect(rawBackscatter.toString()).toBe(backscatter);
+    expect((await byExternal(`<mspam.${INBOX}@example.org>`))!.email!.suppressed).toMatchObject({ reason: 'spam' });
+    expect(await mailsCounted('suppressed', 'backscatter')).toBe(1);
+    expect(await mailsCounted('suppressed', 'spam')).toBe(1);
     await until(
       async () => {
         const [c] = await app!
           .get(DataSource)
           .query('SELECT last_uid FROM email_imap_cursors WHERE inbox_id = $1', [INBOX]);
-        return Number(c.last_uid) === 9;
+        return Number(c.last_uid) === 11;
       },
       5000,
       'cursor past our own mail',
     );
-    expect((await payloads()).length).toBe(before + 2);
+    expect((await payloads()).length).toBe(before + 4);
     expect(await byExternal(`<own.${INBOX}@x>`)).toBeUndefined();
-    expect(await mailsCounted('skipped', 'own_address')).toBe(1);
+    expect(await mailsCounted('own_address', '')).toBe(1);
     expect(await mailsCounted('imported', '')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('counts a second copy of a mail as a duplicate naming the first, and two different mails sharing a Message-ID as two', async () => {
+    const copy = mail('dup');
+    const sameIdOtherContent = mail('dup', [], 'A different mail that reuses the Message-ID');
+    const before = (await payloads()).length;
+    const duplicatesBefore = await mailsCounted('duplicate', '');
+    await dovecot.append(USER, [copy, copy, sameIdOtherContent]);
+    await until(async () => (await mailsCounted('duplicate', '')) === duplicatesBefore + 1, 5000, 'duplicate counted');
+    const sameId = (await payloads()).filter((p) => p.email?.messageId === `<mdup.${INBOX}@example.org>`);
+    expect(sameId.map((p) => p.text).sort()).toEqual(['A different mail that reuses the Message-ID', 'Hello dup']);
+    expect((await payloads()).length).toBe(before + 2);
   });
 
   it('ingests a pathological mail (2,000 links, 5 MB of text) without blocking the mail behind it', async () => {

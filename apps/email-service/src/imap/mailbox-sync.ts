@@ -219,10 +219,7 @@ export class MailboxSync {
 
   private async importMails(client: ImapFlow, uids: number[], mails: FetchedMail[]) {
     const outcomes: IngestOutcome[] = await Promise.all(mails.map((m) => this.deps.ingest.toInbound(this.inbox, m)));
-    outcomes.forEach((o, i) => {
-      if (o.kind === 'skip') this.log().info({ uid: mails[i].uid, reason: o.reason }, 'mail not ingested');
-    });
-    await this.deps.ingest.enqueue(outcomes);
+    await this.deps.ingest.enqueue(this.inbox, mails, outcomes);
     await this.afterImport(client, uids);
   }
 

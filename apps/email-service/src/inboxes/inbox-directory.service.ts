@@ -37,8 +37,8 @@ export class InboxDirectory {
     if (!view) {
       const settings = EmailInboxSettings.parse(inbox.settings);
       const secrets = EmailInboxSecrets.parse(inbox.secrets);
-      // ticket-service sends acknowledgements: editing them must not restart this inbox's IMAP session.
-      const { acknowledgement: _, ...connection } = settings;
+      // Editing acknowledgements (sent by ticket-service) or aliases must not restart this inbox's IMAP session.
+      const { acknowledgement: _, aliases: __, ...connection } = settings;
       view = {
         id: inbox.id,
         name: inbox.name,
@@ -67,9 +67,11 @@ export class InboxDirectory {
   isOwnAddress(address: string | undefined): boolean {
     if (!address) return false;
     const a = address.toLowerCase();
-    return this.platform
-      .list()
-      .some((i) => i.address.toLowerCase() === a || this.view(i).settings.fromAddress?.toLowerCase() === a);
+    return this.platform.list().some((i) => {
+      if (i.address.toLowerCase() === a) return true;
+      const settings = this.view(i).settings;
+      return settings.fromAddress?.toLowerCase() === a || settings.aliases.some((alias) => alias.toLowerCase() === a);
+    });
   }
 
   refresh(): Promise<void> {

@@ -10,13 +10,15 @@ import {
   JobName,
   QueueName,
 } from '@oq/contracts';
-import { BlobStore, CONFIG, LOGGER, MetricsService, QueueService } from '@oq/platform';
+import { BlobStore, CONFIG, LOGGER, MetricsService, QueueService, REDIS } from '@oq/platform';
+import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import { Logger } from 'pino';
 import { Config } from '../config';
 import { EmailInbox, InboxDirectory } from '../inboxes/inbox-directory.service';
 import { ParsedMail, TEXT_LIMIT, quickHeaders } from '../parsing/parse-mail';
 import { legacyMailExternalId, mailContentHash, mailExternalId } from './mail-identity';
+import { ownMessageIds, suppressionOf } from './queue-noise';
 import { ParseTimeoutError, ParserPool } from '../parsing/parser-pool';
 
 /** One mail as fetched from IMAP. */
@@ -32,8 +34,23 @@ export interface FetchedMail {
   oversized?: { headers: Buffer; rawSha256: string; rawSize: number };
 }
 
+/**
+ * What became of a fetched mail. Every mail gets exactly one: imported, raw_kept (a notice with
+ * the raw source, by reason), suppressed (out of the agent queue, by reason), own_address (our
+ * own mail coming back) — and, decided at enqueue, duplicate (the same content already seen).
+ */
+export type IngestResult = 'imported' | 'raw_kept' | 'suppressed' | 'own_address' | 'duplicate';
+
 export type IngestOutcome =
-  { kind: 'enqueue'; jobId: string; data: InboundMessageInput } | { kind: 'skip'; reason: string };
+  | { kind: 'enqueue'; jobId: string; data: InboundMessageInput; result: IngestResult; reason: string }
+  | { kind: 'skip'; reason: string; result: IngestResult };
+
+/**
+ * How long the first UID of each mail's content is remembered, to name it when the same mail
+ * is fetched again (UIDVALIDITY resync, a copy in a second folder). Only the account depends on
+ * it: ticket-service's UNIQUE(inbox_id, external_id) keeps a re-fetch a no-op at any age.
+ */
+const SEEN_TTL_SECONDS = 60 * 60 * 24 * 45;
 
 const MAX_ATTACHMENTS = 100;
 const UNKNOWN_SENDER = 'unknown-sender@invalid';
@@ -47,6 +64,7 @@ const UNKNOWN_SENDER = 'unknown-sender@invalid';
 export class MailIngestService implements OnApplicationShutdown {
   readonly pool: ParserPool;
   private readonly mails: Counter<string>;
+  private readonly isOurs: (messageId: string) => boolean;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -54,18 +72,24 @@ export class MailIngestService implements OnApplicationShutdown {
     private readonly blobs: BlobStore,
     private readonly queues: QueueService,
     private readonly directory: InboxDirectory,
+    @Inject(REDIS) private readonly redis: Redis,
     metrics: MetricsService,
   ) {
     this.mails = metrics.counter(
       'oq_email_mails_total',
-      'Fetched mails by result: imported (parsed), raw_kept (not parseable; a notice with the raw source, by reason) or skipped',
+      'Fetched mails by result: imported, raw_kept (a notice with the raw source, by reason), suppressed (kept out of the agent queue, by reason), own_address, duplicate (content already fetched under another UID)',
       ['result', 'reason'],
     );
+    this.isOurs = ownMessageIds(config.EMAIL_THREADING_SECRET);
     this.pool = new ParserPool(
       config.EMAIL_PARSER_THREADS,
       config.EMAIL_PARSE_TIMEOUT_MS,
       { attachmentUrlBase: config.EMAIL_ATTACHMENT_URL_BASE, blobDir: config.BLOB_DIR },
-      { youngGenerationMb: config.EMAIL_PARSER_YOUNG_MB, spareAfterMs: config.EMAIL_PARSER_SPARE_AFTER_MS },
+      {
+        youngGenerationMb: config.EMAIL_PARSER_YOUNG_MB,
+        spareAfterMs: config.EMAIL_PARSER_SPARE_AFTER_MS,
+        timeoutPerMbMs: config.EMAIL_PARSE_TIMEOUT_PER_MB_MS,
+      },
     );
   }
 
@@ -78,14 +102,8 @@ export class MailIngestService implements OnApplicationShutdown {
    * contract is imported as a notice with its raw source rather than failing the sync, which
    * would retry the same mail forever and hold up the whole mailbox behind it.
    */
-  async toInbound(inbox: EmailInbox, mail: FetchedMail): Promise<IngestOutcome> {
-    const outcome = await this.checked(inbox, mail);
-    if (outcome.kind === 'skip') this.mails.inc({ result: 'skipped', reason: 'own_address' });
-    else {
-      const notice = (outcome.data.metadata as { notice?: string } | undefined)?.notice;
-      this.mails.inc(notice ? { result: 'raw_kept', reason: notice } : { result: 'imported', reason: '' });
-    }
-    return outcome;
+  toInbound(inbox: EmailInbox, mail: FetchedMail): Promise<IngestOutcome> {
+    return this.checked(inbox, mail);
   }
 
   private async checked(inbox: EmailInbox, mail: FetchedMail): Promise<IngestOutcome> {
@@ -147,8 +165,9 @@ export class MailIngestService implements OnApplicationShutdown {
     }
 
     if (parsed.from && this.directory.isOwnAddress(parsed.from.address) && !parsed.bounce) {
-      return { kind: 'skip', reason: `sent from our own address ${parsed.from.address}` };
+      return { kind: 'skip', reason: `sent from our own address ${parsed.from.address}`, result: 'own_address' };
     }
+    const suppression = suppressionOf(parsed, this.isOurs);
 
     const attachments: AttachmentRef[] = [];
     for (const a of parsed.attachments.slice(0, MAX_ATTACHMENTS)) {
@@ -166,6 +185,9 @@ export class MailIngestService implements OnApplicationShutdown {
       });
     }
     const notices: string[] = [];
+    if (parsed.senderHeader === 'none') {
+      notices.push('This email names no sender address (no valid From, Sender or Reply-To): replies cannot reach it.');
+    }
     if (parsed.attachments.length > MAX_ATTACHMENTS) {
       notices.push(`Only the first ${MAX_ATTACHMENTS} of ${parsed.attachments.length} attachments were imported.`);
     }
@@ -209,20 +231,28 @@ export class MailIngestService implements OnApplicationShutdown {
         inReplyTo: parsed.inReplyTo.slice(0, 50),
         references: parsed.references,
         autoSubmitted: !!parsed.autoSubmittedReason,
+        senderHeader: parsed.senderHeader,
+        suppressed: suppression && { ...suppression, raw: await this.blobs.put(source) },
       },
-      bounce,
+      bounce: suppression ? undefined : bounce,
       metadata: {
         imap,
         ...(parsed.quoted ? { quoted: parsed.quoted } : {}),
         ...(parsed.signature ? { signature: parsed.signature } : {}),
         ...(parsed.quoted || parsed.signature ? { fullText: parsed.fullText } : {}),
         ...(parsed.autoSubmittedReason ? { autoSubmittedReason: parsed.autoSubmittedReason } : {}),
-        ...(parsed.bounce && !bounce ? { bounceWithoutOriginal: parsed.bounce.diagnostic ?? true } : {}),
         ...(parsed.replyTo.length ? { replyTo: parsed.replyTo.map((a) => a.address) } : {}),
         ...(notices.length ? { notices } : {}),
+        ...(parsed.warnings.length ? { mimeWarnings: parsed.warnings.slice(0, 20) } : {}),
       },
     };
-    return { kind: 'enqueue', jobId: inboundJobId(inbox.id, externalId, 0), data };
+    return {
+      kind: 'enqueue',
+      jobId: inboundJobId(inbox.id, externalId, 0),
+      data,
+      result: suppression ? 'suppressed' : 'imported',
+      reason: suppression?.reason ?? '',
+    };
   }
 
   private fallback(
@@ -242,7 +272,7 @@ export class MailIngestService implements OnApplicationShutdown {
     base = { v, inboxId, channel, sourceTime, receivedAt };
     const h = quickHeaders(headerSource);
     if (h.from && this.directory.isOwnAddress(h.from))
-      return { kind: 'skip', reason: `sent from our own address ${h.from}` };
+      return { kind: 'skip', reason: `sent from our own address ${h.from}`, result: 'own_address' };
     // Only the headers may be at hand (an oversized mail): the hash of the whole raw source stands in.
     const externalId = mailExternalId(h.messageId, raw.sha256);
     const data: InboundMessageInput = {
@@ -262,15 +292,80 @@ export class MailIngestService implements OnApplicationShutdown {
       },
       metadata: { imap, notice: raw.reason },
     };
-    return { kind: 'enqueue', jobId: inboundJobId(inbox.id, externalId, 0), data };
+    return {
+      kind: 'enqueue',
+      jobId: inboundJobId(inbox.id, externalId, 0),
+      data,
+      result: 'raw_kept',
+      reason: raw.reason,
+    };
   }
 
-  /** Enqueues a batch; the deterministic job ids make a re-fetch after a crash a no-op. */
-  async enqueue(outcomes: IngestOutcome[]): Promise<number> {
+  /**
+   * Enqueues a batch (the deterministic job ids make a re-fetch after a crash a no-op), then
+   * accounts for every mail: one metric label and one log line naming its mailbox UID. Whether
+   * a mail's content was fetched before under another UID is read after the jobs are added, so
+   * remembering it can never cost a mail.
+   */
+  async enqueue(inbox: EmailInbox, mails: FetchedMail[], outcomes: IngestOutcome[]): Promise<number> {
     const items = outcomes.flatMap((o) => (o.kind === 'enqueue' ? [{ data: o.data, jobId: o.jobId }] : []));
     if (items.length) await this.queues.addBulk(QueueName.Inbound, JobName.InboundMessage, items);
+    const firstSeen = await this.firstSeen(inbox, mails, outcomes);
+    outcomes.forEach((o, i) => {
+      const mail = mails[i];
+      const location = { uid: mail.uid, folder: mail.folder, uidValidity: mail.uidValidity };
+      const email = o.kind === 'enqueue' ? o.data.email : undefined;
+      const ids = { externalId: o.kind === 'enqueue' ? o.data.externalId : undefined, messageId: email?.messageId };
+      const earlier = firstSeen[i];
+      if (earlier) {
+        this.mails.inc({ result: 'duplicate', reason: '' });
+        this.logger.info(
+          { inboxId: inbox.id, ...location, ...ids, firstSeen: earlier, result: 'duplicate' },
+          'mail is a copy of one already imported',
+        );
+        return;
+      }
+      this.mails.inc({ result: o.result, reason: o.kind === 'enqueue' ? o.reason : '' });
+      this.logger.info(
+        { inboxId: inbox.id, ...location, ...ids, result: o.result, reason: o.reason || undefined },
+        MAIL_LOG[o.result],
+      );
+    });
     return items.length;
   }
+
+  /** Per outcome, where its content was first fetched if that was another UID or folder, else undefined. */
+  private async firstSeen(inbox: EmailInbox, mails: FetchedMail[], outcomes: IngestOutcome[]) {
+    const found: (string | undefined)[] = outcomes.map(() => undefined);
+    const pipeline = this.redis.pipeline();
+    const asked: number[] = [];
+    outcomes.forEach((o, i) => {
+      if (o.kind !== 'enqueue') return;
+      const key = `oq:mail-seen:${inbox.id}:${createHash('sha256').update(o.data.externalId).digest('base64url')}`;
+      pipeline.set(key, seenAt(mails[i]), 'EX', SEEN_TTL_SECONDS, 'NX', 'GET');
+      asked.push(i);
+    });
+    if (!asked.length) return found;
+    const replies = await pipeline.exec();
+    asked.forEach((i, n) => {
+      const [err, previous] = replies?.[n] ?? [];
+      if (!err && typeof previous === 'string' && previous !== seenAt(mails[i])) found[i] = previous;
+    });
+    return found;
+  }
+}
+
+const MAIL_LOG: Record<IngestResult, string> = {
+  imported: 'mail imported',
+  raw_kept: 'mail kept as raw source',
+  suppressed: 'mail suppressed: kept out of the agent queue',
+  own_address: 'mail from our own address not ingested',
+  duplicate: 'mail is a copy of one already imported',
+};
+
+/** Where a mail was fetched: a re-fetch of the same UID (after a crash) is not a duplicate. */
+function seenAt(mail: FetchedMail): string {
+  return `${mail.folder}/${mail.uidValidity}/${mail.uid}`;
 }
 
 function formatSize(bytes: number): string {
