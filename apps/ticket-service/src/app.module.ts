@@ -12,6 +12,7 @@ import { InternalModule } from './internal/internal.module';
 import { InboxesModule } from './inboxes/inboxes.module';
 import { ContactsApiModule } from './contacts/contacts-api.module';
 import { DeadLettersApiModule } from './dead-letters/dead-letters-api.module';
+import { SuppressedMailApiModule } from './suppressed-mail/suppressed-mail-api.module';
 import { MessagesModule } from './messages/messages.module';
 import { TicketQueueModule } from './queue/queue.module';
 import { TicketsModule } from './tickets/tickets.module';
@@ -65,6 +66,7 @@ import { AcknowledgementsModule } from './acknowledgements/acknowledgement.hook'
     ContactsApiModule,
     AttachmentsModule,
     DeadLettersApiModule,
+    SuppressedMailApiModule,
     ChatModule,
     SlaModule,
   ],

@@ -16,7 +16,8 @@ export interface BlobGcResult {
 }
 
 /**
- * Deletes agent uploads (the `blobs` index and their files) that no message references
+ * Deletes agent uploads (the `blobs` index and their files) that no message (nor unreplayed dead
+ * letter, nor suppressed mail) references
  * BLOB_GC_GRACE_SECONDS after their last upload, every BLOB_GC_INTERVAL_SECONDS.
  *
  * Against a reply referencing a blob at the same moment: a reply takes FOR KEY SHARE on
@@ -79,6 +80,8 @@ export class BlobGcService implements OnApplicationBootstrap, OnApplicationShutd
         const shas = locked.map((r) => r.sha256);
         // A new statement, so a new snapshot: it sees the messages of replies that held these rows before us.
         // Unreplayed dead letters may still bring a message with the same bytes back: keep those too.
+        // So may suppressed mail (its payload's attachments), whose raw source admins download: their
+        // rows are only ever soft-deleted, so — like a message's — the reference is for good.
         const deleted: { sha256: string }[] = rowsOf(
           await m.query(
             `DELETE FROM blobs b
@@ -92,6 +95,10 @@ export class BlobGcService implements OnApplicationBootstrap, OnApplicationShutd
                    WHERE d.replayed_at IS NULL
                      AND (strpos(d.payload::text, b.sha256::text) > 0
                           OR position(convert_to(b.sha256::text, 'UTF8') IN d.payload_bytes) > 0))
+                AND NOT EXISTS (SELECT 1 FROM suppressed_mails s WHERE s.raw_sha256 = b.sha256)
+                AND NOT EXISTS (
+                  SELECT 1 FROM suppressed_mails s
+                   WHERE s.message->'attachments' @> jsonb_build_array(jsonb_build_object('sha256', b.sha256::text)))
               RETURNING b.sha256`,
             [shas],
           ),

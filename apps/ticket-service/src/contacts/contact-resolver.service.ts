@@ -14,7 +14,7 @@ export interface ResolvedIdentity {
 export interface KnownSender {
   identityId: string;
   contactId: string;
-  /** The contact has no name yet (a display name would fill it). */
+  /** The contact has no name yet, or a blank one (a display name would fill it). */
   unnamed: boolean;
   /** The identity this one is linked to (a wa_id's phone) and who owns it. */
   linked: { kind: string; value: string; contactId: string } | null;
@@ -162,10 +162,12 @@ export class ContactResolverService {
       own = { contactId: made.contactId, identityId: made.identityId };
       created = made.created;
     } else if (sender.displayName && (!known || known.unnamed)) {
-      await manager.query('UPDATE contacts SET name = $2, updated_at = now() WHERE id = $1 AND name IS NULL', [
-        own.contactId,
-        sender.displayName,
-      ]);
+      // A contact without a name takes the first one it gets; a name it has is never replaced by a
+      // later message's (each message keeps its own, messages.sender_name).
+      await manager.query(
+        `UPDATE contacts SET name = $2, updated_at = now() WHERE id = $1 AND coalesce(btrim(name), '') = ''`,
+        [own.contactId, sender.displayName],
+      );
     }
 
     for (const l of linked) {

@@ -15,7 +15,7 @@ import { Counter, Histogram } from 'prom-client';
 import { Job } from 'bullmq';
 import { Logger } from 'pino';
 import { PoolClient, QueryResult } from 'pg';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { normalizeIdentity } from '../contacts/contact-resolver.service';
 import { Config } from '../config';
 import { DeadLetterService } from '../dead-letters/dead-letter.service';
@@ -51,8 +51,33 @@ export class RetryableIngestError extends Error {
   }
 }
 
+/** The message names an inbox that cannot take it (unknown, disabled, another channel): a batch dead-letters it. */
+export class InboundRejectedError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'InboundRejectedError';
+  }
+}
+
 // unique_violation, serialization_failure, deadlock_detected, lock_not_available: someone else won; try again.
 const RETRYABLE_PG = new Set(['23505', '40001', '40P01', '55P03']);
+
+/** Lost a race another transaction won (or a deadlock): the same work succeeds when tried again. */
+export function isRetryableIngestError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RETRYABLE_PG.has(code);
+}
+
+const INBOX_COLUMNS = 'id, channel, address, default_team_id, enabled';
+
+/** Why `inbox` cannot take `msg`, or null. */
+function inboxProblem(inbox: InboxRow | undefined, msg: InboundMessage): string | null {
+  if (!inbox) return `unknown inbox ${msg.inboxId}`;
+  if (!inbox.enabled) return `inbox ${inbox.id} is disabled`;
+  if (inbox.channel !== msg.channel)
+    return `channel ${msg.channel} does not match inbox ${inbox.id} (${inbox.channel})`;
+  return null;
+}
 
 /**
  * Consumes `inbound` in micro-batches: the jobs BullMQ hands us concurrently are
@@ -70,6 +95,7 @@ export class InboundConsumer {
   private readonly outcomes: Counter<string>;
   private readonly lag: Histogram<string>;
   private readonly batchSize: Histogram<string>;
+  private readonly suppressed: Counter<string>;
 
   constructor(
     private readonly ds: DataSource,
@@ -90,6 +116,11 @@ export class InboundConsumer {
       'oq_ingest_batch_size',
       'Messages per ingest transaction',
       [1, 5, 10, 25, 50, 100, 200, 500],
+    );
+    this.suppressed = metrics.counter(
+      'oq_suppressed_mails_total',
+      'Mails filed under suppressed mail instead of opening a ticket (once per mail), by reason',
+      ['reason'],
     );
   }
 
@@ -162,23 +193,14 @@ export class InboundConsumer {
       const m = qr.manager;
       const inboxIds = [...new Set(batch.map((p) => p.msg.inboxId))];
       const inboxes = new Map<string, InboxRow>(
-        (
-          await m.query(
-            'SELECT id, channel, address, default_team_id, enabled FROM inboxes WHERE id = ANY($1::uuid[])',
-            [inboxIds],
-          )
-        ).map((r: InboxRow) => [r.id, r]),
+        (await m.query(`SELECT ${INBOX_COLUMNS} FROM inboxes WHERE id = ANY($1::uuid[])`, [inboxIds])).map(
+          (r: InboxRow) => [r.id, r],
+        ),
       );
       const writes: BatchWrites = { outbox: [], audit: [] };
       for (const item of batch) {
         const inbox = inboxes.get(item.msg.inboxId);
-        const problem = !inbox
-          ? `unknown inbox ${item.msg.inboxId}`
-          : !inbox.enabled
-            ? `inbox ${inbox.id} is disabled`
-            : inbox.channel !== item.msg.channel
-              ? `channel ${item.msg.channel} does not match inbox ${inbox.id} (${inbox.channel})`
-              : null;
+        const problem = inboxProblem(inbox, item.msg);
         if (problem || !inbox) {
           await this.deadLetters.record(
             {
@@ -193,38 +215,13 @@ export class InboundConsumer {
           item.outcome = { status: 'dead_letter', reason: problem ?? 'unknown inbox' };
           continue;
         }
-        const local: BatchWrites = { outbox: [], audit: [] };
         try {
-          // Savepoint, the sender's lock and the message/sender lookup in one round trip (simple
-          // protocol: the lock id is a computed integer, the lookup's values escaped literals).
-          // No RELEASE: a later ROLLBACK TO names the newest savepoint, and releasing costs a round trip.
-          const lookup = lookupMessageSql(inbox.id, item.msg.externalId, item.sender);
-          const results = (await client.query(
-            `SAVEPOINT inbound_msg; SELECT pg_advisory_xact_lock(${senderLockId(item.key)});${lookup ? ` ${lookup}` : ''}`,
-          )) as unknown as QueryResult<Lookup>[];
-          item.outcome = await this.processor.process(m, item.msg, inbox, local, results[2]?.rows[0]);
-          if (item.outcome.status === 'created' || item.outcome.status === 'updated')
-            await keepOriginals(m, item.outcome.messageId, item.msg);
-          writes.outbox.push(...local.outbox);
-          writes.audit.push(...local.audit);
+          item.outcome = await this.ingestOne(m, client, item, inbox, writes);
         } catch (err) {
-          await m.query('ROLLBACK TO SAVEPOINT inbound_msg');
           item.error = err;
         }
       }
-      if (writes.audit.length)
-        await m.query(
-          `INSERT INTO ticket_audit (ticket_id, actor_type, action, changes)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
-          [
-            writes.audit.map((a) => a.ticketId),
-            writes.audit.map((a) => a.actorType),
-            writes.audit.map((a) => a.action),
-            writes.audit.map((a) => JSON.stringify(a.changes)),
-          ],
-        );
-      // One multi-row insert per batch (chunked far below the 65k bind-parameter limit).
-      for (let i = 0; i < writes.outbox.length; i += 2000) await this.outbox.write(m, writes.outbox.slice(i, i + 2000));
+      await this.writeBatch(m, writes);
       await qr.commitTransaction();
     } catch (err) {
       if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
@@ -244,8 +241,87 @@ export class InboundConsumer {
         this.outcomes.inc({ outcome: item.outcome.status });
         if (item.outcome.status === 'created')
           this.lag.observe(Math.max(0, (committed - Date.parse(item.msg.receivedAt)) / 1000));
+        if (item.outcome.status === 'suppressed' && item.outcome.filed) {
+          // Counted and told once, after the commit: a redelivered job finds the row and is not.
+          this.suppressed.inc({ reason: item.outcome.reason });
+          this.logger.info(
+            {
+              inboxId: item.msg.inboxId,
+              externalId: item.msg.externalId,
+              reason: item.outcome.reason,
+              suppressedMailId: item.outcome.suppressedMailId,
+            },
+            'mail suppressed: filed under suppressed mail, no ticket',
+          );
+        }
       } else this.outcomes.inc({ outcome: 'error' });
     await Promise.all(batch.map((item) => this.settle(item)));
+  }
+
+  /**
+   * One message inside the caller's transaction, exactly as a batch ingests each of its messages
+   * (savepoint, the sender's advisory lock, the lookup, InboundProcessor, the originals, the
+   * audit and outbox rows) — for a suppressed mail an admin releases. `qr` must be in a
+   * transaction; an inbox that a batch would dead-letter the message for throws InboundRejectedError.
+   */
+  async ingestInTransaction(qr: QueryRunner, msg: InboundMessage): Promise<IngestOutcome> {
+    const client = (await qr.connect()) as PoolClient;
+    const m = qr.manager;
+    const [inbox]: InboxRow[] = await m.query(`SELECT ${INBOX_COLUMNS} FROM inboxes WHERE id = $1`, [msg.inboxId]);
+    const problem = inboxProblem(inbox, msg);
+    if (problem) throw new InboundRejectedError(problem);
+    const sender = normalizeIdentity(msg.sender);
+    const writes: BatchWrites = { outbox: [], audit: [] };
+    const outcome = await this.ingestOne(m, client, { msg, sender, key: senderLockKey(msg, sender) }, inbox, writes);
+    await this.writeBatch(m, writes);
+    return outcome;
+  }
+
+  /** One message under its own savepoint; its audit and outbox rows join `writes` only if it succeeded. */
+  private async ingestOne(
+    m: EntityManager,
+    client: PoolClient,
+    item: Pick<Pending, 'msg' | 'sender' | 'key'>,
+    inbox: InboxRow,
+    writes: BatchWrites,
+  ): Promise<IngestOutcome> {
+    const local: BatchWrites = { outbox: [], audit: [] };
+    let outcome: IngestOutcome;
+    try {
+      // Savepoint, the sender's lock and the message/sender lookup in one round trip (simple
+      // protocol: the lock id is a computed integer, the lookup's values escaped literals).
+      // No RELEASE: a later ROLLBACK TO names the newest savepoint, and releasing costs a round trip.
+      const lookup = lookupMessageSql(inbox.id, item.msg.externalId, item.sender);
+      const results = (await client.query(
+        `SAVEPOINT inbound_msg; SELECT pg_advisory_xact_lock(${senderLockId(item.key)});${lookup ? ` ${lookup}` : ''}`,
+      )) as unknown as QueryResult<Lookup>[];
+      outcome = await this.processor.process(m, item.msg, inbox, local, results[2]?.rows[0]);
+      if (outcome.status === 'created' || outcome.status === 'updated')
+        await keepOriginals(m, outcome.messageId, item.msg);
+    } catch (err) {
+      await m.query('ROLLBACK TO SAVEPOINT inbound_msg');
+      throw err;
+    }
+    writes.outbox.push(...local.outbox);
+    writes.audit.push(...local.audit);
+    return outcome;
+  }
+
+  /** The audit and outbox rows of the messages ingested in this transaction, written once for all. */
+  private async writeBatch(m: EntityManager, writes: BatchWrites): Promise<void> {
+    if (writes.audit.length)
+      await m.query(
+        `INSERT INTO ticket_audit (ticket_id, actor_type, action, changes)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
+        [
+          writes.audit.map((a) => a.ticketId),
+          writes.audit.map((a) => a.actorType),
+          writes.audit.map((a) => a.action),
+          writes.audit.map((a) => JSON.stringify(a.changes)),
+        ],
+      );
+    // One multi-row insert per batch (chunked far below the 65k bind-parameter limit).
+    for (let i = 0; i < writes.outbox.length; i += 2000) await this.outbox.write(m, writes.outbox.slice(i, i + 2000));
   }
 
   private async settle(item: Pending): Promise<void> {
@@ -253,7 +329,7 @@ export class InboundConsumer {
     const err = item.error as { code?: string; message?: string } | undefined;
     const message = err?.message ?? String(err);
     const code = err?.code;
-    if (code && RETRYABLE_PG.has(code)) {
+    if (isRetryableIngestError(err)) {
       this.logger.info({ jobId: item.job.id, code, err: message }, 'inbound message lost a race; retrying');
       return item.reject(new RetryableIngestError(`${code}: ${message}`));
     }

@@ -3,6 +3,7 @@ import { ContactMergeService } from '../contacts/contact-merge.service';
 import { ContactResolverService } from '../contacts/contact-resolver.service';
 import { DeadLetterConsumer } from '../dead-letters/dead-letter.consumer';
 import { DeadLetterService } from '../dead-letters/dead-letter.service';
+import { SuppressedMailStore } from '../suppressed-mail/suppressed-mail.store';
 import { TicketRouterService } from '../threading/ticket-router.service';
 import { InboundConsumer } from './inbound.consumer';
 import { InboundProcessor } from './inbound.processor';
@@ -10,7 +11,8 @@ import { IngestHooks } from './ingest-hooks';
 
 /**
  * Ingest of the `inbound` queue. Exports the ingest hook registry (SLA clocks
- * join the message's transaction through it) and the dead-letter service.
+ * join the message's transaction through it), the dead-letter service, and the
+ * consumer itself (a released suppressed mail is ingested through it).
  */
 @Module({
   providers: [
@@ -22,7 +24,8 @@ import { IngestHooks } from './ingest-hooks';
     ContactMergeService,
     DeadLetterService,
     DeadLetterConsumer,
+    SuppressedMailStore,
   ],
-  exports: [IngestHooks, DeadLetterService, ContactResolverService, ContactMergeService],
+  exports: [IngestHooks, DeadLetterService, ContactResolverService, ContactMergeService, InboundConsumer],
 })
 export class InboundModule {}

@@ -4,6 +4,7 @@ import { CallLog, InboundMessage, TextAltered, maskCardNumbers } from '@oq/contr
 import { EntityManager } from 'typeorm';
 import { ContactResolverService, normalizeIdentity } from '../contacts/contact-resolver.service';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
+import { SuppressedMailStore, SuppressedOutcome } from '../suppressed-mail/suppressed-mail.store';
 import { bracketMessageId, Route, TicketRequest, TicketRouterService } from '../threading/ticket-router.service';
 import { IngestChange, IngestHooks } from './ingest-hooks';
 import { Lookup, lookupMessage } from './message-lookup';
@@ -20,6 +21,8 @@ export type IngestOutcome =
   | { status: 'created' | 'updated'; ticketId: string; messageId: string; ticketCreated: boolean }
   | { status: 'duplicate'; ticketId: string; messageId: string }
   | { status: 'bounce'; messageId: string }
+  /** Filed under suppressed mail instead of a ticket (suppressed-mail/). */
+  | SuppressedOutcome
   | { status: 'dead_letter'; reason: string };
 
 /** Rows the batch writes once for all its messages (fewer round trips on the hot path). */
@@ -38,6 +41,19 @@ interface AuditRow {
 const MISSED = new Set<CallLog['disposition']>(['missed', 'voicemail', 'busy']);
 const REOPENS = new Set(['pending', 'on_hold', 'solved']);
 const SUBJECT_MAX = 200;
+/** The tag a ticket opened by mail that named no sender address carries (email `senderHeader: 'none'`). */
+export const UNKNOWN_SENDER_TAG = 'unknown-sender';
+
+/** A display name worth keeping: trimmed, and none for blank ones (a blank would block the first real name). */
+export function displayNameOf(name: string | undefined): string | undefined {
+  const trimmed = name?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+/** An email whose headers gave no sender address: email-service's placeholder stands in for it. */
+export function senderUnknown(msg: InboundMessage): boolean {
+  return msg.channel === 'email' && msg.email?.senderHeader === 'none';
+}
 
 /** The sender lock key: two first messages of one new customer in one inbox serialise here. */
 export function senderLockKey(msg: InboundMessage, s = normalizeIdentity(msg.sender)): string {
@@ -71,6 +87,7 @@ export class InboundProcessor {
     private readonly router: TicketRouterService,
     private readonly outbox: OutboxService,
     private readonly hooks: IngestHooks,
+    private readonly suppressed: SuppressedMailStore,
   ) {}
 
   /** The caller holds the sender's advisory lock (senderLockId) for this transaction. */
@@ -83,6 +100,18 @@ export class InboundProcessor {
   ): Promise<IngestOutcome> {
     const msg = maskMessage(raw);
     const sourceTime = new Date(Math.min(Date.parse(msg.sourceTime), Date.now()));
+
+    // Mail kept out of the queue opens no ticket and creates no contact — unless it is on a ticket
+    // already (released before this redelivery, or ingested before it was judged): then it is that message.
+    if (msg.email?.suppressed) {
+      found ??= await lookupMessage(manager, inbox.id, msg.externalId, normalizeIdentity(msg.sender));
+      if (found.message_id) return { status: 'duplicate', ticketId: found.ticket_id!, messageId: found.message_id };
+      if (msg.email.legacyExternalId) {
+        const legacy = await this.legacyMail(manager, inbox.id, msg.email.legacyExternalId, sourceTime);
+        if (legacy) return { status: 'duplicate', ticketId: legacy.ticket_id, messageId: legacy.id };
+      }
+      return this.suppressed.file(manager, msg);
+    }
 
     if (msg.bounce) {
       const bounced = await this.applyBounce(manager, msg, out);
@@ -102,9 +131,12 @@ export class InboundProcessor {
       return this.applyRevision(manager, msg, prev, out);
     }
 
+    // The placeholder address of a senderless mail is no person: a name that mail carried is its
+    // message's, never the shared placeholder contact's.
+    const displayName = senderUnknown(msg) ? undefined : displayNameOf(msg.sender.displayName);
     const sender = await this.contacts.resolveSender(
       manager,
-      msg.sender,
+      { ...msg.sender, displayName },
       found.identity_id
         ? {
             identityId: found.identity_id,
@@ -158,25 +190,31 @@ export class InboundProcessor {
       sourceTime,
       sender.identityId,
       direction === 'inbound' ? sourceTime : null,
+      // The name and address this message came with (the contact's name may differ, and stays).
+      displayNameOf(msg.sender.displayName) ?? null,
+      msg.sender.value,
+      msg.channel === 'email' ? (msg.email?.senderHeader ?? null) : null,
     ];
     let ticketSql = '';
     if (ticket.update) {
       const u = ticket.update;
       params.push(u.status, u.priority, u.reopen, u.customer ? 1 : 0, u.bumpVersion ? 1 : 0);
       ticketSql = `, ticket AS (
-         UPDATE tickets SET status = $19, priority = $20,
-           solved_at = CASE WHEN $21 THEN NULL ELSE solved_at END,
-           customer_message_count = customer_message_count + $22,
-           last_customer_message_at = CASE WHEN $22 = 1 THEN GREATEST(last_customer_message_at, $16)
+         UPDATE tickets SET status = $22, priority = $23,
+           solved_at = CASE WHEN $24 THEN NULL ELSE solved_at END,
+           customer_message_count = customer_message_count + $25,
+           last_customer_message_at = CASE WHEN $25 = 1 THEN GREATEST(last_customer_message_at, $16)
                                            ELSE last_customer_message_at END,
-           version = version + $23, updated_at = now()
+           version = version + $26, updated_at = now()
          WHERE id = $1)`;
     }
     const [{ id: messageId }] = await manager.query(
       `WITH message AS (
          INSERT INTO messages (ticket_id, inbox_id, channel, direction, kind, author_contact_id, external_id, revision,
-           subject, text, html, attachments, metadata, email_message_id, auto_submitted, source_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16) RETURNING id),
+           subject, text, html, attachments, metadata, email_message_id, auto_submitted, source_time,
+           sender_name, sender_address, sender_header)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $19, $20, $21)
+         RETURNING id),
        binding AS (
          -- The pair now points at the ticket the customer last wrote to (replies default to it).
          INSERT INTO conversations (inbox_id, identity_id, ticket_id, last_inbound_at) VALUES ($2, $17, $1, $18)
@@ -261,11 +299,13 @@ export class InboundProcessor {
     o: { missedCall: boolean; awaitsReply: boolean; sourceTime: Date },
   ) {
     const priority = o.missedCall ? 'high' : 'normal';
+    // A mail that named no sender address says so on its ticket, where agents filter and see tags.
+    const tags = senderUnknown(msg) ? [UNKNOWN_SENDER_TAG] : [];
     const [t] = await manager.query(
       `WITH t AS (
          INSERT INTO tickets (subject, priority, team_id, requester_id, channel, inbox_id, follow_up_of_id,
-           customer_message_count, last_customer_message_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           customer_message_count, last_customer_message_at, tags)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11::text[])
          RETURNING id, number, status, priority, team_id, assignee_id),
        requester AS (INSERT INTO ticket_participants (ticket_id, contact_id, role) SELECT id, $4, 'requester' FROM t),
        audit AS (INSERT INTO ticket_audit (ticket_id, actor_type, action, changes)
@@ -281,7 +321,14 @@ export class InboundProcessor {
         route.followUpOfId ?? null,
         o.awaitsReply ? 1 : 0,
         o.awaitsReply ? o.sourceTime : null,
-        JSON.stringify({ channel: msg.channel, via: route.via, followUpOfId: route.followUpOfId ?? null, priority }),
+        JSON.stringify({
+          channel: msg.channel,
+          via: route.via,
+          followUpOfId: route.followUpOfId ?? null,
+          priority,
+          ...(tags.length ? { tags } : {}),
+        }),
+        tags,
       ],
     );
     return {
@@ -326,7 +373,7 @@ export class InboundProcessor {
     const ids: string[] = [];
     for (const cc of msg.cc) {
       if (cc.kind === 'email' && cc.value.trim().toLowerCase() === own) continue;
-      const c = await this.contacts.findOrCreate(manager, cc, { name: cc.displayName });
+      const c = await this.contacts.findOrCreate(manager, cc, { name: displayNameOf(cc.displayName) });
       if (c.contactId !== sender) ids.push(c.contactId);
     }
     if (ids.length)
@@ -346,7 +393,7 @@ export class InboundProcessor {
   ): Promise<IngestOutcome> {
     await manager.query(
       `UPDATE messages SET revision = $2, text = $3, html = $4, attachments = $5::jsonb, metadata = $6::jsonb,
-         subject = COALESCE($7, subject), updated_at = now()
+         subject = COALESCE($7, subject), sender_name = COALESCE(sender_name, $8), updated_at = now()
        WHERE id = $1`,
       [
         prev.id,
@@ -357,6 +404,8 @@ export class InboundProcessor {
         // Where the call was routed (the first revision's decision) stays with the message.
         JSON.stringify(messageMetadata(msg, prev.metadata?.ticketRequest as TicketRequest | undefined)),
         msg.subject ?? null,
+        // The name it first came with stays; a revision only fills one it lacked.
+        displayNameOf(msg.sender.displayName) ?? null,
       ],
     );
     const [t]: { id: string; team_id: string; assignee_id: string | null; priority: string; status: string }[] =

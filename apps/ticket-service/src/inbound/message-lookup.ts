@@ -17,7 +17,7 @@ export interface Lookup {
 }
 
 const LOOKUP_SQL = `SELECT m.id AS message_id, m.ticket_id, m.revision, m.metadata,
-       i.id AS identity_id, i.contact_id, (c.name IS NULL) AS unnamed,
+       i.id AS identity_id, i.contact_id, (coalesce(btrim(c.name), '') = '') AS unnamed,
        li.kind AS linked_kind, li.value AS linked_value, li.contact_id AS linked_contact_id
 FROM (SELECT 1) AS one
 LEFT JOIN messages m ON m.inbox_id = $1 AND m.external_id = $2

@@ -167,6 +167,10 @@ export class TicketRouterService {
     );
     if (!rows.length) return { kind: 'new', via: 'new_thread' };
     const ticket = await this.followMerges(manager, rows[0]);
+    // A mail that named no sender address is nobody's: every such mail shares the placeholder
+    // contact, so being "its" participant proves nothing — it opens a linked ticket.
+    if (msg.email?.senderHeader === 'none')
+      return { kind: 'new', followUpOfId: ticket.id, via: `${found.via}_unknown_sender` };
     // Ticket numbers are guessable and Message-IDs leak: only the ticket's people may write into it.
     if (!(await this.isParticipant(manager, ticket, contactId)))
       return { kind: 'new', followUpOfId: ticket.id, via: `${found.via}_non_participant` };

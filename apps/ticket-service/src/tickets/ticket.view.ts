@@ -69,7 +69,7 @@ export function toTicketView(r: TicketRow) {
 export const MESSAGE_COLUMNS = `m.id, m.ticket_id, m.inbox_id, m.channel, m.direction, m.kind, m.author_agent_id,
   m.author_contact_id, m.to_identity_id, m.external_id, m.revision, m.subject, m.text, m.html, m.attachments,
   m.metadata, m.email_message_id, m.auto_submitted, m.delivery_status, m.delivery_reason, m.delivery_error_code,
-  m.source_time, m.created_at, m.updated_at`;
+  m.source_time, m.created_at, m.updated_at, m.sender_name, m.sender_address, m.sender_header`;
 
 export function toMessageView(r: Record<string, unknown>) {
   return {
@@ -96,6 +96,15 @@ export function toMessageView(r: Record<string, unknown>) {
     deliveryErrorCode: r.delivery_error_code,
     // While a send is being retried (it stays `queued`), and after: how many tries it took.
     deliveryRetry: (r.metadata as { retry?: unknown } | null)?.retry ?? null,
+    // The name and address this message came with (its contact's name may be another); null for
+    // agents' messages and for messages stored before senders were kept.
+    sender:
+      r.sender_address === null || r.sender_address === undefined
+        ? null
+        : { name: r.sender_name ?? null, address: r.sender_address },
+    // Email: which header gave the address (`none`: no header did, and nobody can be replied to).
+    senderHeader: r.sender_header ?? null,
+    senderUnknown: r.sender_header === 'none',
     sourceTime: r.source_time,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

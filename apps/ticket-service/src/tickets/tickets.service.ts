@@ -170,7 +170,8 @@ export class TicketsService {
       const requester = await this.contacts.findOrCreate(
         m,
         { kind: body.requester.kind, value: body.requester.value },
-        { name: body.requester.name, verified: false },
+        // A blank name is no name: it would keep the contact from taking the first real one.
+        { name: body.requester.name || undefined, verified: false },
       );
       const now = new Date();
       const [t] = await m.query(
@@ -210,8 +211,9 @@ export class TicketsService {
       // inbound message (the agent's own replies and notes are refused with a card number instead).
       const call = body.callLog;
       const [msg] = await m.query(
-        `INSERT INTO messages (ticket_id, inbox_id, channel, direction, kind, author_contact_id, subject, text, metadata, source_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10) RETURNING id`,
+        `INSERT INTO messages (ticket_id, inbox_id, channel, direction, kind, author_contact_id, subject, text, metadata,
+                               source_time, sender_name, sender_address)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12) RETURNING id`,
         [
           t.id,
           inbox?.id ?? null,
@@ -235,6 +237,9 @@ export class TicketsService {
             }),
           }),
           call?.startedAt ?? now,
+          // The customer's side: sent as the requester the agent named (an outbound call has no customer sender).
+          call?.direction === 'outbound' ? null : body.requester.name || null,
+          call?.direction === 'outbound' ? null : body.requester.value,
         ],
       );
       // A ticket opened on an (inbox, identity) pair binds that conversation to it.

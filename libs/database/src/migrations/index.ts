@@ -11,6 +11,7 @@ import { DeliveryWatermarkIndex1764000009500 } from './1764000009500-DeliveryWat
 import { BlobGc1764000010000 } from './1764000010000-BlobGc';
 import { HostileInput1764000011000 } from './1764000011000-HostileInput';
 import { BlobUploader1764000012000 } from './1764000012000-BlobUploader';
+import { SuppressedMail1764000013000 } from './1764000013000-SuppressedMail';
 
 /** Listed explicitly (not globbed) so the same list works from source, dist and jest. Keep in order. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   BlobGc1764000010000,
   HostileInput1764000011000,
   BlobUploader1764000012000,
+  SuppressedMail1764000013000,
 ];

@@ -1,0 +1,122 @@
+import {
+  BadRequestException,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+  UseInterceptors,
+} from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '@oq/platform';
+import { FastifyReply } from 'fastify';
+import { AdminOnly, CurrentAgent } from '../auth/agent-auth.guard';
+import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
+import { ApiZodQuery, Parsed } from '../tickets/openapi';
+import { Viewer } from '../tickets/viewer';
+import { SuppressedMailListQuery } from './suppressed-mail.dto';
+import { SuppressedMailService } from './suppressed-mail.service';
+
+/** Admin-only, so an id cannot be probed: a malformed one says so (400), an unknown one is 404. */
+const SuppressedMailId = new ParseUUIDPipe({
+  exceptionFactory: () =>
+    new BadRequestException({
+      statusCode: 400,
+      message: 'validation failed',
+      fields: [{ path: 'id', message: 'must be a UUID' }],
+    }),
+});
+
+/**
+ * Mail email-service kept out of the agent queue (backscatter of mail we never sent, upstream-flagged
+ * spam), for admins to review, download, release into the queue, or delete.
+ */
+@ApiTags('admin')
+@AdminOnly()
+@Controller('v1/admin/suppressed-mail')
+export class SuppressedMailController {
+  constructor(private readonly suppressed: SuppressedMailService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Suppressed mail, newest first (cursor pagination); held mail unless released=true' })
+  @ApiZodQuery(SuppressedMailListQuery)
+  @ApiResponse({ status: 400, description: 'Invalid filter or malformed cursor' })
+  @ApiResponse({ status: 403, description: 'Not an admin' })
+  list(@Query(new ZodValidationPipe(SuppressedMailListQuery)) query: Parsed<typeof SuppressedMailListQuery>) {
+    return this.suppressed.list(query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One suppressed mail with a text preview and its attachments' })
+  @ApiResponse({ status: 400, description: 'Malformed id' })
+  @ApiResponse({ status: 404, description: 'No such suppressed mail (or deleted)' })
+  get(@Param('id', SuppressedMailId) id: string) {
+    return this.suppressed.get(id);
+  }
+
+  @Get(':id/raw')
+  @ApiOperation({ summary: 'The raw source (RFC 5322) exactly as received' })
+  @ApiProduces('message/rfc822')
+  @ApiResponse({ status: 404, description: 'No such suppressed mail (or deleted), or its raw source is gone' })
+  async raw(@Param('id', SuppressedMailId) id: string, @Res() reply: FastifyReply) {
+    const { size, stream } = await this.suppressed.raw(id);
+    return reply
+      .header('content-type', 'message/rfc822')
+      .header('content-disposition', `attachment; filename="${id}.eml"`)
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'private, no-store')
+      .header('content-length', String(size))
+      .send(stream);
+  }
+
+  @Get(':id/attachments/:sha256')
+  @ApiOperation({ summary: 'An attachment of a suppressed mail' })
+  @ApiProduces('application/octet-stream')
+  @ApiResponse({ status: 404, description: 'No such suppressed mail, or it has no such attachment' })
+  async attachment(
+    @Param('id', SuppressedMailId) id: string,
+    @Param('sha256') sha256: string,
+    @Res() reply: FastifyReply,
+  ) {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new NotFoundException('attachment not found');
+    const { ref, stream } = await this.suppressed.attachment(id, sha256);
+    const ascii = ref.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header(
+        'content-disposition',
+        `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(ref.filename)}`,
+      )
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'private, no-store')
+      .header('content-length', String(ref.size))
+      .send(stream);
+  }
+
+  @Post(':id/release')
+  @HttpCode(200)
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({
+    summary:
+      'Ingest the mail as if it had not been suppressed (a ticket opened or threaded); releasing again returns the same',
+  })
+  @ApiResponse({ status: 200, description: '{ ticketId, messageId }' })
+  @ApiResponse({ status: 404, description: 'No such suppressed mail (or deleted)' })
+  @ApiResponse({ status: 409, description: 'Its inbox cannot take it now (disabled, gone)' })
+  release(@CurrentAgent() admin: Viewer, @Param('id', SuppressedMailId) id: string) {
+    return this.suppressed.release(id, admin);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Soft-delete: the mail leaves every list and route; deleting again is a no-op' })
+  @ApiResponse({ status: 404, description: 'No such suppressed mail' })
+  async remove(@Param('id', SuppressedMailId) id: string): Promise<void> {
+    await this.suppressed.remove(id);
+  }
+}
