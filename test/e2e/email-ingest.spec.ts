@@ -1,9 +1,10 @@
-import { inboundJobId } from '@oq/contracts';
+import { randomUUID } from 'node:crypto';
+import { generateEmailMessageId, inboundJobId } from '@oq/contracts';
 import { IngestTestKit } from '../../apps/ticket-service/src/inbound/ingest-test-kit';
 import { until } from '../../apps/email-service/src/testing/email-test-kit';
 import { mailContentHash, mailExternalId } from '../../apps/email-service/src/ingest/mail-identity';
 import { DovecotServer } from '../support/dovecot';
-import { bounceMail, startMailIngest } from './email-stack';
+import { THREADING_SECRET, bounceMail, startMailIngest } from './email-stack';
 
 /**
  * Mail → ticket across the real pieces: Dovecot (APPEND), email-service (IDLE,
@@ -102,10 +103,12 @@ describe('email → ticket end to end', () => {
 
   it('stores auto-replies flagged and turns a bounce into a failed outbound message', async () => {
     const first = (await messageRow('<e2e-1@customer.test>'))!;
+    // Signed as ticket-service signs every Message-ID it writes: a report about it is a bounce, not backscatter.
+    const reply = generateEmailMessageId(first.ticket_id, randomUUID(), THREADING_SECRET, 'wallet.test');
     await kit.ds.query(
       `INSERT INTO messages (ticket_id, inbox_id, channel, direction, text, email_message_id, delivery_status)
-       VALUES ($1, $2, 'email', 'outbound', 'We are checking.', '<oq.reply-1@wallet.test>', 'sent')`,
-      [first.ticket_id, kit.inboxes.email],
+       VALUES ($1, $2, 'email', 'outbound', 'We are checking.', $3, 'sent')`,
+      [first.ticket_id, kit.inboxes.email, reply],
     );
     await dovecot.append(ADDRESS, [
       mail(
@@ -115,7 +118,7 @@ describe('email → ticket end to end', () => {
           Subject: 'Out of Office: Re: Card payment failed',
           'Auto-Submitted': 'auto-replied',
           'Message-ID': '<e2e-ooo@customer.test>',
-          'In-Reply-To': '<oq.reply-1@wallet.test>',
+          'In-Reply-To': reply,
         },
         'I am away until Monday.',
       ),
@@ -125,7 +128,7 @@ describe('email → ticket end to end', () => {
         recipient: 'ana@customer.test',
         status: '5.2.2',
         diagnostic: '552 5.2.2 Mailbox full',
-        originalMessageId: '<oq.reply-1@wallet.test>',
+        originalMessageId: reply,
       }),
     ]);
     const ooo = await waitRow('<e2e-ooo@customer.test>');
@@ -134,16 +137,14 @@ describe('email → ticket end to end', () => {
     await until(
       async () =>
         (
-          await kit.ds.query(
-            `SELECT 1 FROM messages WHERE email_message_id = '<oq.reply-1@wallet.test>' AND delivery_status = 'failed'`,
-          )
+          await kit.ds.query(`SELECT 1 FROM messages WHERE email_message_id = $1 AND delivery_status = 'failed'`, [
+            reply,
+          ])
         ).length === 1,
       5000,
       'bounce applied',
     );
-    const [row] = await kit.ds.query(
-      `SELECT delivery_reason FROM messages WHERE email_message_id = '<oq.reply-1@wallet.test>'`,
-    );
+    const [row] = await kit.ds.query(`SELECT delivery_reason FROM messages WHERE email_message_id = $1`, [reply]);
     expect(row.delivery_reason).toBe('552 5.2.2 Mailbox full');
     // The bounce itself opened no ticket.
     expect(await messageRow('<e2e-bounce@mx.customer.test>')).toBeUndefined();
