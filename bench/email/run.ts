@@ -12,11 +12,12 @@
  *
  * Env: BENCH_IMPORT (10000), BENCH_IDLE_SAMPLES (100), BENCH_SMTP_SECONDS (20), BENCH_SKIP_BUILD=1.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { SecretBox } from '@oq/platform';
 import { DovecotServer } from '../../test/support/dovecot';
 import { SmtpSink } from '../../test/support/smtp-sink';
 import { InboxApiStub } from '../../apps/email-service/src/testing/email-test-kit';
+import { appendParallel, mixedMail } from '../support/mails';
 import { machine, openLoop, percentile, prepareStack, printResult, sleep } from '../support/stack';
 
 const IMPORT = Number(process.env.BENCH_IMPORT ?? 10_000);
@@ -24,79 +25,6 @@ const IDLE_SAMPLES = Number(process.env.BENCH_IDLE_SAMPLES ?? 100);
 const SMTP_SECONDS = Number(process.env.BENCH_SMTP_SECONDS ?? 20);
 const ADDRESS = 'support@bench.test';
 const PASS = 'bench-imap-pw';
-
-/** Real-world-shaped mail: 60 % plain text, 25 % HTML alternative, 15 % with a PDF-sized attachment. */
-function mixedMail(i: number, tag: string): string {
-  const id = `<${tag}-${i}@customer.bench>`;
-  const head = [
-    `From: Customer ${i % 500} <c${i % 500}@customer.bench>`,
-    `To: ${ADDRESS}`,
-    `Subject: Payment ${i} failed – refund please`,
-    `Message-ID: ${id}`,
-    'Date: Wed, 25 Nov 2026 10:00:00 +0000',
-    'MIME-Version: 1.0',
-  ];
-  const para = 'I tried to pay at the shop but the transaction failed and my balance was still charged. '.repeat(8);
-  const kind = i % 20;
-  if (kind < 12) {
-    return [...head, 'Content-Type: text/plain; charset=utf-8', '', para, '', para, '', 'Thanks, customer', ''].join(
-      '\r\n',
-    );
-  }
-  if (kind < 17) {
-    const html = `<html><body><p>${para}</p><p><a href="https://bank.example/tx/${i}">transaction</a></p><img src="https://tracker.example/${i}.gif"><blockquote>${para}</blockquote></body></html>`;
-    return [
-      ...head,
-      'Content-Type: multipart/alternative; boundary="alt"',
-      '',
-      '--alt',
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      para,
-      '--alt',
-      'Content-Type: text/html; charset=utf-8',
-      '',
-      html,
-      '--alt--',
-      '',
-    ].join('\r\n');
-  }
-  const attachment = randomBytes(60_000).toString('base64').replace(/.{76}/g, '$&\r\n');
-  return [
-    ...head,
-    'Content-Type: multipart/mixed; boundary="mix"',
-    '',
-    '--mix',
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    para,
-    '--mix',
-    `Content-Type: application/pdf; name="statement-${i}.pdf"`,
-    `Content-Disposition: attachment; filename="statement-${i}.pdf"`,
-    'Content-Transfer-Encoding: base64',
-    '',
-    attachment,
-    '--mix--',
-    '',
-  ].join('\r\n');
-}
-
-async function appendParallel(dovecot: DovecotServer, mails: string[], connections: number) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      const client = await dovecot.client(ADDRESS);
-      try {
-        while (next < mails.length) {
-          const i = next++;
-          await client.append('INBOX', mails[i]);
-        }
-      } finally {
-        await client.logout().catch(() => undefined);
-      }
-    }),
-  );
-}
 
 async function main() {
   const stack = await prepareStack('email');
@@ -150,9 +78,9 @@ async function main() {
 
     // --- backlog import ---
     const t0 = Date.now();
-    const mails = Array.from({ length: IMPORT }, (_, i) => mixedMail(i, 'import'));
+    const mails = Array.from({ length: IMPORT }, (_, i) => mixedMail(i, 'import', ADDRESS));
     const totalBytes = mails.reduce((n, m) => n + m.length, 0);
-    await appendParallel(dovecot, mails, 4);
+    await appendParallel(dovecot, ADDRESS, mails, 4);
     console.log(
       `appended ${IMPORT} mails (${(totalBytes / 1024 / 1024).toFixed(0)} MB, avg ${Math.round(totalBytes / IMPORT / 1024)} KB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
@@ -200,7 +128,7 @@ async function main() {
       durationMs: (IDLE_SAMPLES / 4) * 1000,
       fire: async (i) => {
         const id = `<idle-${i}@customer.bench>`;
-        await client.append('INBOX', mixedMail(i, 'idle'));
+        await client.append('INBOX', mixedMail(i, 'idle', ADDRESS));
         const deadline = Date.now() + 30_000;
         while (
           (

@@ -45,7 +45,8 @@ export interface BenchStack {
   /** A pg pool on the bench database for seeding and checks. */
   pool: pg.Pool;
   redis: Redis;
-  start(service: string, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  /** `root`: another checkout's build (bench/support/baseline.ts), for before/after ratios in one run. */
+  start(service: string, extraEnv?: Record<string, string>, root?: string): Promise<ServiceProcess>;
   stopAll(): Promise<void>;
 }
 
@@ -107,8 +108,8 @@ export async function prepareStack(name: string): Promise<BenchStack> {
     prefix,
     pool,
     redis,
-    async start(service, extraEnv = {}) {
-      const p = await startService(service, { ...env, ...extraEnv });
+    async start(service, extraEnv = {}, root = ROOT) {
+      const p = await startService(service, { ...env, ...extraEnv }, root);
       procs.push(p);
       return p;
     },
@@ -130,15 +131,15 @@ async function deleteKeys(redis: Redis, pattern: string) {
   } while (cursor !== '0');
 }
 
-export async function startService(service: string, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
+export async function startService(service: string, env: NodeJS.ProcessEnv, root = ROOT): Promise<ServiceProcess> {
   const [portVar, defaultPort] = SERVICE_PORTS[service] ?? [];
   if (!portVar) throw new Error(`unknown service ${service}`);
   const port = Number(env[portVar] ?? defaultPort);
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the services, not the load generator.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const args = [...nodeOptionsFor(service), ...nodeArgs, join(ROOT, 'dist/apps', service, 'src/main.js')];
+  const args = [...nodeOptionsFor(service), ...nodeArgs, join(root, 'dist/apps', service, 'src/main.js')];
   const child: ChildProcess = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd: root,
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
