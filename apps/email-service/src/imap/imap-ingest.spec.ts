@@ -20,6 +20,8 @@ import {
 const USER = 'support@example.test';
 const PASS = 'secret-pw';
 const INBOX = randomUUID();
+/** Another address of the same mailbox (inbox settings `aliases`). */
+const ALIAS = 'billing@example.test';
 
 function mail(n: string, extra: string[] = [], body = `Hello ${n}`): string {
   return [
@@ -54,7 +56,7 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
       InboxApiStub.start(),
       createTestDatabase(),
     ]);
-    api.inboxes = [emailInbox(INBOX, USER, { port: dovecot.port, user: USER, password: PASS })];
+    api.inboxes = [emailInbox(INBOX, USER, { port: dovecot.port, user: USER, password: PASS }, { aliases: [ALIAS] })];
     probe = new QueueProbe(prefix);
   });
 
@@ -252,6 +254,21 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
     expect(await byExternal(`<own.${INBOX}@x>`)).toBeUndefined();
     expect(await mailsCounted('own_address', '')).toBe(1);
     expect(await mailsCounted('imported', '')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('never makes the inbox address or an alias a CC, and skips mail sent from an alias', async () => {
+    const withCc = mail('cc', [`Cc: Billing <${ALIAS.toUpperCase()}>, Friend <friend@example.org>, ${USER}`]);
+    const fromAlias = [`From: ${ALIAS}`, `To: customer@example.org`, `Message-ID: <alias.${INBOX}@x>`, '', 'hi'].join(
+      '\r\n',
+    );
+    const skipped = await mailsCounted('own_address', '');
+    await dovecot.append(USER, [withCc, fromAlias]);
+    await until(async () => (await mailsCounted('own_address', '')) === skipped + 1, 5000, 'alias mail skipped');
+    await until(async () => !!(await byExternal(`<mcc.${INBOX}@example.org>`)), 5000, 'cc mail');
+    expect((await byExternal(`<mcc.${INBOX}@example.org>`))!.cc).toEqual([
+      { kind: 'email', value: 'friend@example.org', displayName: 'Friend' },
+    ]);
+    expect(await byExternal(`<alias.${INBOX}@x>`)).toBeUndefined();
   });
 
   it('counts a second copy of a mail as a duplicate naming the first, and two different mails sharing a Message-ID as two', async () => {
