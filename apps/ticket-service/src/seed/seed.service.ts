@@ -8,6 +8,7 @@ import { Config } from '../config';
 import { InboxesService } from '../inboxes/inboxes.service';
 import { encryptInboxSecrets } from '../inboxes/secret-box.provider';
 import { demoInboxes } from './demo-inboxes';
+import { DEMO_POLICY_NAME, DEMO_SCHEDULE_NAME, demoPolicy, demoSchedule } from './demo-sla';
 
 /** Any constant both replicas agree on: serialises first-start work across replicas. */
 const SEED_LOCK = 0x6f71_5eed;
@@ -79,6 +80,7 @@ export class SeedService implements OnApplicationBootstrap {
       `INSERT INTO agent_teams (agent_id, team_id) SELECT id, $1 FROM agents WHERE role = 'admin' ON CONFLICT DO NOTHING`,
       [team.id],
     );
+    await this.seedDemoSla(m, team.id);
     const created: string[] = [];
     for (const inbox of demoInboxes()) {
       const id = randomUUID(); // chosen first: it is the AAD of the inbox's secrets
@@ -100,5 +102,33 @@ export class SeedService implements OnApplicationBootstrap {
     }
     if (created.length) this.logger.info({ teamId: team.id, inboxes: created.length }, 'demo data seeded');
     return created;
+  }
+
+  /** The demo team's schedule and policy (demo-sla.ts), once: an admin's later edits are kept. */
+  private async seedDemoSla(m: EntityManager, teamId: string) {
+    let [schedule] = await m.query(`SELECT id FROM sla_schedules WHERE name = $1`, [DEMO_SCHEDULE_NAME]);
+    if (!schedule) {
+      const s = demoSchedule();
+      [schedule] = await m.query(
+        `INSERT INTO sla_schedules (name, timezone, weekly, holidays) VALUES ($1, $2, $3::jsonb, $4::jsonb) RETURNING id`,
+        [s.name, s.timezone, JSON.stringify(s.weekly), JSON.stringify(s.holidays)],
+      );
+    }
+    if ((await m.query(`SELECT 1 FROM sla_policies WHERE name = $1`, [DEMO_POLICY_NAME])).length) return;
+    const p = demoPolicy(teamId, schedule.id);
+    await m.query(
+      `INSERT INTO sla_policies (name, conditions, targets, schedule_id, warning_percent, escalation, active, position)
+       SELECT $1, $2::jsonb, $3::jsonb, $4, $5, $6::jsonb, true, coalesce(max(position) + 1, 0)
+         FROM sla_policies WHERE active`,
+      [
+        p.name,
+        JSON.stringify(p.conditions),
+        JSON.stringify(p.targets),
+        p.scheduleId,
+        p.warningPercent,
+        JSON.stringify(p.escalation),
+      ],
+    );
+    this.logger.info({ teamId, scheduleId: schedule.id }, 'demo SLA policy seeded');
   }
 }

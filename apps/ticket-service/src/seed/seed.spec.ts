@@ -16,6 +16,7 @@ describe('first start: bootstrap admin and demo seed', () => {
   const announced: string[] = [];
   const prefix = testQueuePrefix();
   const started: TestInstance[] = [];
+  let adminToken = '';
   // No ADMIN_PASSWORD (empty counts as unset): this file tests the generated one.
   const env = { SEED_DEMO: 'true', ADMIN_EMAIL: 'owner@wallet.example', ADMIN_PASSWORD: '' };
 
@@ -61,6 +62,7 @@ describe('first start: bootstrap admin and demo seed', () => {
     expect(admins).toHaveLength(1);
     expect(admins[0].password_hash).not.toContain(password);
     const token = await loginToken(instances[1].base, 'owner@wallet.example', password);
+    adminToken = token;
     expect((await call(instances[1].base, token, 'GET', '/v1/auth/me')).body).toMatchObject({ role: 'admin' });
   });
 
@@ -92,11 +94,40 @@ describe('first start: bootstrap admin and demo seed', () => {
     expect(announced).toEqual(expect.arrayContaining(inboxes.map((x: { id: string }) => x.id)));
   });
 
+  it('seeds the demo team an SLA in Jakarta business hours, so its first ticket has a running clock', async () => {
+    const { ds, base } = started[0];
+    const [team] = await ds.query(`SELECT id FROM teams WHERE name = $1`, [DEMO_TEAM]);
+    const policies = await ds.query(
+      `SELECT p.name, p.conditions, p.targets, p.warning_percent, s.timezone
+         FROM sla_policies p JOIN sla_schedules s ON s.id = p.schedule_id WHERE p.active`,
+    );
+    expect(policies).toEqual([
+      expect.objectContaining({ conditions: { teamId: [team.id] }, timezone: 'Asia/Jakarta', warning_percent: 80 }),
+    ]);
+    for (const metric of ['first_reply', 'next_reply', 'resolution'])
+      expect(Object.keys(policies[0].targets[metric]).sort()).toEqual(['high', 'low', 'normal', 'urgent']);
+
+    const urgent = await call(base, adminToken, 'POST', '/v1/tickets', {
+      requester: { kind: 'email', value: 'hacked@customer.example' },
+      channel: 'email',
+      subject: 'Someone logged into my wallet',
+      message: { text: 'I did not make these transfers.' },
+      priority: 'urgent',
+      teamId: team.id,
+    });
+    expect(urgent.status).toBe(201);
+    const due = Date.parse(urgent.body.nextDueAt);
+    // Urgent first reply: 15 minutes of calendar time, whatever the hour in Jakarta.
+    expect(due - Date.parse(urgent.body.createdAt)).toBeGreaterThan(14 * 60_000);
+    expect(due - Date.parse(urgent.body.createdAt)).toBeLessThanOrEqual(15 * 60_000 + 1000);
+  });
+
   it('changes nothing and prints nothing on restart', async () => {
     const snapshot = (ds: TestInstance['ds']) =>
       ds.query(
         `SELECT (SELECT count(*)::int FROM agents) AS agents, (SELECT count(*)::int FROM teams) AS teams,
-                (SELECT string_agg(id || secrets, ',' ORDER BY id) FROM inboxes) AS inboxes`,
+                (SELECT string_agg(id || secrets, ',' ORDER BY id) FROM inboxes) AS inboxes,
+                (SELECT string_agg(id::text || updated_at::text, ',' ORDER BY id) FROM sla_policies) AS policies`,
       );
     const before = await snapshot(started[0].ds);
     expect(before[0]).toMatchObject({ agents: 1, teams: 1 });
