@@ -1,6 +1,7 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { testServiceEnv } from '@oq/database/testing/test-env';
 import { createHttpApp, SecretBox } from '@oq/platform';
+import { JOB_POLICY, JobName } from '@oq/contracts';
 import fc from 'fast-check';
 import { AppModule as SocialService } from '../../apps/social-service/src/app.module';
 import { AppModule as VoiceService } from '../../apps/voice-service/src/app.module';
@@ -114,12 +115,13 @@ describe('acknowledged means stored: hostile input on every channel (property-ba
     const acked = results.filter((r) => r.acknowledged);
     const refused = results.filter((r) => !r.acknowledged);
 
-    // Wait for the event that proves the work happened: every acknowledged marker somewhere (or
-    // a minute in which none more arrived).
+    // Wait for the event that proves the work happened: every acknowledged marker somewhere (or a
+    // stretch in which none more arrived, longer than an inbound job's whole retry schedule: on a
+    // loaded machine a message that lost lock races can sit in backoff that long before it lands).
     const missing = new Set(
       await scanner.waitFor(
         acked.map((r) => r.input.marker),
-        60_000,
+        Math.max(60_000, retryScheduleMs(JobName.InboundMessage) + 15_000),
       ),
     );
     const ackedCounts = await scanner.counts(acked.map((r) => r.input.marker));
@@ -153,3 +155,13 @@ describe('acknowledged means stored: hostile input on every channel (property-ba
     expect(refused.length).toBeGreaterThan(0);
   }, 600_000);
 });
+
+/** The longest a job can spend waiting between its attempts, from its policy (exponential: delay·2^k). */
+function retryScheduleMs(name: JobName): number {
+  const { attempts, backoff } = JOB_POLICY[name];
+  if (!backoff) return 0;
+  let total = 0;
+  for (let k = 0; k < attempts - 1; k++)
+    total += backoff.type === 'exponential' ? backoff.delay * 2 ** k : backoff.delay;
+  return total;
+}
