@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { parseAddressList } from './addresses';
 import { charsetHints, decodeHeaderText, parseStructuredHeader } from './header-text';
 import { CharsetHints, RawHeader } from './types';
-import { expectLinear } from './linear-time.testing';
 
 // Legacy-charset bytes made with Python, e.g. `python3 -c "print('张伟'.encode('gb2312').hex())"`.
 const hex = (h: string) => Buffer.from(h.replace(/\s/g, ''), 'hex');
@@ -283,15 +282,16 @@ describe('hostile headers', () => {
   ];
 
   it.each(patterns)('64 KB of %j decode in linear time', (p) => {
-    const all = (value: Buffer) => {
+    const raw = Buffer.from(p.repeat(Math.ceil(65536 / p.length)));
+    const huge = Buffer.from(p.repeat(Math.ceil((1 << 20) / p.length)));
+    for (const value of [raw, huge]) {
+      const start = performance.now();
       decodeHeaderText(value, none);
       parseStructuredHeader(value, none);
       parseAddressList(value, none);
-    };
-    // Up to the 64 KB field cap the work grows linearly; beyond it the field is cut.
-    const sized = [16_384, 65_536].map((n) => Buffer.from(p.repeat(Math.ceil(n / p.length))));
-    expectLinear((scale) => all(sized[scale === 1 ? 0 : 1]));
-    all(Buffer.from(p.repeat(Math.ceil((1 << 20) / p.length))));
+      // A budget, not a ratio: at 64 KB (the field cap) this takes 1–20 ms, too little to time as a ratio.
+      expect(performance.now() - start).toBeLessThan(1500);
+    }
   });
 
   it('random bytes never throw and return quickly', () => {
