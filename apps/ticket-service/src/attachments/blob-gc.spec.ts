@@ -69,7 +69,8 @@ describe('garbage collection of uploads no message references', () => {
     // A row past its grace whose file was just written again (say, by a channel service ingesting the same bytes).
     await age(rewritten, 2, false);
 
-    await until(async () => !(await row(orphan)) && !(await row(rewritten)));
+    // The collector drops the row, then the file: wait for both, the event that proves the work.
+    await until(async () => !(await row(orphan)) && !(await row(rewritten)) && !existsSync(store.pathOf(orphan)));
     expect(existsSync(store.pathOf(orphan))).toBe(false);
     expect(existsSync(store.pathOf(rewritten))).toBe(true);
     await until(async () => (await row(attached))?.referenced === true);
