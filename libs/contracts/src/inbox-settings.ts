@@ -72,6 +72,12 @@ export const SocialInboxSettings = z.object({
   rateLimitPerSecond: z.coerce.number().positive().optional(),
   rateLimitBurst: z.coerce.number().int().positive().optional(),
   mediaHosts: HostAllowList.optional(),
+  /**
+   * Where this inbox's Graph / Bot API calls go instead of META_GRAPH_BASE_URL / TELEGRAM_API_BASE_URL.
+   * Honoured only on inboxes flagged `demo` (seeded by demo mode, pointing at the local fake
+   * providers): on any other inbox an admin could send its access token to a host of their choosing.
+   */
+  providerBaseUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
 export type SocialInboxSettings = z.infer<typeof SocialInboxSettings>;
 

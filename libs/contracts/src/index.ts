@@ -12,3 +12,4 @@ export * from './email-acknowledgement';
 export * from './social-rules';
 export * from './host-patterns';
 export * from './inbox-settings';
+export * from './demo';

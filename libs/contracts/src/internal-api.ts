@@ -21,6 +21,11 @@ export const InboxConfig = z.object({
   address: z.string(),
   defaultTeamId: Uuid,
   enabled: z.boolean(),
+  /**
+   * Seeded by demo mode (never settable through the admin API): only such an inbox may point its
+   * provider client somewhere else than the configured provider (settings.providerBaseUrl).
+   */
+  demo: z.boolean().optional(),
   settings: z.record(z.string(), z.unknown()),
   secrets: z.record(z.string(), z.string()),
 });

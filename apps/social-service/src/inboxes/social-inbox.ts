@@ -30,6 +30,11 @@ interface Common {
   address: string;
   enabled: boolean;
   settings: SocialInboxSettings;
+  /**
+   * Base URL of this inbox's provider calls when it is not the configured provider: only a demo
+   * inbox's settings.providerBaseUrl (see there why); undefined for every other inbox.
+   */
+  providerBase?: string;
 }
 export type MetaInbox = Common & { channel: MetaChannel; secrets: MetaInboxSecrets };
 export type TelegramInbox = Common & { channel: 'telegram'; secrets: TelegramInboxSecrets };
@@ -45,5 +50,7 @@ export function toSocialInbox(config: InboxConfig): SocialInbox {
   const check = checkInboxConfig(config);
   if (!check.ok) throw new Error(`inbox ${config.id} (${config.channel}) is not usable: ${check.reason}`);
   const common = { id: config.id, name: config.name, address: config.address, enabled: config.enabled };
-  return { ...common, ...check.value } as SocialInbox;
+  const settings = check.value.settings as SocialInboxSettings;
+  const providerBase = config.demo ? settings.providerBaseUrl : undefined;
+  return { ...common, ...check.value, providerBase } as SocialInbox;
 }

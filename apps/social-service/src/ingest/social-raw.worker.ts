@@ -164,12 +164,17 @@ export class SocialRawWorker {
     let contentType = ref.mimeType;
     const mediaHosts = inbox.settings.mediaHosts;
     if (ref.source === 'whatsapp' && isMetaInbox(inbox)) {
-      const media = await this.graph.downloadWhatsAppMedia(ref.mediaId, inbox.secrets.accessToken, mediaHosts);
+      const media = await this.graph.downloadWhatsAppMedia(
+        ref.mediaId,
+        inbox.secrets.accessToken,
+        mediaHosts,
+        inbox.providerBase,
+      );
       stream = media.stream;
       contentType = contentType ?? media.mimeType;
     } else if (ref.source === 'url') stream = await this.graph.download(ref.url, mediaHosts);
     else if (ref.source === 'telegram' && inbox.channel === 'telegram')
-      stream = await this.telegram.downloadFile(inbox.secrets.botToken, ref.fileId, mediaHosts);
+      stream = await this.telegram.downloadFile(inbox.secrets.botToken, ref.fileId, mediaHosts, inbox.providerBase);
     else throw new ProviderError('meta', false, 'media_source', `${ref.source} media on a ${inbox.channel} inbox`);
     const blob = await this.blobs.putStream(stream, this.config.SOCIAL_MEDIA_MAX_BYTES);
     return {

@@ -290,4 +290,29 @@ describe('social-service outbound worker (local Graph and Bot API)', () => {
     expect(doc.form!.chat_id).toBe('1111111');
     expect(kit.telegram.calls('sendPhoto')).toHaveLength(1);
   });
+
+  it('a per-inbox provider URL is used only by an inbox flagged demo: every other inbox keeps the configured Graph API', async () => {
+    const demoGraph = new MetaGraphServer('v21.0', new Set([kit.accessToken]));
+    await demoGraph.start();
+    try {
+      const settings = { providerBaseUrl: demoGraph.baseUrl };
+      const demo = kit.addInbox({ ...metaInbox('messenger', kit.accessToken), settings, demo: true });
+      const real = kit.addInbox({ ...metaInbox('messenger', kit.accessToken), settings });
+      const toDemo = reply(demo, { text: 'demo inbox reply' });
+      const toReal = reply(real, { text: 'real inbox reply' });
+      await kit.enqueueReply(toDemo);
+      await kit.enqueueReply(toReal);
+      expect(await reportFor(toDemo.messageId)).toMatchObject({ status: 'sent' });
+      expect(await reportFor(toReal.messageId)).toMatchObject({ status: 'sent' });
+      const texts = (sends: { json?: unknown }[]) => sends.map((r) => JSON.stringify(r.json ?? {}));
+      expect(texts(demoGraph.sends().filter((r) => r.path === `/v21.0/${demo.address}/messages`))).toEqual([
+        expect.stringContaining('demo inbox reply'),
+      ]);
+      expect(texts(sendsTo(real.address))).toEqual([expect.stringContaining('real inbox reply')]);
+      expect(texts(demoGraph.sends()).some((t) => t.includes('real inbox reply'))).toBe(false);
+      expect(texts(sendsTo(demo.address))).toEqual([]);
+    } finally {
+      await demoGraph.stop();
+    }
+  });
 });

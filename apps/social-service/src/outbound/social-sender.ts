@@ -82,6 +82,7 @@ export class SocialSender {
         `${inbox.address}/media`,
         inbox.secrets.accessToken,
         form,
+        inbox.providerBase,
       );
       const type = whatsappMediaType(part.file.contentType);
       body = {
@@ -94,6 +95,7 @@ export class SocialSender {
       `${inbox.address}/messages`,
       inbox.secrets.accessToken,
       body,
+      inbox.providerBase,
     );
     const id = res.messages?.[0]?.id;
     if (!id) throw new ProviderError('meta', false, 'no_message_id', 'WhatsApp accepted the message without an id');
@@ -121,12 +123,14 @@ export class SocialSender {
         }),
       );
       form.set('filedata', await this.blob(part.file), part.file.filename);
-      res = await this.graph.postForm(path, inbox.secrets.accessToken, form);
+      res = await this.graph.postForm(path, inbox.secrets.accessToken, form, inbox.providerBase);
     } else {
-      res = await this.graph.postJson(path, inbox.secrets.accessToken, {
-        ...envelope,
-        message: { text: part.kind === 'text' ? part.text : msg.text },
-      });
+      res = await this.graph.postJson(
+        path,
+        inbox.secrets.accessToken,
+        { ...envelope, message: { text: part.kind === 'text' ? part.text : msg.text } },
+        inbox.providerBase,
+      );
     }
     if (!res.message_id)
       throw new ProviderError('meta', false, 'no_message_id', 'the Send API answered without a message_id');
@@ -142,9 +146,19 @@ export class SocialSender {
       const form = new FormData();
       form.set('chat_id', chatId);
       form.set(photo ? 'photo' : 'document', await this.blob(part.file), part.file.filename);
-      result = await this.telegram.call(inbox.secrets.botToken, photo ? 'sendPhoto' : 'sendDocument', form);
+      result = await this.telegram.call(
+        inbox.secrets.botToken,
+        photo ? 'sendPhoto' : 'sendDocument',
+        form,
+        inbox.providerBase,
+      );
     } else {
-      result = await this.telegram.call(inbox.secrets.botToken, 'sendMessage', { chat_id: chatId, text: msg.text });
+      result = await this.telegram.call(
+        inbox.secrets.botToken,
+        'sendMessage',
+        { chat_id: chatId, text: msg.text },
+        inbox.providerBase,
+      );
     }
     return `${result.chat?.id ?? chatId}:${result.message_id}`;
   }

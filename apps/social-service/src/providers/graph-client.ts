@@ -8,19 +8,20 @@ import { ProviderError, graphError, parseJsonText, providerFetch, readJson } fro
  * Meta Graph API over plain fetch: base URL and version come from config so
  * tests point them at a local server speaking the same wire format.
  * The access token travels in the Authorization header, never in URLs or logs.
+ * `base`: a demo inbox's own provider URL (SocialInbox.providerBase), else the configured one.
  */
 @Injectable()
 export class GraphClient {
   constructor(@Inject(CONFIG) private readonly config: Config) {}
 
-  url(path: string): string {
-    return `${this.config.META_GRAPH_BASE_URL}/${this.config.META_GRAPH_VERSION}/${path.replace(/^\//, '')}`;
+  url(path: string, base?: string): string {
+    return `${base ?? this.config.META_GRAPH_BASE_URL}/${this.config.META_GRAPH_VERSION}/${path.replace(/^\//, '')}`;
   }
 
-  async postJson<T>(path: string, token: string, body: unknown): Promise<T> {
+  async postJson<T>(path: string, token: string, body: unknown, base?: string): Promise<T> {
     const res = await providerFetch(
       'meta',
-      this.url(path),
+      this.url(path, base),
       {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -31,10 +32,10 @@ export class GraphClient {
     return this.handle<T>(res);
   }
 
-  async postForm<T>(path: string, token: string, form: FormData): Promise<T> {
+  async postForm<T>(path: string, token: string, form: FormData, base?: string): Promise<T> {
     const res = await providerFetch(
       'meta',
-      this.url(path),
+      this.url(path, base),
       { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form },
       this.config.SOCIAL_HTTP_TIMEOUT_MS,
     );
@@ -49,10 +50,11 @@ export class GraphClient {
     mediaId: string,
     token: string,
     mediaHosts?: readonly string[],
+    base?: string,
   ): Promise<{ stream: Readable; mimeType?: string; sha256?: string }> {
     const res = await providerFetch(
       'meta',
-      this.url(encodeURIComponent(mediaId)),
+      this.url(encodeURIComponent(mediaId), base),
       { headers: { authorization: `Bearer ${token}` } },
       this.config.SOCIAL_HTTP_TIMEOUT_MS,
     );

@@ -45,6 +45,8 @@ export interface InboxView {
   address: string;
   defaultTeamId: string;
   enabled: boolean;
+  /** Seeded by demo mode; read-only. */
+  demo: boolean;
   settings: Record<string, unknown>;
   /** Names only; values never leave the service except to channel services over the internal API. */
   secretNames: string[];

@@ -15,6 +15,7 @@ interface InboxRow {
   address: string;
   default_team_id: string;
   enabled: boolean;
+  demo: boolean;
   settings: Record<string, unknown>;
   secrets: string | null;
   created_at: Date;
@@ -148,6 +149,7 @@ export class InboxesService {
       address: r.address,
       defaultTeamId: r.default_team_id,
       enabled: r.enabled,
+      demo: r.demo,
       settings: r.settings,
       secrets: decryptInboxSecrets(this.box, r.id, r.secrets),
     };
@@ -161,6 +163,7 @@ export class InboxesService {
       address: r.address,
       defaultTeamId: r.default_team_id,
       enabled: r.enabled,
+      demo: r.demo,
       settings: r.settings,
       secretNames: Object.keys(decryptInboxSecrets(this.box, r.id, r.secrets)).sort(),
       createdAt: new Date(r.created_at).toISOString(),

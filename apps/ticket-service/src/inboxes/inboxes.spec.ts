@@ -129,7 +129,16 @@ describe('inboxes: admin API, secrets at rest, internal API, change announcement
   });
 
   it('serves channel services their inboxes with decrypted secrets behind the service token', async () => {
-    const created = (await call(base, admin, 'POST', '/v1/inboxes', telegram())).body;
+    // `demo` is the seed's alone: an admin cannot flag an inbox to send its token to a URL of their choosing.
+    const created = (
+      await call(base, admin, 'POST', '/v1/inboxes', {
+        ...telegram(),
+        demo: true,
+        settings: { botUsername: 'wallet_help_bot', providerBaseUrl: 'https://tokens.attacker.example' },
+      })
+    ).body;
+    expect(created.demo).toBe(false);
+    expect((await call(base, admin, 'PATCH', `/v1/inboxes/${created.id}`, { demo: true })).status).toBe(400);
     const get = (path: string, token?: string) =>
       fetch(`${base}${path}`, { headers: token ? { 'x-service-token': token } : {} });
 
@@ -151,7 +160,8 @@ describe('inboxes: admin API, secrets at rest, internal API, change announcement
       address: created.address,
       defaultTeamId: teamId,
       enabled: true,
-      settings: { botUsername: 'wallet_help_bot' },
+      demo: false,
+      settings: { botUsername: 'wallet_help_bot', providerBaseUrl: 'https://tokens.attacker.example' },
       secrets: { botToken: '123456:PLAINTEXT-BOT-TOKEN-abcdef', webhookSecret: 'hook-secret-XYZ-987' },
     });
     expect((await get('/internal/inboxes?channel=email', SERVICE_TOKEN).then((r) => r.json())) as unknown[]).toEqual(

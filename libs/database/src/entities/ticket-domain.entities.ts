@@ -53,6 +53,8 @@ export class InboxEntity {
   /** Ciphertext only; decrypt with SecretBox. */
   @Column({ type: 'text', nullable: true, select: false }) secrets: string | null;
   @Column('boolean') enabled: boolean;
+  /** Seeded by demo mode only; see migration 1764000014000. */
+  @Column('boolean') demo: boolean;
   @CreateDateColumn({ name: 'created_at', ...ts }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', ...ts }) updatedAt: Date;
 }

@@ -12,6 +12,7 @@ import { BlobGc1764000010000 } from './1764000010000-BlobGc';
 import { HostileInput1764000011000 } from './1764000011000-HostileInput';
 import { BlobUploader1764000012000 } from './1764000012000-BlobUploader';
 import { SuppressedMail1764000013000 } from './1764000013000-SuppressedMail';
+import { DemoInbox1764000014000 } from './1764000014000-DemoInbox';
 
 /** Listed explicitly (not globbed) so the same list works from source, dist and jest. Keep in order. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   HostileInput1764000011000,
   BlobUploader1764000012000,
   SuppressedMail1764000013000,
+  DemoInbox1764000014000,
 ];
