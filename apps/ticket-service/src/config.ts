@@ -35,6 +35,17 @@ export const ConfigSchema = BaseConfigSchema.extend({
   AUTO_CLOSE_DAYS: z.coerce.number().int().min(1).default(4),
   /** Seed one inbox per channel, a team and sample data on first start (npm start). */
   SEED_DEMO: z.stringbool().default(false),
+  /**
+   * Demo mode only: the key every demo inbox's secrets derive from (libs/contracts demo.ts), which
+   * the local fake providers and `npm run demo:traffic` derive them from too. Unset: random secrets
+   * no tool knows, and the demo inboxes talk to the real providers.
+   */
+  DEMO_KEY: secret('DEMO_KEY').optional(),
+  /** Demo mode: the local fake Graph / Bot API the social demo inboxes send through (demo/fake-providers). */
+  DEMO_PROVIDERS_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3009'),
+  /** Demo mode: the local Dovecot (IMAP) and SMTP catcher the demo email inbox reads and sends through. */
+  DEMO_IMAP_PORT: z.coerce.number().int().min(1).max(65535).default(1143),
+  DEMO_SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(2525),
   /** Inbound micro-batch: up to this many jobs or this many ms per transaction. */
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(50),
   INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(10),

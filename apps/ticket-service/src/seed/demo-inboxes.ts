@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Channel } from '@oq/contracts';
+import { Channel, demoInboxSecrets, demoProviderBaseUrl } from '@oq/contracts';
 
 export interface DemoInbox {
   channel: Channel;
@@ -9,12 +9,22 @@ export interface DemoInbox {
   secrets: Record<string, string>;
 }
 
+/** Where demo mode's local stand-ins listen (ticket-service config DEMO_*), and the key of the demo secrets. */
+export interface DemoEndpoints {
+  demoKey?: string;
+  providersUrl: string;
+  imapPort: number;
+  smtpPort: number;
+}
+
 const random = (bytes = 24) => randomBytes(bytes).toString('base64url');
+const SOCIAL: readonly Channel[] = ['whatsapp', 'messenger', 'instagram', 'telegram'];
 
 /**
- * One inbox per channel for `npm start` with SEED_DEMO=true: settings shaped like what
- * each channel service reads, secrets random (encrypted at rest like real ones) so the
- * demo never ships a usable credential. Addresses are fixed so re-seeding is idempotent.
+ * One inbox per channel for `npm start` with SEED_DEMO=true, settings shaped like what each
+ * channel service reads. Addresses are fixed so re-seeding is idempotent. With a DEMO_KEY the
+ * secrets derive from it and the inboxes point at the local stand-ins (Dovecot, the SMTP catcher,
+ * the fake providers); without one the secrets are random, so a demo never ships a usable credential.
  */
 export function demoInboxes(): DemoInbox[] {
   return [
@@ -24,7 +34,7 @@ export function demoInboxes(): DemoInbox[] {
       address: 'support@wallet.example',
       settings: {
         imapHost: '127.0.0.1',
-        imapPort: 143,
+        imapPort: 1143,
         imapSecure: false,
         imapUser: 'support@wallet.example',
         folder: 'INBOX',
@@ -69,7 +79,7 @@ export function demoInboxes(): DemoInbox[] {
       channel: 'voice',
       name: 'Hotline',
       address: '+15550199',
-      settings: { defaultRegion: 'US', provider: 'twilio' },
+      settings: { defaultRegion: 'ID', provider: 'twilio' },
       secrets: {
         accountSid: `AC${randomBytes(16).toString('hex')}`,
         authToken: randomBytes(16).toString('hex'),
@@ -85,7 +95,7 @@ export function demoInboxes(): DemoInbox[] {
         expectedReplyMinutes: 5,
         greeting: 'Hi! Tell us what happened and we will get back to you right here.',
         businessHours: {
-          timezone: 'Europe/Berlin',
+          timezone: 'Asia/Jakarta',
           weekly: [1, 2, 3, 4, 5].map((day) => ({ day, open: '08:00', close: '20:00' })),
           holidays: [],
         },
@@ -93,4 +103,26 @@ export function demoInboxes(): DemoInbox[] {
       secrets: { identityVerificationSecret: random(32) },
     },
   ];
+}
+
+/**
+ * What a demo inbox must hold to reach the local stand-ins: the connection settings (merged over
+ * whatever else its settings say) and the derived secrets. Null without a DEMO_KEY. Applied when the
+ * inbox is created and again on every start, so changed DEMO_* ports or a new DEMO_KEY take effect.
+ */
+export function demoConnection(
+  inbox: Pick<DemoInbox, 'channel' | 'address'>,
+  id: string,
+  at: DemoEndpoints,
+): { settings: Record<string, unknown>; secrets: Record<string, string> } | null {
+  if (!at.demoKey) return null;
+  const secrets = demoInboxSecrets(at.demoKey, inbox.channel, inbox.address);
+  if (inbox.channel === 'email')
+    return {
+      settings: { imapHost: '127.0.0.1', imapPort: at.imapPort, smtpHost: '127.0.0.1', smtpPort: at.smtpPort },
+      secrets,
+    };
+  if (SOCIAL.includes(inbox.channel))
+    return { settings: { providerBaseUrl: demoProviderBaseUrl(at.providersUrl, inbox.channel, id) }, secrets };
+  return { settings: {}, secrets };
 }

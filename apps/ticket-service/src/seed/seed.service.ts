@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { CONFIG, LOGGER, SecretBox } from '@oq/platform';
 import { Logger } from 'pino';
@@ -6,8 +7,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { hashPassword } from '../auth/password';
 import { Config } from '../config';
 import { InboxesService } from '../inboxes/inboxes.service';
-import { encryptInboxSecrets } from '../inboxes/secret-box.provider';
-import { demoInboxes } from './demo-inboxes';
+import { decryptInboxSecrets, encryptInboxSecrets } from '../inboxes/secret-box.provider';
+import { DemoEndpoints, DemoInbox, demoConnection, demoInboxes } from './demo-inboxes';
 import { DEMO_POLICY_NAME, DEMO_SCHEDULE_NAME, demoPolicy, demoSchedule } from './demo-sla';
 
 /** Any constant both replicas agree on: serialises first-start work across replicas. */
@@ -81,12 +82,19 @@ export class SeedService implements OnApplicationBootstrap {
       [team.id],
     );
     await this.seedDemoSla(m, team.id);
-    const created: string[] = [];
+    const at: DemoEndpoints = {
+      demoKey: this.config.DEMO_KEY,
+      providersUrl: this.config.DEMO_PROVIDERS_URL,
+      imapPort: this.config.DEMO_IMAP_PORT,
+      smtpPort: this.config.DEMO_SMTP_PORT,
+    };
+    const changed: string[] = [];
     for (const inbox of demoInboxes()) {
       const id = randomUUID(); // chosen first: it is the AAD of the inbox's secrets
+      const connection = demoConnection(inbox, id, at);
       const rows = await m.query(
-        `INSERT INTO inboxes (id, channel, name, address, default_team_id, settings, secrets)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+        `INSERT INTO inboxes (id, channel, name, address, default_team_id, settings, secrets, demo)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, true)
          ON CONFLICT (channel, address) DO NOTHING RETURNING id`,
         [
           id,
@@ -94,14 +102,42 @@ export class SeedService implements OnApplicationBootstrap {
           inbox.name,
           inbox.address,
           team.id,
-          JSON.stringify(inbox.settings),
-          encryptInboxSecrets(this.box, id, inbox.secrets),
+          JSON.stringify({ ...inbox.settings, ...connection?.settings }),
+          encryptInboxSecrets(this.box, id, connection?.secrets ?? inbox.secrets),
         ],
       );
-      if (rows.length) created.push(id);
+      if (rows.length) changed.push(id);
+      else {
+        const reconnected = await this.reconnectDemoInbox(m, inbox, at);
+        if (reconnected) changed.push(reconnected);
+      }
     }
-    if (created.length) this.logger.info({ teamId: team.id, inboxes: created.length }, 'demo data seeded');
-    return created;
+    if (changed.length) this.logger.info({ teamId: team.id, inboxes: changed.length }, 'demo inboxes seeded');
+    return changed;
+  }
+
+  /**
+   * An existing demo inbox (or one seeded before inboxes had the flag: the demo addresses are
+   * reserved example values) gets the current stand-in ports and derived secrets; the rest of its
+   * settings stays as an admin left it. Writes only what differs, so a restart changes nothing.
+   * Returns the id when it wrote.
+   */
+  private async reconnectDemoInbox(m: EntityManager, inbox: DemoInbox, at: DemoEndpoints): Promise<string | null> {
+    const [row] = await m.query(
+      `SELECT id, settings, secrets, demo FROM inboxes WHERE channel = $1 AND address = $2 FOR UPDATE`,
+      [inbox.channel, inbox.address],
+    );
+    const connection = demoConnection(inbox, row.id, at);
+    if (!connection) return null;
+    const settings = { ...row.settings, ...connection.settings };
+    const secrets = decryptInboxSecrets(this.box, row.id, row.secrets);
+    const sameSecrets = Object.entries(connection.secrets).every(([k, v]) => secrets[k] === v);
+    if (row.demo && sameSecrets && isDeepStrictEqual(settings, row.settings)) return null;
+    await m.query(
+      `UPDATE inboxes SET demo = true, settings = $2::jsonb, secrets = $3, updated_at = now() WHERE id = $1`,
+      [row.id, JSON.stringify(settings), encryptInboxSecrets(this.box, row.id, { ...secrets, ...connection.secrets })],
+    );
+    return row.id;
   }
 
   /** The demo team's schedule and policy (demo-sla.ts), once: an admin's later edits are kept. */

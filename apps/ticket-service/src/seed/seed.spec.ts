@@ -1,4 +1,4 @@
-import { INBOX_CHANGED_CHANNEL } from '@oq/contracts';
+import { INBOX_CHANGED_CHANNEL, InboxConfig, checkInboxConfig, demoInboxSecrets } from '@oq/contracts';
 import {
   createTestDatabase,
   dropQueuePrefix,
@@ -135,5 +135,57 @@ describe('first start: bootstrap admin and demo seed', () => {
     const { instances, stdout } = await boot(1);
     expect(stdout).not.toContain('admin account created');
     expect(await snapshot(instances[0].ds)).toEqual(before);
+  });
+});
+
+describe('demo mode: the demo inboxes reach the local stand-ins with secrets derived from DEMO_KEY', () => {
+  let db: TestDatabase;
+  const prefix = testQueuePrefix();
+  const demoKey = 'demo-key-for-the-seed-spec-0123456789';
+  const env = (smtpPort: string) => ({
+    SEED_DEMO: 'true',
+    ADMIN_PASSWORD: 'demo-admin-password-1',
+    DEMO_KEY: demoKey,
+    DEMO_PROVIDERS_URL: 'http://127.0.0.1:39009',
+    DEMO_IMAP_PORT: '31143',
+    DEMO_SMTP_PORT: smtpPort,
+  });
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await dropQueuePrefix(prefix);
+  });
+  const configs = async (base: string) => {
+    const res = await fetch(`${base}/internal/inboxes`, {
+      headers: { 'x-service-token': 'test-service-token-0123456789abcdef' },
+    });
+    return new Map(((await res.json()) as InboxConfig[]).map((c) => [c.channel, c]));
+  };
+
+  it('points them at the configured ports and fake providers, and follows a changed port on the next start', async () => {
+    let instance = await startTicketService(db, prefix, env('32525'));
+    let inboxes = await configs(instance.base);
+    expect([...inboxes.values()].every((i) => i.demo === true)).toBe(true);
+    const email = inboxes.get('email')!;
+    expect(email.settings).toMatchObject({ imapHost: '127.0.0.1', imapPort: 31143, smtpPort: 32525 });
+    expect(email.secrets).toEqual(demoInboxSecrets(demoKey, 'email', 'support@wallet.example'));
+    const telegram = inboxes.get('telegram')!;
+    expect(telegram.settings.providerBaseUrl).toBe(`http://127.0.0.1:39009/telegram/${telegram.id}`);
+    expect(telegram.secrets).toEqual(demoInboxSecrets(demoKey, 'telegram', '400000004'));
+    for (const c of inboxes.values()) expect(checkInboxConfig(c)).toMatchObject({ ok: true });
+    const updatedAt = (await instance.ds.query(`SELECT max(updated_at) AS t FROM inboxes`))[0].t;
+
+    await instance.app.close();
+    instance = await startTicketService(db, prefix, env('32525'));
+    expect((await instance.ds.query(`SELECT max(updated_at) AS t FROM inboxes`))[0].t).toEqual(updatedAt);
+
+    await instance.app.close();
+    instance = await startTicketService(db, prefix, env('42525'));
+    inboxes = await configs(instance.base);
+    expect(inboxes.get('email')!.settings).toMatchObject({ smtpPort: 42525, afterImport: 'seen' });
+    expect(inboxes.get('email')!.secrets).toEqual(email.secrets);
+    await instance.app.close();
   });
 });
