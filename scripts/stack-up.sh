@@ -128,6 +128,12 @@ s.on("error", () => {});
 setTimeout(() => s.destroy(), 2000).unref();
 ' "$REDIS_HOST" "$REDIS_PORT"
 
+# --- Demo mode: the demo mailbox's IMAP server --------------------------------------
+if [ "${WITH_DEMO_TOOLS:-0}" = 1 ] && ! command -v dovecot >/dev/null; then
+  log "demo mode: installing dovecot-imapd (the demo email inbox's IMAP server)"
+  apt_install dovecot-imapd || die "demo mode needs Dovecot: install dovecot-imapd, or set SEED_DEMO=false in .env"
+fi
+
 # --- Tools the test suite drives ---------------------------------------------------
 if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   if [ -f scripts/test-tools.list ]; then

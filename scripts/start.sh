@@ -18,14 +18,22 @@ process.stdout.write([
   "SECRETS_ACTIVE_KEY=k1",
   `EMAIL_THREADING_SECRET=${r(32)}`,
   "SEED_DEMO=true",
+  `ADMIN_PASSWORD=${r(15)}`,
+  `DEMO_KEY=${r(32)}`,
   "BLOB_DIR=./var/blobs",
   "",
 ].join("\n"));' > .env
   chmod 600 .env
 fi
 set -a; . ./.env; set +a
+# Demo mode's stand-ins sign with secrets derived from DEMO_KEY: an .env from before they existed gets one.
+if [ "${SEED_DEMO:-false}" = true ] && [ -z "${DEMO_KEY:-}" ]; then
+  echo "DEMO_KEY=$(node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))')" >> .env
+  set -a; . ./.env; set +a
+fi
 
-bash scripts/stack-up.sh
+# Demo mode also needs Dovecot, the demo mailbox's IMAP server (stack-up installs it when missing).
+WITH_DEMO_TOOLS=$([ "${SEED_DEMO:-false}" = true ] && echo 1 || echo 0) bash scripts/stack-up.sh
 npm run --silent migrate
 bash scripts/build.sh
 exec node scripts/start-all.cjs

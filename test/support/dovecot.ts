@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
+import { dovecotConfig, dovecotPasswd } from '../../demo/mail/dovecot-config';
 import { freePort } from './redis-server';
 
 const run = promisify(execFile);
@@ -47,54 +48,8 @@ export class DovecotServer {
     // Dovecot drops to the dovecot user for mail access: the maildir root must be its own.
     mkdirSync(join(d, 'mail'));
     spawnSync('chown', ['dovecot:dovecot', join(d, 'mail')]);
-    writeFileSync(join(d, 'passwd'), [...this.users].map(([u, p]) => `${u}:{PLAIN}${p}::::::`).join('\n') + '\n');
-    writeFileSync(
-      this.conf,
-      `
-protocols = imap
-listen = 127.0.0.1
-base_dir = ${d}/run
-state_dir = ${d}/state
-log_path = ${d}/dovecot.log
-info_log_path = ${d}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-default_internal_user = dovecot
-default_login_user = dovenull
-mail_location = maildir:${d}/mail/%u
-mail_uid = dovecot
-mail_gid = dovecot
-first_valid_uid = 1
-mail_max_userip_connections = 100
-imap_idle_notify_interval = 2 mins
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u ${d}/passwd
-}
-userdb {
-  driver = static
-  args = uid=dovecot gid=dovecot home=${d}/mail/%u
-}
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = ${this.port}
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service stats {
-  unix_listener stats-reader {
-    mode = 0666
-  }
-  unix_listener stats-writer {
-    mode = 0666
-  }
-}
-`,
-    );
+    writeFileSync(join(d, 'passwd'), dovecotPasswd(this.users));
+    writeFileSync(this.conf, dovecotConfig({ dir: d, port: this.port, user: null }));
   }
 
   private answers(): Promise<boolean> {
@@ -121,7 +76,7 @@ service stats {
     this.users.set(user, password);
     // Written aside and renamed: Dovecot must never read it half-written.
     const file = join(this.dir, 'passwd');
-    writeFileSync(`${file}.tmp`, [...this.users].map(([u, p]) => `${u}:{PLAIN}${p}::::::`).join('\n') + '\n');
+    writeFileSync(`${file}.tmp`, dovecotPasswd(this.users));
     renameSync(`${file}.tmp`, file);
     const deadline = Date.now() + 8000;
     for (;;) {

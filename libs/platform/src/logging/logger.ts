@@ -41,11 +41,25 @@ export function createLogger(service: string, level: string): Logger {
   });
 }
 
+/**
+ * Nest's boot narration (one line per module, controller, route and gateway: ~80 per service) is
+ * debug, not info: at the default level a start shows what the services say, not how Nest wired them.
+ */
+const NEST_BOOT_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+  'WebSocketsController',
+  'NestMicroservice',
+]);
+
 /** Routes Nest's own logging into pino so every line is JSON. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
   log(message: unknown, context?: string) {
-    this.write('info', message, context);
+    this.write(context && NEST_BOOT_CONTEXTS.has(context) ? 'debug' : 'info', message, context);
   }
   error(message: unknown, trace?: string, context?: string) {
     this.logger.error({ context, trace }, String(message));
