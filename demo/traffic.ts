@@ -86,6 +86,38 @@ export async function sendDemoTraffic(opts: { stay?: boolean; log?: (line: strin
     });
   };
 
+  // Hotline (Twilio, Indonesian callers): an answered call, later a missed one.
+  const vo = inbox('voice');
+  const twilio = (params: Record<string, string>) => {
+    const path = `/webhooks/twilio/${vo.id}`;
+    return fetch(voice + path, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(vo.secrets.authToken, voicePublic + path, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+  };
+  const call = (sid: string, from: string, over: Record<string, string>) => ({
+    AccountSid: vo.secrets.accountSid,
+    ApiVersion: '2010-04-01',
+    CallSid: sid,
+    From: from,
+    To: vo.address,
+    Direction: 'inbound',
+    Timestamp: new Date().toUTCString(),
+    ...over,
+  });
+  // Budi first calls the hotline, then writes on WhatsApp from the same number: one contact, so an
+  // agent can answer the call ticket on WhatsApp. The call is stored before the WhatsApp message is
+  // sent: a call after it would join his open WhatsApp ticket instead (routeCall), as it should.
+  const answered = `CA${id(16)}`;
+  await record({ channel: 'voice', language: 'id', what: 'call: transfer still missing', externalId: answered }, () =>
+    twilio(call(answered, '+6281234567001', { CallStatus: 'completed', CallDuration: '184' })),
+  );
+  await waitStored(answered);
+
   // WhatsApp (Indonesian): a transfer that failed after the balance was taken.
   const wa = inbox('whatsapp');
   const wamid = `wamid.demo${id(12)}`;
@@ -193,34 +225,6 @@ export async function sendDemoTraffic(opts: { stay?: boolean; log?: (line: strin
     }),
   );
 
-  // Hotline (Twilio, Indonesian caller): an answered call, then a missed one.
-  const vo = inbox('voice');
-  const twilio = (params: Record<string, string>) => {
-    const path = `/webhooks/twilio/${vo.id}`;
-    return fetch(voice + path, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilioSignature(vo.secrets.authToken, voicePublic + path, params),
-      },
-      body: new URLSearchParams(params).toString(),
-    });
-  };
-  const call = (sid: string, from: string, over: Record<string, string>) => ({
-    AccountSid: vo.secrets.accountSid,
-    ApiVersion: '2010-04-01',
-    CallSid: sid,
-    From: from,
-    To: vo.address,
-    Direction: 'inbound',
-    Timestamp: new Date().toUTCString(),
-    ...over,
-  });
-  // Budi calls from the number his WhatsApp is on: one contact, so the call can be answered on WhatsApp.
-  const answered = `CA${id(16)}`;
-  await record({ channel: 'voice', language: 'id', what: 'call: transfer still missing', externalId: answered }, () =>
-    twilio(call(answered, '+6281234567001', { CallStatus: 'completed', CallDuration: '184' })),
-  );
   const missed = `CA${id(16)}`;
   await record({ channel: 'voice', language: 'id', what: 'missed call', externalId: missed }, () =>
     twilio(call(missed, '+6285711122233', { CallStatus: 'no-answer', CallDuration: '0' })),
@@ -319,6 +323,23 @@ export async function sendDemoTraffic(opts: { stay?: boolean; log?: (line: strin
   });
 
   return { results, chat };
+}
+
+/** Waits (at most 15 s) until ticket-service stored the message of this external id. */
+async function waitStored(externalId: string): Promise<void> {
+  const pg = new Client({ connectionString: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/onequeue' });
+  await pg.connect();
+  try {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const { rowCount } = await pg.query('SELECT 1 FROM messages WHERE external_id = $1', [externalId]);
+      if (rowCount) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`message ${externalId} was not stored within 15 s: is the stack (npm start) running?`);
+  } finally {
+    await pg.end();
+  }
 }
 
 async function demoInboxRows(): Promise<DemoInboxRow[]> {

@@ -9,5 +9,5 @@ npx swc apps libs -d dist --config-file .swcrc --ignore "**/*.spec.ts" --quiet
 find apps libs -type f \( -name "*.html" -o -name "*.css" -o -name "*.hbs" \) -not -path "*/node_modules/*" \
   -exec sh -c 'mkdir -p "dist/$(dirname "$1")" && cp "$1" "dist/$1"' _ {} \;
 # The chat widget ships prebuilt so production images need neither esbuild nor its sources.
-node dist/apps/chat-service/src/widget/bundle-cli.js
-echo "build: dist/ ready"
+node dist/apps/chat-service/src/widget/bundle-cli.js >/dev/null
+echo "build: dist/ ready (apps, libs, chat widget)"

@@ -145,6 +145,8 @@ process.on('SIGTERM', () => shutdown(0));
       if (!demo) return shutdown(1);
     }
   }
+  // The channel services reach ticket-service where npm start put it.
+  env.TICKET_SERVICE_URL = env.TICKET_SERVICE_URL || `http://${HOST}:${portOf(SERVICES[0])}`;
   // Twilio signs the URL it called: without a proxy in front, that is voice-service's own address.
   env.VOICE_PUBLIC_BASE_URL = env.VOICE_PUBLIC_BASE_URL || `http://localhost:${portOf(SERVICES[4])}`;
   const [first, ...rest] = SERVICES;

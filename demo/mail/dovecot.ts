@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { dovecotConfig, dovecotPasswd } from './dovecot-config';
 
 /**
@@ -14,12 +15,16 @@ export async function startDemoDovecot(opts: {
   dir: string;
   port: number;
   users: Record<string, string>;
-}): Promise<{ stop(): void }> {
+}): Promise<{ dir: string; stop(): void }> {
   if (spawnSync('which', ['dovecot']).status !== 0)
     throw new Error('dovecot is not installed (Debian: apt-get install dovecot-imapd; npm start installs it as root)');
   const root = process.getuid?.() === 0;
-  const d = opts.dir;
+  const d = demoDovecotDir(opts.dir);
   mkdirSync(join(d, 'mail'), { recursive: true });
+  if (root) {
+    chmodSync(dirname(d), 0o755);
+    chmodSync(d, 0o755);
+  }
   // As root Dovecot reads mail as its own user: the maildir root must be that user's.
   if (root) spawnSync('chown', ['-R', 'dovecot:dovecot', join(d, 'mail')]);
   const conf = join(d, 'dovecot.conf');
@@ -37,7 +42,24 @@ export async function startDemoDovecot(opts: {
       throw new Error(`dovecot did not answer on 127.0.0.1:${opts.port}; see ${d}/dovecot.log`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { stop: () => stopDovecot(d, conf) };
+  return { dir: d, stop: () => stopDovecot(d, conf) };
+}
+
+/**
+ * Where the demo Dovecot of `dir` keeps its files. As root Dovecot reads mail as its `dovecot`
+ * user, which cannot enter a clone under /root or a 0700 temp dir: they then live in a directory
+ * of their own, one per clone.
+ */
+export function demoDovecotDir(dir: string): string {
+  return process.getuid?.() === 0
+    ? `/var/lib/onequeue-demo/dovecot-${createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 12)}`
+    : dir;
+}
+
+/** Stops the demo Dovecot of `dir` if one runs (a stack that was killed rather than stopped leaves it). */
+export function stopDemoDovecot(dir: string): void {
+  const d = demoDovecotDir(dir);
+  stopDovecot(d, join(d, 'dovecot.conf'));
 }
 
 function stopDovecot(dir: string, conf: string) {

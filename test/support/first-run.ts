@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as pg from 'pg';
 import { dropQueuePrefix } from '@oq/database/testing/test-env';
+import { demoDovecotDir, stopDemoDovecot } from '../../demo/mail/dovecot';
 import { freePort } from './redis-server';
 
 /**
@@ -111,14 +112,14 @@ export class FirstRun {
   }
 
   /** `npm start` until its summary; returns the seconds it took and what it printed before. */
-  async start(timeoutMs = 240_000): Promise<{ seconds: number; linesBefore: number; summary: string }> {
+  async start(timeoutMs = 240_000): Promise<{ seconds: number; linesBefore: number; before: string; summary: string }> {
     const t0 = Date.now();
     this.stack = spawn('npm', ['start'], { cwd: this.dir, env: this.env, detached: true });
     this.stack.stdout!.on('data', (d) => (this.output += d));
     this.stack.stderr!.on('data', (d) => (this.output += d));
     const exited = new Promise<never>((_, reject) =>
       this.stack!.once('exit', (code) =>
-        reject(new Error(`npm start exited with ${code} before its summary:\n${this.output.slice(-4000)}`)),
+        reject(new Error(`npm start exited with ${code} before its summary:\n${excerpt(this.output)}`)),
       ),
     );
     const summary = await Promise.race([
@@ -129,14 +130,14 @@ export class FirstRun {
           return i >= 0 ? this.output.slice(0, i + 21) : null;
         },
         timeoutMs,
-        () => `npm start printed no summary within ${timeoutMs / 1000} s:\n${this.output.slice(-4000)}`,
+        () => `npm start printed no summary within ${timeoutMs / 1000} s:\n${excerpt(this.output)}`,
       ),
     ]);
     const seconds = (Date.now() - t0) / 1000;
     const before = summary.slice(0, summary.indexOf('OneQueue is up'));
     // npm's own banner (`> onequeue@… start`, the script line) counts: it is what the newcomer sees.
     const linesBefore = before.split('\n').filter((l) => l.trim()).length;
-    return { seconds, linesBefore, summary: summary.slice(summary.indexOf('OneQueue is up')) };
+    return { seconds, linesBefore, before, summary: summary.slice(summary.indexOf('OneQueue is up')) };
   }
 
   /** The login the summary printed. */
@@ -174,13 +175,18 @@ export class FirstRun {
       } catch {
         /* already gone */
       }
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 25_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, 25_000)))]);
+      clearTimeout(timer);
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {
         /* stopped */
       }
     }
+    // The demo's Dovecot daemonises: stopped with the stack, unless the stack was killed.
+    stopDemoDovecot(join(this.dir, 'var/demo/dovecot'));
+    rmSync(demoDovecotDir(join(this.dir, 'var/demo/dovecot')), { recursive: true, force: true });
     const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`).finally(() => admin.end());
@@ -215,7 +221,7 @@ export async function exerciseChannels(
     });
     return { status: r.status, body: (await r.json().catch(() => null)) as any };
   };
-  type QueueItem = { id: string; channel: string; subject: string | null };
+  type QueueItem = { id: string; channel: string; subject: string | null; requesterId: string };
   // Ingest is asynchronous (email waits for IMAP IDLE): wait until every channel has its ticket.
   let items: QueueItem[] = [];
   try {
@@ -237,13 +243,21 @@ export async function exerciseChannels(
   const sent: { ticketId: string; messageId: string; ticketChannel: string; replyChannel: string }[] = [];
   const replies: FirstRunReport['replies'] = [];
   for (const channel of CHANNELS) {
-    // The call to answer is Budi's (demo:traffic calls from his WhatsApp number): reply to it on WhatsApp.
+    // The call to answer is Budi's: demo:traffic calls from the number his WhatsApp is on, so the call
+    // ticket has the WhatsApp ticket's requester, and the reply goes out on WhatsApp.
+    const budi = items.find((t) => t.channel === 'whatsapp')?.requesterId;
     const ticket =
       channel === 'voice'
-        ? items.find((t) => t.channel === 'voice' && /\+6281234567001/.test(t.subject ?? ''))
+        ? items.find((t) => t.channel === 'voice' && t.requesterId === budi)
         : items.find((t) => t.channel === channel);
     if (!ticket) {
-      replies.push({ ticketChannel: channel, replyChannel: '-', status: 'no ticket', final: false });
+      const seen = items.filter((t) => t.channel === channel).map((t) => t.subject);
+      replies.push({
+        ticketChannel: channel,
+        replyChannel: '-',
+        status: `no ticket (${seen.join('; ')})`,
+        final: false,
+      });
       continue;
     }
     const replyChannel = channel === 'voice' ? 'whatsapp' : channel;
@@ -252,7 +266,12 @@ export async function exerciseChannels(
       ...(channel === 'voice' ? { channel: 'whatsapp' } : {}),
     });
     if (r.status !== 201) {
-      replies.push({ ticketChannel: channel, replyChannel, status: `HTTP ${r.status} ${r.body?.message}`, final: false });
+      replies.push({
+        ticketChannel: channel,
+        replyChannel,
+        status: `HTTP ${r.status} ${r.body?.message}`,
+        final: false,
+      });
       continue;
     }
     sent.push({ ticketId: ticket.id, messageId: r.body.id, ticketChannel: channel, replyChannel });
@@ -301,11 +320,7 @@ export async function fetchOpenApi(run: FirstRun): Promise<FirstRunReport['opena
   );
 }
 
-async function waitFor<T>(
-  probe: () => T | null | Promise<T | null>,
-  timeoutMs: number,
-  why: () => string,
-): Promise<T> {
+async function waitFor<T>(probe: () => T | null | Promise<T | null>, timeoutMs: number, why: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -313,4 +328,9 @@ async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(why());
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The start and the end of a long output: where it went wrong is usually at one of them. */
+function excerpt(output: string): string {
+  return output.length <= 6000 ? output : `${output.slice(0, 3000)}\n…\n${output.slice(-3000)}`;
 }

@@ -195,8 +195,12 @@ export class InboxDirectory implements OnApplicationBootstrap, OnApplicationShut
           .map((i) => [i.id, i]),
       );
       this.checkAll();
+      // Worth an info line when it ends a spell on the sealed copy; at boot the "listening" line says enough.
       if (this.loaded?.source !== 'ticket-service')
-        this.logger.info({ inboxes: this.inboxes.size }, 'inboxes loaded from ticket-service');
+        this.logger[this.loaded ? 'info' : 'debug'](
+          { inboxes: this.inboxes.size },
+          'inboxes loaded from ticket-service',
+        );
       this.loaded = { source: 'ticket-service', asOf: new Date().toISOString() };
       this.logger.debug({ inboxes: this.inboxes.size }, 'inboxes loaded');
     } catch (err) {
