@@ -31,6 +31,14 @@ export const FINAL_STATE: Record<string, readonly string[]> = {
   email: ['sent'],
 };
 
+/** The phases of a start, by the line that ends each. */
+const MARKS: Record<string, RegExp> = {
+  migrated: /^(applied |database is up to date)/m,
+  built: /^build: dist\/ ready/m,
+  servicesStarting: /\[ticket-service\]/,
+  up: /OneQueue is up/,
+};
+
 export interface FirstRunReport {
   startSeconds: number;
   logLinesToSummary: number;
@@ -55,6 +63,8 @@ export class FirstRun {
   private traffic?: ChildProcess;
   private output = '';
   ports: Record<string, number> = {};
+  /** Seconds from `npm start` until its output first showed each phase's end (MARKS). */
+  marks: Record<string, number> = {};
 
   /** Copies the repository as a clone would have it and picks free ports. */
   async prepare(): Promise<void> {
@@ -115,8 +125,13 @@ export class FirstRun {
   async start(timeoutMs = 240_000): Promise<{ seconds: number; linesBefore: number; before: string; summary: string }> {
     const t0 = Date.now();
     this.stack = spawn('npm', ['start'], { cwd: this.dir, env: this.env, detached: true });
-    this.stack.stdout!.on('data', (d) => (this.output += d));
-    this.stack.stderr!.on('data', (d) => (this.output += d));
+    const mark = (d: Buffer) => {
+      this.output += d;
+      for (const [name, re] of Object.entries(MARKS))
+        if (this.marks[name] === undefined && re.test(this.output)) this.marks[name] = (Date.now() - t0) / 1000;
+    };
+    this.stack.stdout!.on('data', mark);
+    this.stack.stderr!.on('data', mark);
     const exited = new Promise<never>((_, reject) =>
       this.stack!.once('exit', (code) =>
         reject(new Error(`npm start exited with ${code} before its summary:\n${excerpt(this.output)}`)),
