@@ -42,6 +42,7 @@ async function main() {
   const dovecot = await startDemoDovecot({
     dir: join(root, 'dovecot'),
     port: port('DEMO_IMAP_PORT', 1143),
+    host,
     // Customers' mail is appended straight into this INBOX by demo:traffic: no other mailboxes.
     users: { [DEMO_EMAIL]: mail.imapPassword },
   });

@@ -37,7 +37,16 @@ export interface TrafficResult {
 
 const env = process.env;
 export const hostOf = () => (!env.BIND_HOST || env.BIND_HOST === '0.0.0.0' ? '127.0.0.1' : env.BIND_HOST);
-export const url = (portVar: string, fallback: number) => `http://${hostOf()}:${env[portVar] ?? fallback}`;
+/** Each service's own URL variable: compose names the containers; npm start has them all on this host. */
+const URL_VARS: Record<string, string> = {
+  TICKET_SERVICE_PORT: 'TICKET_SERVICE_URL',
+  SOCIAL_SERVICE_PORT: 'SOCIAL_SERVICE_URL',
+  VOICE_SERVICE_PORT: 'VOICE_SERVICE_URL',
+  CHAT_SERVICE_PORT: 'CHAT_SERVICE_URL',
+};
+/** A service's URL: its *_SERVICE_URL when set, else this host and its port. */
+export const url = (portVar: string, fallback: number) =>
+  env[URL_VARS[portVar] ?? '']?.replace(/\/+$/, '') ?? `http://${hostOf()}:${env[portVar] ?? fallback}`;
 const now = () => Math.floor(Date.now() / 1000);
 const id = (n = 8) => randomBytes(n).toString('hex');
 
@@ -291,7 +300,7 @@ export async function sendDemoTraffic(opts: { stay?: boolean; log?: (line: strin
   const messageId = `<${id(12)}@customer.example>`;
   await record({ channel: 'email', language: 'zh', what: 'refund request', externalId: messageId }, async () => {
     const imap = new ImapFlow({
-      host: '127.0.0.1',
+      host: env.DEMO_MAIL_HOST ?? '127.0.0.1',
       port: Number(env.DEMO_IMAP_PORT ?? 1143),
       secure: false,
       auth: { user: em.address, pass: em.secrets.imapPassword },

@@ -1,10 +1,11 @@
 /**
- * A Dovecot configuration serving plaintext IMAP on one loopback port from a directory of its
+ * A Dovecot configuration serving plaintext IMAP on one port (loopback unless `host` says otherwise) from a directory of its
  * own (config, state, passwd-file, maildirs): the demo's mailbox (demo/mail/dovecot.ts) and the
  * test suite's throwaway servers (test/support/dovecot.ts) both run Dovecot this way.
  * As root Dovecot drops to its `dovecot` user for mail access; as another user it runs as that user.
  */
-export function dovecotConfig(opts: { dir: string; port: number; user: string | null }): string {
+export function dovecotConfig(opts: { dir: string; port: number; user: string | null; host?: string }): string {
+  const host = opts.host ?? '127.0.0.1';
   const d = opts.dir;
   const users = opts.user
     ? `default_internal_user = ${opts.user}\ndefault_login_user = ${opts.user}\nmail_uid = ${opts.user}\nmail_gid = ${opts.user}`
@@ -12,7 +13,7 @@ export function dovecotConfig(opts: { dir: string; port: number; user: string | 
   const owner = opts.user ?? 'dovecot';
   return `
 protocols = imap
-listen = 127.0.0.1
+listen = ${host}
 base_dir = ${d}/run
 state_dir = ${d}/state
 log_path = ${d}/dovecot.log
@@ -35,7 +36,7 @@ userdb {
 }
 service imap-login {
   inet_listener imap {
-    address = 127.0.0.1
+    address = ${host}
     port = ${opts.port}
   }
   inet_listener imaps {

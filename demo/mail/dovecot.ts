@@ -14,6 +14,8 @@ import { dovecotConfig, dovecotPasswd } from './dovecot-config';
 export async function startDemoDovecot(opts: {
   dir: string;
   port: number;
+  /** Where IMAP listens: loopback, or every address when the demo runs in its own container. */
+  host?: string;
   users: Record<string, string>;
 }): Promise<{ dir: string; stop(): void }> {
   if (spawnSync('which', ['dovecot']).status !== 0)
@@ -28,7 +30,10 @@ export async function startDemoDovecot(opts: {
   // As root Dovecot reads mail as its own user: the maildir root must be that user's.
   if (root) spawnSync('chown', ['-R', 'dovecot:dovecot', join(d, 'mail')]);
   const conf = join(d, 'dovecot.conf');
-  writeFileSync(conf, dovecotConfig({ dir: d, port: opts.port, user: root ? null : userInfo().username }));
+  writeFileSync(
+    conf,
+    dovecotConfig({ dir: d, port: opts.port, host: opts.host, user: root ? null : userInfo().username }),
+  );
   writeFileSync(`${d}/passwd.tmp`, dovecotPasswd(Object.entries(opts.users)), { mode: 0o600 });
   renameSync(`${d}/passwd.tmp`, `${d}/passwd`);
   if (root) spawnSync('chown', ['dovecot', `${d}/passwd`]);

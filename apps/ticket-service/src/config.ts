@@ -44,6 +44,7 @@ export const ConfigSchema = BaseConfigSchema.extend({
   /** Demo mode: the local fake Graph / Bot API the social demo inboxes send through (demo/fake-providers). */
   DEMO_PROVIDERS_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3009'),
   /** Demo mode: the local Dovecot (IMAP) and SMTP catcher the demo email inbox reads and sends through. */
+  DEMO_MAIL_HOST: z.string().min(1).default('127.0.0.1'),
   DEMO_IMAP_PORT: z.coerce.number().int().min(1).max(65535).default(1143),
   DEMO_SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(2525),
   /** Inbound micro-batch: up to this many jobs or this many ms per transaction. */

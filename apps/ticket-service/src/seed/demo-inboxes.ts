@@ -13,6 +13,7 @@ export interface DemoInbox {
 export interface DemoEndpoints {
   demoKey?: string;
   providersUrl: string;
+  mailHost: string;
   imapPort: number;
   smtpPort: number;
 }
@@ -119,7 +120,7 @@ export function demoConnection(
   const secrets = demoInboxSecrets(at.demoKey, inbox.channel, inbox.address);
   if (inbox.channel === 'email')
     return {
-      settings: { imapHost: '127.0.0.1', imapPort: at.imapPort, smtpHost: '127.0.0.1', smtpPort: at.smtpPort },
+      settings: { imapHost: at.mailHost, imapPort: at.imapPort, smtpHost: at.mailHost, smtpPort: at.smtpPort },
       secrets,
     };
   if (SOCIAL.includes(inbox.channel))

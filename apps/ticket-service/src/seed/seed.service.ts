@@ -85,6 +85,7 @@ export class SeedService implements OnApplicationBootstrap {
     const at: DemoEndpoints = {
       demoKey: this.config.DEMO_KEY,
       providersUrl: this.config.DEMO_PROVIDERS_URL,
+      mailHost: this.config.DEMO_MAIL_HOST,
       imapPort: this.config.DEMO_IMAP_PORT,
       smtpPort: this.config.DEMO_SMTP_PORT,
     };
