@@ -21,6 +21,8 @@ module.exports = {
   globalSetup: '<rootDir>/libs/database/src/testing/global-setup.ts',
   globalTeardown: '<rootDir>/libs/database/src/testing/global-teardown.ts',
   setupFiles: ['reflect-metadata'],
+  // Fails a file whose responses broke their service's OpenAPI document (test-env.ts turns the check on).
+  setupFilesAfterEnv: ['<rootDir>/libs/database/src/testing/openapi-contract.setup.ts'],
   testTimeout: 30000,
   maxWorkers: 2,
 };

@@ -11,6 +11,8 @@ export * from './http/bootstrap';
 export * from './http/zod-validation.pipe';
 export * from './http/json-body';
 export * from './http/body-limit';
+export * from './http/openapi';
+export * from './http/openapi-contract-store';
 export * from './platform.module';
 export * from './crypto/secret-box';
 export * from './inboxes/inbox-directory';

@@ -14,9 +14,23 @@ import {
   Res,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ChatHistoryPage, isStorableText } from '@oq/contracts';
-import { BlobTooLargeError, CONFIG } from '@oq/platform';
+import {
+  ApiContentResponse,
+  ApiErrors,
+  ApiRawBody,
+  ApiSha256,
+  ApiUuid,
+  ApiZodParam,
+  ApiZodQuery,
+  ApiZodQueryParam,
+  ApiZodResponse,
+  BINARY,
+  BlobTooLargeError,
+  CONFIG,
+} from '@oq/platform';
+import { applyDecorators } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
@@ -33,6 +47,42 @@ const HistoryQuery = z.object({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
+
+const VisitorView = z.object({
+  visitorId: ApiUuid,
+  /** Send it as X-Chat-Visitor-Token (REST) or `visitorToken` (socket) to be this visitor again. */
+  token: z.string(),
+});
+
+const UploadView = z.object({
+  sha256: ApiSha256,
+  size: z.number().int(),
+  filename: z.string(),
+  contentType: z.string(),
+});
+
+const INBOX_ID = ApiZodParam('inboxId', ApiUuid, 'The chat inbox id');
+
+/** The customer credentials every REST call but POST visitors carries, and their refusals. */
+const ApiCustomer = () =>
+  applyDecorators(
+    ApiHeader({ name: 'x-chat-visitor-token', required: false, description: 'A visitor token (POST visitors)' }),
+    ApiHeader({ name: 'x-chat-user-token', required: false, description: 'A signed-in user: HS256 JWT from the app' }),
+    ApiHeader({
+      name: 'x-chat-user-id',
+      required: false,
+      description: 'A signed-in user: the id (with x-chat-user-hash)',
+    }),
+    ApiHeader({ name: 'x-chat-user-hash', required: false, description: 'hex HMAC-SHA256(inbox secret, user id)' }),
+    ApiErrors({
+      400: 'Malformed credentials',
+      401: 'The credentials are invalid, expired, or name no customer',
+      403: "The Origin is not on the inbox's allow-list",
+      404: 'No such chat inbox',
+      429: 'Too many attempts: retry later',
+      503: 'The inbox is misconfigured, or ticket-service is unreachable',
+    }),
+  );
 
 const CHAT_HEADERS =
   'content-type, x-chat-visitor-token, x-chat-user-token, x-chat-user-id, x-chat-user-hash, x-filename';
@@ -71,6 +121,15 @@ export class ChatController implements OnModuleInit {
 
   @Post('visitors')
   @HttpCode(201)
+  @ApiOperation({ summary: 'Start an anonymous visitor: an id and the token to come back as it' })
+  @INBOX_ID
+  @ApiZodResponse(201, VisitorView, 'The new visitor')
+  @ApiErrors({
+    403: "The Origin is not on the inbox's allow-list",
+    404: 'No such chat inbox',
+    429: 'Too many new visitors from this address: retry later',
+    503: 'The inbox is misconfigured, or cannot be looked up right now',
+  })
   async createVisitor(@Param('inboxId') inboxId: string, @Req() req: FastifyRequest) {
     const ip = clientIp(req.raw.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.CHAT_TRUST_PROXY);
     if (!(await this.limiter.allow(`conn:ip:${ip}`, this.config.CHAT_IP_CONNECTS_PER_WINDOW)))
@@ -85,6 +144,11 @@ export class ChatController implements OnModuleInit {
   }
 
   @Get('messages')
+  @ApiOperation({ summary: "The customer's chat history, newest first (public messages only)" })
+  @INBOX_ID
+  @ApiZodQuery(HistoryQuery)
+  @ApiCustomer()
+  @ApiZodResponse(200, ChatHistoryPage, 'A page of messages')
   async messages(
     @Param('inboxId') inboxId: string,
     @Query('cursor') cursor: string | undefined,
@@ -100,6 +164,16 @@ export class ChatController implements OnModuleInit {
 
   @Post('attachments')
   @HttpCode(201)
+  @ApiOperation({ summary: 'Upload a file as raw bytes; send its ref with a chat message' })
+  @INBOX_ID
+  @ApiRawBody('application/octet-stream', BINARY, 'The file')
+  @ApiHeader({ name: 'x-filename', required: false, description: 'Percent-encoded UTF-8 file name' })
+  @ApiHeader({ name: 'x-content-type', required: false, description: 'The file’s media type' })
+  @ApiCustomer()
+  @ApiZodResponse(201, UploadView, 'The stored file')
+  @ApiErrors({
+    400: 'Not application/octet-stream, a malformed X-Filename, or larger than CHAT_MAX_ATTACHMENT_BYTES',
+  })
   async upload(@Param('inboxId') inboxId: string, @Req() req: FastifyRequest) {
     const customer = await customerFromRequest(this.auth, inboxId, req.headers);
     if (!(req.body instanceof Readable)) throw new BadRequestException('send the file as application/octet-stream');
@@ -115,6 +189,13 @@ export class ChatController implements OnModuleInit {
   }
 
   @Get('attachments/:sha256')
+  @ApiOperation({ summary: 'Download a file of the conversation (uploaded by the customer or sent by an agent)' })
+  @INBOX_ID
+  @ApiZodParam('sha256', ApiSha256, 'The hex sha256 of the file')
+  @ApiZodQueryParam('filename', z.string().optional(), 'The name to save it as')
+  @ApiCustomer()
+  @ApiContentResponse(200, 'application/octet-stream', 'The file', BINARY)
+  @ApiErrors({ 404: 'No such chat inbox, or not a file of this customer' })
   async download(
     @Param('inboxId') inboxId: string,
     @Param('sha256') sha256: string,

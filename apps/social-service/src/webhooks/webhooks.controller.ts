@@ -14,9 +14,23 @@ import {
   BadRequestException,
   RawBodyRequest,
 } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { JobName, QueueName, socialRawJobId } from '@oq/contracts';
-import { AcceptsBodyProblem, BodyLimit, BodyProblemRequest, LOGGER, QueueService, safeEqual } from '@oq/platform';
+import {
+  AcceptsBodyProblem,
+  ApiContentResponse,
+  ApiErrors,
+  ApiUuid,
+  ApiZodParam,
+  ApiZodQueryParam,
+  ApiZodResponse,
+  BodyLimit,
+  BodyProblemRequest,
+  LOGGER,
+  QueueService,
+  safeEqual,
+} from '@oq/platform';
+import { z } from 'zod';
 import { FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { SocialInboxes } from '../inboxes/social-inboxes.service';
@@ -25,6 +39,16 @@ import { maskWebhookBody } from './redact';
 import { verifyMetaSignature, verifyTelegramSecret } from './signature';
 
 type WebhookRequest = RawBodyRequest<FastifyRequest> & BodyProblemRequest;
+
+const Acknowledged = z.object({ ok: z.literal(true) });
+const INBOX_ID = ApiZodParam('inboxId', ApiUuid, 'The social inbox id (each inbox has its own webhook URL)');
+/** The provider's own JSON: documented by the provider, acknowledged as it comes. */
+const PROVIDER_JSON = { type: 'object', additionalProperties: true } as const;
+const INTAKE_ERRORS = {
+  400: 'Empty body',
+  404: 'No enabled inbox of this provider with this id',
+  503: 'The inbox cannot be looked up right now (ticket-service unreachable): the provider retries',
+};
 
 /**
  * Provider webhooks. Each inbox has its own URL, so the inbox (and with it the
@@ -38,7 +62,7 @@ type WebhookRequest = RawBodyRequest<FastifyRequest> & BodyProblemRequest;
  * provider's redelivery is one job) and is acknowledged; parsing, media downloads
  * and InboundMessages happen in the social.raw worker.
  */
-@ApiExcludeController()
+@ApiTags('webhooks')
 @Controller('webhooks')
 export class WebhooksController {
   constructor(
@@ -49,6 +73,20 @@ export class WebhooksController {
 
   @Get('meta/:inboxId')
   @Header('content-type', 'text/plain; charset=utf-8')
+  @ApiOperation({
+    summary: "Meta's subscription handshake (Messenger, Instagram, WhatsApp Cloud): echoes hub.challenge",
+  })
+  @INBOX_ID
+  @ApiZodQueryParam('hub.mode', z.string().optional(), 'Must be `subscribe`')
+  @ApiZodQueryParam('hub.verify_token', z.string().optional(), "Must equal the inbox's verify token")
+  @ApiZodQueryParam('hub.challenge', z.string().optional(), 'Echoed back on success')
+  @ApiContentResponse(200, 'text/plain', 'hub.challenge, as sent')
+  @ApiErrors({
+    400: 'hub.challenge is missing',
+    403: 'hub.mode is not subscribe, or hub.verify_token does not match',
+    404: 'No enabled Meta inbox with this id',
+    503: INTAKE_ERRORS[503],
+  })
   async verifyMeta(
     @Param('inboxId') inboxId: string,
     @Query('hub.mode') mode?: string,
@@ -69,6 +107,22 @@ export class WebhooksController {
   @AcceptsBodyProblem()
   // Meta documents WhatsApp Cloud API webhook payloads of up to 3 MB (Messenger and Instagram name no maximum).
   @BodyLimit(3 * 1024 * 1024)
+  @ApiOperation({
+    summary: 'Messenger, Instagram and WhatsApp Cloud events (signed with the app secret)',
+    description:
+      'A verified body is queued and acknowledged; one that is verified but not a JSON object is acknowledged and ' +
+      'dead-lettered (a 4xx would make Meta redeliver it for days).',
+  })
+  @INBOX_ID
+  @ApiHeader({
+    name: 'x-hub-signature-256',
+    required: true,
+    description: 'sha256=<hex HMAC-SHA256 of the raw body with the app secret>',
+    schema: { type: 'string' },
+  })
+  @ApiBody({ schema: PROVIDER_JSON, description: "Meta's webhook event (object, entry[] …)" })
+  @ApiZodResponse(200, Acknowledged, 'Received')
+  @ApiErrors({ ...INTAKE_ERRORS, 401: 'X-Hub-Signature-256 missing or does not match the body' })
   async receiveMeta(@Param('inboxId') inboxId: string, @Req() req: WebhookRequest): Promise<{ ok: true }> {
     const inbox = await this.metaInbox(inboxId);
     const raw = this.rawBody(req);
@@ -86,6 +140,21 @@ export class WebhooksController {
   @AcceptsBodyProblem()
   // One Update per request (a message is at most 4096 characters, media come as file ids): far under 1 MB.
   @BodyLimit(1024 * 1024)
+  @ApiOperation({
+    summary: 'Telegram Bot API updates (the secret token set with setWebhook)',
+    description:
+      'A verified body is queued and acknowledged; one that is not a JSON object is acknowledged and dead-lettered.',
+  })
+  @INBOX_ID
+  @ApiHeader({
+    name: 'x-telegram-bot-api-secret-token',
+    required: true,
+    description: "The inbox's webhook secret",
+    schema: { type: 'string' },
+  })
+  @ApiBody({ schema: PROVIDER_JSON, description: 'A Telegram Update (update_id, message …)' })
+  @ApiZodResponse(200, Acknowledged, 'Received')
+  @ApiErrors({ ...INTAKE_ERRORS, 401: 'X-Telegram-Bot-Api-Secret-Token missing or wrong' })
   async receiveTelegram(@Param('inboxId') inboxId: string, @Req() req: WebhookRequest): Promise<{ ok: true }> {
     const inbox = await this.inbox(inboxId);
     if (inbox.channel !== 'telegram') throw new NotFoundException(`no telegram inbox ${inboxId}`);

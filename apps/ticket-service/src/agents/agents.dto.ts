@@ -1,5 +1,6 @@
 import { Uuid } from '@oq/contracts';
 import { z } from 'zod';
+import { AgentProfileView } from '../auth/auth.dto';
 
 const Password = z.string().min(10, 'password must be at least 10 characters').max(1024);
 
@@ -25,3 +26,6 @@ export const UpdateAgentBody = z
   .partial()
   .refine((b) => Object.keys(b).length > 0, { message: 'nothing to update' });
 export type UpdateAgentBody = z.infer<typeof UpdateAgentBody>;
+
+/** An agent as the API shows it (never the password hash). */
+export const AgentView = AgentProfileView.extend({ active: z.boolean() }).meta({ id: 'Agent' });

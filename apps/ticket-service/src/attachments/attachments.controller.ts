@@ -12,8 +12,20 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CONFIG } from '@oq/platform';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiContentResponse,
+  ApiErrors,
+  ApiRawBody,
+  ApiSha256,
+  ApiUuid,
+  ApiZodParam,
+  ApiZodQueryParam,
+  ApiZodResponse,
+  BINARY,
+  CONFIG,
+} from '@oq/platform';
+import { MessageAttachment } from '../tickets/ticket.dto';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
 import { Config } from '../config';
@@ -37,11 +49,16 @@ export class AttachmentsController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Upload an attachment (multipart/form-data, field "file")' })
-  @ApiConsumes('multipart/form-data')
-  @ApiBody({
-    schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } }, required: ['file'] },
+  @ApiRawBody('multipart/form-data', {
+    type: 'object',
+    properties: { file: BINARY },
+    required: ['file'],
   })
-  @ApiResponse({ status: 413, description: 'Larger than MAX_ATTACHMENT_BYTES' })
+  @ApiZodResponse(201, MessageAttachment, 'The stored file: attach it by its sha256')
+  @ApiErrors({
+    400: 'Not multipart/form-data, or no "file" field',
+    413: 'Larger than MAX_ATTACHMENT_BYTES',
+  })
   async upload(@CurrentAgent() agent: Viewer, @Req() req: FastifyRequest) {
     if (!req.isMultipart()) throw new BadRequestException('expected multipart/form-data with a "file" field');
     const max = this.config.MAX_ATTACHMENT_BYTES;
@@ -54,9 +71,10 @@ export class AttachmentsController {
 
   @Get(':sha256')
   @ApiOperation({ summary: 'Download an attachment of a message on a ticket the caller can see' })
-  @ApiQuery({ name: 'ticketId', required: true, description: 'The ticket whose message references the attachment' })
-  @ApiProduces('application/octet-stream')
-  @ApiResponse({ status: 404, description: 'Unknown, not referenced by that ticket, or the ticket is not visible' })
+  @ApiZodParam('sha256', ApiSha256, 'The hex sha256 of the content')
+  @ApiZodQueryParam('ticketId', ApiUuid, 'The ticket whose message references the attachment')
+  @ApiContentResponse(200, '*/*', 'The file, with the content type and file name it was stored with', BINARY)
+  @ApiErrors({ 404: 'Unknown, not referenced by that ticket, or the ticket is not visible' })
   async download(
     @CurrentAgent() agent: Viewer,
     @Param('sha256') sha256: string,

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiBearerAuth } from '@nestjs/swagger';
+import { ApiErrors } from '@oq/platform';
 import { AuthenticatedAgent } from './authenticated-agent';
 import { TokenService } from './token.service';
 
@@ -49,10 +50,16 @@ export class AgentAuthGuard implements CanActivate {
 }
 
 /** Requires an authenticated agent (bearer JWT). */
-export const AgentAuth = () => applyDecorators(UseGuards(AgentAuthGuard), ApiBearerAuth());
+export const AgentAuth = () =>
+  applyDecorators(
+    UseGuards(AgentAuthGuard),
+    ApiBearerAuth(),
+    ApiErrors({ 401: 'No bearer token, or it is invalid, expired, revoked, or its agent is deactivated' }),
+  );
 
 /** Requires an authenticated admin: 401 without a valid token, 403 for a non-admin agent. */
-export const AdminOnly = () => applyDecorators(SetMetadata(ADMIN_ONLY, true), AgentAuth());
+export const AdminOnly = () =>
+  applyDecorators(SetMetadata(ADMIN_ONLY, true), AgentAuth(), ApiErrors({ 403: 'The caller is not an admin' }));
 
 /** The calling agent `{ id, role, teamIds }`; use behind AgentAuthGuard. */
 export const CurrentAgent = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthenticatedAgent => {

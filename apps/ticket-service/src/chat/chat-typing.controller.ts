@@ -1,7 +1,16 @@
 import { Body, Controller, HttpCode, Inject, NotFoundException, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CHAT_AGENT_TYPING_CHANNEL, ChatAgentTyping } from '@oq/contracts';
-import { REDIS, ZodValidationPipe } from '@oq/platform';
+import {
+  ApiErrors,
+  ApiNoContent,
+  ApiUuid,
+  ApiZodBody,
+  ApiZodParam,
+  Parsed,
+  REDIS,
+  ZodValidationPipe,
+} from '@oq/platform';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -10,7 +19,6 @@ import { AuthenticatedAgent } from '../auth/authenticated-agent';
 import { assertTicketVisible } from '../permissions/ticket-visibility';
 
 const TypingBody = z.object({ typing: z.boolean() }).strict();
-type TypingBody = z.infer<typeof TypingBody>;
 
 /**
  * An agent's typing indicator for a chat ticket's customer. Ephemeral: published
@@ -28,10 +36,17 @@ export class ChatTypingController {
   @Post()
   @HttpCode(204)
   @ApiOperation({ summary: 'Show (or stop showing) "agent is typing" to the chat customer of this ticket' })
+  @ApiZodParam('id', ApiUuid, 'The ticket id')
+  @ApiZodBody(TypingBody)
+  @ApiNoContent('Sent to the customer sockets of the ticket')
+  @ApiErrors({
+    400: 'Malformed ticket id, malformed JSON, or a body other than { typing: boolean }',
+    404: 'No such ticket, not visible to the caller, or it has no chat conversation',
+  })
   async typing(
     @CurrentAgent() agent: AuthenticatedAgent,
     @Param('id', new ParseUUIDPipe()) ticketId: string,
-    @Body(new ZodValidationPipe(TypingBody)) body: TypingBody,
+    @Body(new ZodValidationPipe(TypingBody)) body: Parsed<typeof TypingBody>,
   ): Promise<void> {
     await assertTicketVisible(this.ds.manager, agent, ticketId);
     const rows: { inbox_id: string; kind: 'app_user' | 'visitor'; value: string; name: string }[] = await this.ds.query(

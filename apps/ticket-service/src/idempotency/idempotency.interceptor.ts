@@ -8,12 +8,32 @@ import {
   Injectable,
   NestInterceptor,
   UnprocessableEntityException,
+  applyDecorators,
 } from '@nestjs/common';
+import { ApiHeader } from '@nestjs/swagger';
+import { ApiBadRequestReason, ApiErrors } from '@oq/platform';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, from, of, throwError } from 'rxjs';
 import { catchError, mergeMap } from 'rxjs/operators';
 import { DataSource } from 'typeorm';
 import { AuthenticatedAgent } from '../auth/authenticated-agent';
+
+/** Documents Idempotency-Key on an operation that uses IdempotencyInterceptor. */
+export const ApiIdempotent = () =>
+  applyDecorators(
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description:
+        'A retry with the same key and body gets the first response instead of acting twice (per agent, 24 h)',
+      schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+    }),
+    ApiBadRequestReason('idempotency-key', 'Idempotency-Key is not 1-255 visible ASCII characters'),
+    ApiErrors({
+      409: 'A request with this Idempotency-Key is still in progress (reason idempotency_in_progress)',
+      422: 'This Idempotency-Key was already used for a different request (reason idempotency_key_reused)',
+    }),
+  );
 
 /** A key whose first request never finished (crash mid-request) is free again after this long. */
 const ABANDONED_AFTER_MS = 60_000;

@@ -1,4 +1,5 @@
 import { Channel, Uuid } from '@oq/contracts';
+import { ApiDateTime, ApiUuid } from '@oq/platform';
 import { z } from 'zod';
 
 // Settings are returned to agents and logged in diffs; anything credential-like belongs in secrets.
@@ -38,18 +39,22 @@ export type UpdateInboxBody = z.infer<typeof UpdateInboxBody>;
 export const ListInboxesQuery = z.object({ channel: Channel.optional() });
 export type ListInboxesQuery = z.infer<typeof ListInboxesQuery>;
 
-export interface InboxView {
-  id: string;
-  channel: string;
-  name: string;
-  address: string;
-  defaultTeamId: string;
-  enabled: boolean;
-  /** Seeded by demo mode; read-only. */
-  demo: boolean;
-  settings: Record<string, unknown>;
-  /** Names only; values never leave the service except to channel services over the internal API. */
-  secretNames: string[];
-  createdAt: string;
-  updatedAt: string;
-}
+export const InboxView = z
+  .object({
+    id: ApiUuid,
+    channel: Channel,
+    name: z.string(),
+    address: z.string(),
+    defaultTeamId: ApiUuid,
+    enabled: z.boolean(),
+    /** Seeded by demo mode; read-only. */
+    demo: z.boolean(),
+    /** The channel's settings (libs/contracts inbox-settings), as stored. */
+    settings: z.record(z.string(), z.unknown()),
+    /** Names only; values never leave the service except to channel services over the internal API. */
+    secretNames: z.array(z.string()),
+    createdAt: ApiDateTime,
+    updatedAt: ApiDateTime,
+  })
+  .meta({ id: 'Inbox' });
+export type InboxView = z.infer<typeof InboxView>;

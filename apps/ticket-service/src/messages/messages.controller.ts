@@ -1,10 +1,10 @@
 import { Body, Controller, Param, Post, UseInterceptors } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { BodyLimit, ZodValidationPipe } from '@oq/platform';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiZodBody, ApiZodResponse, BodyLimit, Parsed, ZodValidationPipe } from '@oq/platform';
 import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
-import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { ApiZodBody, Parsed } from '../tickets/openapi';
-import { IdParam } from '../tickets/tickets.controller';
+import { ApiIdempotent, IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
+import { MessageView } from '../tickets/ticket.dto';
+import { ApiTicketId, IdParam } from '../tickets/tickets.controller';
 import { Viewer } from '../tickets/viewer';
 import { CreateMessageBody } from './message.dto';
 import { RepliesService } from './replies.service';
@@ -22,18 +22,16 @@ export class MessagesController {
   @ApiOperation({
     summary: 'Reply to the customer (on the ticket channel, or a chosen channel/inbox) or add an internal note',
   })
+  @ApiTicketId()
   @ApiZodBody(CreateMessageBody)
-  @ApiResponse({ status: 201, description: 'The stored message (a reply is queued for delivery)' })
-  @ApiResponse({
-    status: 404,
-    description:
+  @ApiIdempotent()
+  @ApiZodResponse(201, MessageView, 'The stored message (a reply is queued for delivery)')
+  @ApiErrors({
+    404:
       'The ticket is not visible, or an attachment is neither an upload of the caller nor on a ticket they can see ' +
       '(the same answer as an unknown hash)',
-  })
-  @ApiResponse({ status: 409, description: 'The ticket is closed' })
-  @ApiResponse({
-    status: 422,
-    description:
+    409: 'The ticket is closed (reason closed)',
+    422:
       'No way to reach the customer on that channel (voice, no identity, no inbox), a Meta platform rule, ' +
       'or a card number in the text, HTML or template parameters (reason card_number_in_reply)',
   })

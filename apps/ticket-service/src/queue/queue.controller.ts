@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Res, UseInterceptors } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@oq/platform';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContent, ApiZodBody, ApiZodQuery, ApiZodResponse, Parsed, ZodValidationPipe } from '@oq/platform';
 import { FastifyReply } from 'fastify';
 import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
-import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { ApiZodBody, ApiZodQuery, Parsed } from '../tickets/openapi';
+import { ApiIdempotent, IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
+import { TicketPage, TicketView } from '../tickets/ticket.dto';
 import { Viewer } from '../tickets/viewer';
 import { QueueNextBody, QueueQuery } from './queue.dto';
 import { QueueService } from './queue.service';
@@ -20,6 +20,7 @@ export class QueueController {
     summary: 'Open work across every channel: by due time (none last), then priority, then age; cursor pagination',
   })
   @ApiZodQuery(QueueQuery)
+  @ApiZodResponse(200, TicketPage, 'A page of open tickets in queue order')
   list(@CurrentAgent() agent: Viewer, @Query(new ZodValidationPipe(QueueQuery)) query: Parsed<typeof QueueQuery>) {
     return this.queue.list(agent, query);
   }
@@ -28,9 +29,10 @@ export class QueueController {
   @HttpCode(200)
   @UseInterceptors(IdempotencyInterceptor)
   @ApiOperation({ summary: 'Assign the caller the most urgent unassigned ticket it may take' })
-  @ApiZodBody(QueueNextBody)
-  @ApiResponse({ status: 200, description: 'The ticket now assigned to the caller' })
-  @ApiResponse({ status: 204, description: 'Nothing to take' })
+  @ApiZodBody(QueueNextBody, { required: false, description: 'Optional: take only from one team or channels' })
+  @ApiIdempotent()
+  @ApiZodResponse(200, TicketView, 'The ticket now assigned to the caller')
+  @ApiNoContent('Nothing to take')
   async next(
     @CurrentAgent() agent: Viewer,
     @Body(new ZodValidationPipe(QueueNextBody)) body: Parsed<typeof QueueNextBody>,

@@ -1,4 +1,5 @@
 import { TicketCommandAction } from '@oq/contracts';
+import { ApiDateTime, ApiUuid } from '@oq/platform';
 import { PRIORITIES, SLA_METRICS } from '@oq/sla';
 import { z } from 'zod';
 
@@ -73,3 +74,76 @@ export const PolicyBody = z.object({
   active: z.boolean().default(true),
 });
 export type PolicyBody = z.infer<typeof PolicyBody>;
+
+// Responses: rows as stored (what a body above was parsed to, or what the demo seed wrote).
+
+export const ScheduleView = z
+  .object({
+    id: ApiUuid,
+    name: z.string(),
+    timezone: z.string(),
+    weekly: z.array(z.object({ day: z.number().int(), start: z.string(), end: z.string() })),
+    holidays: z.array(z.object({ date: z.string(), yearly: z.boolean().optional(), name: z.string().optional() })),
+    createdAt: ApiDateTime,
+    updatedAt: ApiDateTime,
+  })
+  .meta({ id: 'SlaSchedule' });
+
+const TargetView = z.object({ seconds: z.number().int(), businessTime: z.boolean().optional() });
+
+export const PolicyView = z
+  .object({
+    id: ApiUuid,
+    name: z.string(),
+    position: z.number().int(),
+    conditions: PolicyBody.shape.conditions.unwrap(),
+    targets: z.partialRecord(z.enum(SLA_METRICS), z.partialRecord(z.enum(PRIORITIES), TargetView)),
+    scheduleId: ApiUuid.nullable(),
+    warningPercent: z.number().int().nullable(),
+    escalation: PolicyBody.shape.escalation.unwrap(),
+    active: z.boolean(),
+    createdAt: ApiDateTime,
+    updatedAt: ApiDateTime,
+  })
+  .meta({ id: 'SlaPolicy' });
+
+export const PolicyDeleted = z.object({
+  /** Deleted: no clock ever used it. */
+  deleted: z.boolean(),
+  /** Deactivated instead: clocks' trails keep referring to it. */
+  deactivated: z.boolean(),
+});
+
+export const SlaTrail = z
+  .object({
+    ticketId: ApiUuid,
+    /** The ticket's clocks, oldest first, each with its append-only trail. */
+    clocks: z.array(
+      z.object({
+        id: ApiUuid,
+        metric: z.enum(SLA_METRICS),
+        policyId: ApiUuid.nullable(),
+        state: z.enum(['active', 'paused', 'fulfilled', 'breached', 'cancelled']),
+        businessTime: z.boolean(),
+        targetSeconds: z.number().int(),
+        startedAt: ApiDateTime,
+        dueAt: ApiDateTime.nullable(),
+        warnAt: ApiDateTime.nullable(),
+        warnedAt: ApiDateTime.nullable(),
+        pausedAt: ApiDateTime.nullable(),
+        pausedSeconds: z.number().int(),
+        fulfilledAt: ApiDateTime.nullable(),
+        breachedAt: ApiDateTime.nullable(),
+        events: z.array(
+          z.object({
+            kind: z.enum(['activate', 'pause', 'resume', 'fulfil', 'warn', 'breach', 'retarget', 'cancel']),
+            at: ApiDateTime,
+            businessSeconds: z.number().int().nullable(),
+            calendarSeconds: z.number().int().nullable(),
+            data: z.record(z.string(), z.unknown()),
+          }),
+        ),
+      }),
+    ),
+  })
+  .meta({ id: 'SlaTrail' });

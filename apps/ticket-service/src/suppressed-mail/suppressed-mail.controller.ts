@@ -11,15 +11,28 @@ import {
   Query,
   Res,
   UseInterceptors,
+  applyDecorators,
 } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ZodValidationPipe } from '@oq/platform';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestReason,
+  ApiContentResponse,
+  ApiErrors,
+  ApiNoContent,
+  ApiSha256,
+  ApiUuid,
+  ApiZodParam,
+  ApiZodQuery,
+  ApiZodResponse,
+  BINARY,
+  Parsed,
+  ZodValidationPipe,
+} from '@oq/platform';
 import { FastifyReply } from 'fastify';
 import { AdminOnly, CurrentAgent } from '../auth/agent-auth.guard';
-import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { ApiZodQuery, Parsed } from '../tickets/openapi';
+import { ApiIdempotent, IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { Viewer } from '../tickets/viewer';
-import { SuppressedMailListQuery } from './suppressed-mail.dto';
+import { ReleaseResult, SuppressedMailListQuery, SuppressedMailPage, SuppressedMailView } from './suppressed-mail.dto';
 import { SuppressedMailService } from './suppressed-mail.service';
 
 /** Admin-only, so an id cannot be probed: a malformed one says so (400), an unknown one is 404. */
@@ -31,6 +44,14 @@ const SuppressedMailId = new ParseUUIDPipe({
       fields: [{ path: 'id', message: 'must be a UUID' }],
     }),
 });
+
+/** The id path parameter: malformed is 400 here (admins only, nothing to hide). */
+const ApiSuppressedMailId = (notFound: string) =>
+  applyDecorators(
+    ApiZodParam('id', ApiUuid, 'The suppressed mail id'),
+    ApiBadRequestReason('id', 'The id is not a UUID (`fields`)'),
+    ApiErrors({ 404: notFound }),
+  );
 
 /**
  * Mail email-service kept out of the agent queue (backscatter of mail we never sent, upstream-flagged
@@ -45,24 +66,24 @@ export class SuppressedMailController {
   @Get()
   @ApiOperation({ summary: 'Suppressed mail, newest first (cursor pagination); held mail unless released=true' })
   @ApiZodQuery(SuppressedMailListQuery)
-  @ApiResponse({ status: 400, description: 'Invalid filter or malformed cursor' })
-  @ApiResponse({ status: 403, description: 'Not an admin' })
+  @ApiZodResponse(200, SuppressedMailPage, 'A page of suppressed mail')
+  @ApiErrors({ 400: 'Invalid filter or malformed cursor (`fields`)' })
   list(@Query(new ZodValidationPipe(SuppressedMailListQuery)) query: Parsed<typeof SuppressedMailListQuery>) {
     return this.suppressed.list(query);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One suppressed mail with a text preview and its attachments' })
-  @ApiResponse({ status: 400, description: 'Malformed id' })
-  @ApiResponse({ status: 404, description: 'No such suppressed mail (or deleted)' })
+  @ApiSuppressedMailId('No such suppressed mail (or deleted)')
+  @ApiZodResponse(200, SuppressedMailView, 'The mail')
   get(@Param('id', SuppressedMailId) id: string) {
     return this.suppressed.get(id);
   }
 
   @Get(':id/raw')
   @ApiOperation({ summary: 'The raw source (RFC 5322) exactly as received' })
-  @ApiProduces('message/rfc822')
-  @ApiResponse({ status: 404, description: 'No such suppressed mail (or deleted), or its raw source is gone' })
+  @ApiSuppressedMailId('No such suppressed mail (or deleted), or its raw source is gone')
+  @ApiContentResponse(200, 'message/rfc822', 'The raw source (<id>.eml)', { type: 'string' })
   async raw(@Param('id', SuppressedMailId) id: string, @Res() reply: FastifyReply) {
     const { size, stream } = await this.suppressed.raw(id);
     return reply
@@ -76,8 +97,9 @@ export class SuppressedMailController {
 
   @Get(':id/attachments/:sha256')
   @ApiOperation({ summary: 'An attachment of a suppressed mail' })
-  @ApiProduces('application/octet-stream')
-  @ApiResponse({ status: 404, description: 'No such suppressed mail, or it has no such attachment' })
+  @ApiSuppressedMailId('No such suppressed mail, or it has no such attachment')
+  @ApiZodParam('sha256', ApiSha256, 'The attachment content hash')
+  @ApiContentResponse(200, 'application/octet-stream', 'The attachment, with its file name', BINARY)
   async attachment(
     @Param('id', SuppressedMailId) id: string,
     @Param('sha256') sha256: string,
@@ -105,9 +127,10 @@ export class SuppressedMailController {
     summary:
       'Ingest the mail as if it had not been suppressed (a ticket opened or threaded); releasing again returns the same',
   })
-  @ApiResponse({ status: 200, description: '{ ticketId, messageId }' })
-  @ApiResponse({ status: 404, description: 'No such suppressed mail (or deleted)' })
-  @ApiResponse({ status: 409, description: 'Its inbox cannot take it now (disabled, gone)' })
+  @ApiSuppressedMailId('No such suppressed mail (or deleted)')
+  @ApiIdempotent()
+  @ApiZodResponse(200, ReleaseResult, 'The ticket and message the mail became')
+  @ApiErrors({ 409: 'Its inbox cannot take it now (disabled, gone), or the stored mail is invalid' })
   release(@CurrentAgent() admin: Viewer, @Param('id', SuppressedMailId) id: string) {
     return this.suppressed.release(id, admin);
   }
@@ -115,7 +138,8 @@ export class SuppressedMailController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Soft-delete: the mail leaves every list and route; deleting again is a no-op' })
-  @ApiResponse({ status: 404, description: 'No such suppressed mail' })
+  @ApiSuppressedMailId('No such suppressed mail')
+  @ApiNoContent('Deleted (or already deleted)')
   async remove(@Param('id', SuppressedMailId) id: string): Promise<void> {
     await this.suppressed.remove(id);
   }

@@ -2,13 +2,10 @@ import { ConflictException, Inject, Injectable, NotFoundException } from '@nestj
 import { LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { TeamView } from './teams.dto';
 
-export interface TeamView {
-  id: string;
-  name: string;
-  memberCount: number;
-  createdAt: string;
-}
+export type TeamView = z.infer<typeof TeamView>;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SELECT = `SELECT t.id, t.name, t.created_at, (SELECT count(*)::int FROM agent_teams at WHERE at.team_id = t.id) AS members

@@ -1,4 +1,13 @@
-import { Channel, IdentityKind, TicketPriority, TicketStatus, Uuid } from '@oq/contracts';
+import {
+  Channel,
+  DeliveryStatus,
+  EmailSenderHeader,
+  IdentityKind,
+  TicketPriority,
+  TicketStatus,
+  Uuid,
+} from '@oq/contracts';
+import { ApiDateTime, ApiSha256, ApiUuid } from '@oq/platform';
 import { z } from 'zod';
 
 export const TicketType = z.enum(['question', 'problem', 'incident', 'task']);
@@ -101,3 +110,145 @@ export type UpdateTicketBody = z.infer<typeof UpdateTicketBody>;
 
 export const MergeTicketBody = z.object({ targetTicketId: Uuid }).strict();
 export type MergeTicketBody = z.infer<typeof MergeTicketBody>;
+
+// Responses: what ticket.view.ts makes of the rows (timestamps as ISO strings in JSON).
+
+const LinkedTicket = z.object({
+  id: ApiUuid,
+  number: z.number().int(),
+  subject: z.string(),
+  status: TicketStatus,
+  createdAt: ApiDateTime,
+});
+
+export const TicketView = z
+  .object({
+    id: ApiUuid,
+    /** The human-facing number (#10234). */
+    number: z.number().int(),
+    subject: z.string(),
+    status: TicketStatus,
+    priority: TicketPriority,
+    type: TicketType,
+    categoryId: ApiUuid.nullable(),
+    tags: z.array(z.string()),
+    teamId: ApiUuid,
+    assigneeId: ApiUuid.nullable(),
+    /** The requester's contact id. */
+    requesterId: ApiUuid,
+    channel: Channel,
+    inboxId: ApiUuid.nullable(),
+    followUpOfId: ApiUuid.nullable(),
+    mergedIntoId: ApiUuid.nullable(),
+    /** Optimistic concurrency: send it back with PATCH. */
+    version: z.number().int(),
+    /** The earliest due time of the ticket's running SLA clocks. */
+    nextDueAt: ApiDateTime.nullable(),
+    firstReplyAt: ApiDateTime.nullable(),
+    solvedAt: ApiDateTime.nullable(),
+    closedAt: ApiDateTime.nullable(),
+    lastCustomerMessageAt: ApiDateTime.nullable(),
+    lastAgentReplyAt: ApiDateTime.nullable(),
+    customerMessageCount: z.number().int(),
+    agentReplyCount: z.number().int(),
+    createdAt: ApiDateTime,
+    updatedAt: ApiDateTime,
+  })
+  .meta({ id: 'Ticket' });
+
+export const TicketPage = z
+  .object({
+    items: z.array(TicketView),
+    /** Pass as `cursor` for the next page; null on the last. */
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: 'TicketPage' });
+
+export const MessageAttachment = z
+  .object({
+    sha256: ApiSha256,
+    size: z.number().int().min(0),
+    filename: z.string(),
+    contentType: z.string(),
+    /** Inline images referenced from the HTML as cid:… */
+    contentId: z.string().optional(),
+    inline: z.boolean().optional(),
+  })
+  .meta({ id: 'Attachment' });
+
+export const MessageView = z
+  .object({
+    id: ApiUuid,
+    ticketId: ApiUuid,
+    inboxId: ApiUuid.nullable(),
+    channel: Channel.nullable(),
+    direction: z.enum(['inbound', 'outbound', 'internal']),
+    kind: z.enum(['message', 'note', 'call_log', 'system']),
+    authorAgentId: ApiUuid.nullable(),
+    authorContactId: ApiUuid.nullable(),
+    /** The customer identity an outbound message went to. */
+    toIdentityId: ApiUuid.nullable(),
+    /** The provider's id of an inbound message. */
+    externalId: z.string().nullable(),
+    /** Call logs are revised as a call progresses. */
+    revision: z.number().int(),
+    subject: z.string().nullable(),
+    text: z.string(),
+    /** Sanitized HTML (email). */
+    html: z.string().nullable(),
+    attachments: z.array(MessageAttachment),
+    /** Channel-specific details (call, email headers, template, delivery retry…). */
+    metadata: z.record(z.string(), z.unknown()),
+    emailMessageId: z.string().nullable(),
+    autoSubmitted: z.boolean(),
+    deliveryStatus: DeliveryStatus.nullable(),
+    deliveryReason: z.string().nullable(),
+    deliveryErrorCode: z.string().nullable(),
+    /** While a send is being retried (it stays `queued`), and after: how many tries it took. */
+    deliveryRetry: z
+      .object({
+        attempts: z.number().int(),
+        lastError: z.string(),
+        nextAttemptAt: ApiDateTime,
+        at: ApiDateTime,
+      })
+      .nullable(),
+    /** The name and address the message came with; null for agents' messages. */
+    sender: z.object({ name: z.string().nullable(), address: z.string() }).nullable(),
+    /** Email: which header gave the sender address (`none`: no header did). */
+    senderHeader: EmailSenderHeader.nullable(),
+    /** Nobody can be replied to (senderHeader `none`). */
+    senderUnknown: z.boolean(),
+    sourceTime: ApiDateTime,
+    createdAt: ApiDateTime,
+    updatedAt: ApiDateTime,
+  })
+  .meta({ id: 'Message' });
+
+export const TicketDetailView = TicketView.extend({
+  participants: z.array(
+    z.object({
+      contactId: ApiUuid,
+      role: z.enum(['requester', 'cc']),
+      name: z.string().nullable(),
+      /** Only the identities the caller may see. */
+      identities: z.array(z.object({ id: ApiUuid, kind: IdentityKind, value: z.string() })),
+    }),
+  ),
+  /** Messages, notes, call logs and system entries, oldest first. */
+  messages: z.array(MessageView),
+  audit: z.array(
+    z.object({
+      id: z.number().int(),
+      actorType: z.enum(['agent', 'customer', 'system']),
+      actorAgentId: ApiUuid.nullable(),
+      action: z.string(),
+      changes: z.record(z.string(), z.unknown()),
+      createdAt: ApiDateTime,
+    }),
+  ),
+  /** Visible tickets opened as follow-ups of this one. */
+  followUps: z.array(LinkedTicket),
+  /** Visible tickets merged into this one. */
+  mergedFrom: z.array(LinkedTicket),
+}).meta({ id: 'TicketDetail' });

@@ -1,6 +1,7 @@
 import {
   Body,
   Controller,
+  applyDecorators,
   Get,
   HttpCode,
   NotFoundException,
@@ -11,17 +12,40 @@ import {
   Query,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { BodyLimit, ZodValidationPipe } from '@oq/platform';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiErrors,
+  ApiUuid,
+  ApiZodBody,
+  ApiZodParam,
+  ApiZodQuery,
+  ApiZodResponse,
+  BodyLimit,
+  Parsed,
+  ZodValidationPipe,
+} from '@oq/platform';
 import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
-import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { ApiZodBody, ApiZodQuery, Parsed } from './openapi';
-import { CreateTicketBody, MergeTicketBody, TicketListQuery, UpdateTicketBody } from './ticket.dto';
+import { ApiIdempotent, IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
+import {
+  CreateTicketBody,
+  MergeTicketBody,
+  TicketDetailView,
+  TicketListQuery,
+  TicketPage,
+  UpdateTicketBody,
+} from './ticket.dto';
 import { TicketsService } from './tickets.service';
 import { Viewer } from './viewer';
 
 /** Malformed ids are "not found", like invisible ones: ids cannot be probed. */
 export const IdParam = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException('not found') });
+
+/** The ticket id path parameter, and the 404 of an unknown or invisible ticket. */
+export const ApiTicketId = () =>
+  applyDecorators(
+    ApiZodParam('id', ApiUuid, 'The ticket id'),
+    ApiErrors({ 404: 'No such ticket, or not visible to the caller' }),
+  );
 
 @ApiTags('tickets')
 @AgentAuth()
@@ -32,6 +56,7 @@ export class TicketsController {
   @Get()
   @ApiOperation({ summary: 'Tickets the caller may see, newest activity first (cursor pagination)' })
   @ApiZodQuery(TicketListQuery)
+  @ApiZodResponse(200, TicketPage, 'A page of tickets')
   list(
     @CurrentAgent() agent: Viewer,
     @Query(new ZodValidationPipe(TicketListQuery)) query: Parsed<typeof TicketListQuery>,
@@ -41,7 +66,8 @@ export class TicketsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'A ticket with its timeline: messages, notes, call logs, participants, audit, links' })
-  @ApiResponse({ status: 404, description: 'No such ticket, or not visible to the caller' })
+  @ApiTicketId()
+  @ApiZodResponse(200, TicketDetailView, 'The ticket with its timeline')
   get(@CurrentAgent() agent: Viewer, @Param('id', IdParam) id: string) {
     return this.tickets.get(agent, id);
   }
@@ -52,7 +78,12 @@ export class TicketsController {
   @UseInterceptors(IdempotencyInterceptor)
   @ApiOperation({ summary: 'Open a ticket on behalf of a customer (e.g. a phone call logged by hand)' })
   @ApiZodBody(CreateTicketBody)
-  @ApiResponse({ status: 201, description: 'The new ticket with its timeline' })
+  @ApiIdempotent()
+  @ApiZodResponse(201, TicketDetailView, 'The new ticket with its timeline')
+  @ApiErrors({
+    403: 'The caller is not a member of the team',
+    422: 'Unknown or mismatched inbox, no team, unknown team or category, or an assignee not in the team',
+  })
   create(
     @CurrentAgent() agent: Viewer,
     @Body(new ZodValidationPipe(CreateTicketBody)) body: Parsed<typeof CreateTicketBody>,
@@ -62,9 +93,13 @@ export class TicketsController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change status, priority, type, category, tags, team or assignee (optimistic `version`)' })
+  @ApiTicketId()
   @ApiZodBody(UpdateTicketBody)
-  @ApiResponse({ status: 409, description: 'Stale version, or the ticket is closed (immutable)' })
-  @ApiResponse({ status: 422, description: 'Invalid status transition, unknown team/category, assignee not in team' })
+  @ApiZodResponse(200, TicketDetailView, 'The ticket as changed, with its timeline')
+  @ApiErrors({
+    409: 'Stale version (reason stale_version, currentVersion), or the ticket is closed (reason closed)',
+    422: 'Invalid status transition, unknown team/category, assignee not in team',
+  })
   update(
     @CurrentAgent() agent: Viewer,
     @Param('id', IdParam) id: string,
@@ -77,7 +112,15 @@ export class TicketsController {
   @HttpCode(200)
   @UseInterceptors(IdempotencyInterceptor)
   @ApiOperation({ summary: 'Merge this ticket into another: messages move, this one closes with merged_into_id' })
+  @ApiTicketId()
   @ApiZodBody(MergeTicketBody)
+  @ApiIdempotent()
+  @ApiZodResponse(200, TicketDetailView, 'The target ticket with its timeline')
+  @ApiErrors({
+    404: 'This or the target ticket does not exist or is not visible',
+    409: 'One of the tickets is closed (reason closed)',
+    422: 'A ticket cannot be merged into itself',
+  })
   merge(
     @CurrentAgent() agent: Viewer,
     @Param('id', IdParam) id: string,

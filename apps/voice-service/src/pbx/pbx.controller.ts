@@ -10,16 +10,32 @@ import {
   UnauthorizedException,
   BadRequestException,
 } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CALL_TRANSCRIPT_MAX_CHARS } from '@oq/contracts';
-import { BodyLimit, CONFIG, LOGGER, InboxDirectory } from '@oq/platform';
+import {
+  ApiErrors,
+  ApiUuid,
+  ApiZodBody,
+  ApiZodParam,
+  ApiZodResponse,
+  BodyLimit,
+  CONFIG,
+  LOGGER,
+  InboxDirectory,
+} from '@oq/platform';
+import { z } from 'zod';
 import { FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { CallIngest } from '../calls/call-ingest.service';
 import { InvalidCallRecordError } from '../calls/call-record-error';
 import { Config } from '../config';
-import { pbxCallEvent } from './pbx-call-record.dto';
+import { PbxCallRecord, pbxCallEvent } from './pbx-call-record.dto';
 import { PBX_SIGNATURE_HEADER, PBX_TIMESTAMP_HEADER, verifyPbxSignature } from './pbx-signature';
+
+const PbxAccepted = z.object({
+  /** stored: a new call or a new revision of it; duplicate: seen before; ignored: older than what is stored; pending: kept for a retry. */
+  status: z.enum(['stored', 'duplicate', 'ignored', 'pending']),
+});
 
 const header = (req: FastifyRequest, name: string) => {
   const v = req.headers[name];
@@ -45,6 +61,22 @@ export class PbxController {
     description:
       'JSON body; X-OneQueue-Timestamp: unix seconds; X-OneQueue-Signature: hex HMAC-SHA256 of "<timestamp>.<raw body>" ' +
       'with the inbox signing secret. Records older than 5 minutes are rejected.',
+  })
+  @ApiZodParam('inboxId', ApiUuid, 'The voice inbox id (its URL is its own)')
+  @ApiHeader({ name: 'x-onequeue-timestamp', required: true, description: 'Unix seconds', schema: { type: 'string' } })
+  @ApiHeader({
+    name: 'x-onequeue-signature',
+    required: true,
+    description: 'hex HMAC-SHA256 of "<timestamp>.<raw body>" with the inbox signing secret',
+    schema: { type: 'string' },
+  })
+  @ApiZodBody(PbxCallRecord)
+  @ApiZodResponse(200, PbxAccepted, 'Accepted')
+  @ApiErrors({
+    400: 'The body is not JSON, or not a valid call record (`field` names the field)',
+    401: 'Timestamp or signature missing, stale or wrong',
+    404: 'No PBX voice inbox with this id (or it has no signing secret)',
+    503: 'The inbox cannot be looked up right now: retry',
   })
   async record(
     @Param('inboxId') inboxId: string,

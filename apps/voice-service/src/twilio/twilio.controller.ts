@@ -10,8 +10,18 @@ import {
   Res,
   UnauthorizedException,
 } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { BodyLimit, CONFIG, LOGGER, InboxDirectory } from '@oq/platform';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiContentResponse,
+  ApiErrors,
+  ApiRawBody,
+  ApiUuid,
+  ApiZodParam,
+  BodyLimit,
+  CONFIG,
+  LOGGER,
+  InboxDirectory,
+} from '@oq/platform';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { CallIngest } from '../calls/call-ingest.service';
@@ -44,6 +54,28 @@ export class TwilioController {
   @BodyLimit(64 * 1024)
   @ApiOperation({
     summary: 'Twilio status, recording and transcription callbacks (form-encoded, X-Twilio-Signature)',
+  })
+  @ApiZodParam('inboxId', ApiUuid, 'The voice inbox id (its URL is its own)')
+  @ApiHeader({
+    name: 'x-twilio-signature',
+    required: true,
+    description: "Twilio's signature over the public URL and the parameters",
+    schema: { type: 'string' },
+  })
+  @ApiRawBody(
+    'application/x-www-form-urlencoded',
+    { type: 'object', additionalProperties: { type: 'string' } },
+    "Twilio's callback parameters (CallSid, CallStatus, From, To, RecordingUrl, TranscriptionText…)",
+  )
+  @ApiContentResponse(200, 'text/xml', 'An empty TwiML document', {
+    type: 'string',
+    const: EMPTY_TWIML,
+  })
+  @ApiErrors({
+    400: 'Not a valid call event (`field` names the parameter)',
+    401: 'X-Twilio-Signature missing or wrong',
+    404: 'No Twilio voice inbox with this id (or it has no auth token)',
+    503: 'The inbox cannot be looked up right now: retry',
   })
   async callback(
     @Param('inboxId') inboxId: string,

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as pg from 'pg';
 import { createDataSource } from '../data-source';
 import { ADMIN_URL, databaseUrl, templateName } from './template';
@@ -7,6 +10,18 @@ import { ADMIN_URL, databaseUrl, templateName } from './template';
  * the migrations are unchanged); every test file clones it.
  */
 export default async function globalSetup() {
+  // Where the services' OpenAPI contract checks record what they find (global-teardown.ts reads it).
+  // Jest starts its workers after this, so they and the services they spawn inherit it (test-env.ts).
+  process.env.OPENAPI_CONTRACT_DIR = mkdtempSync(join(tmpdir(), 'oq-openapi-contract-'));
+  // Left behind by runs that were killed before their teardown (a day is longer than any run).
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith('oq-openapi-contract-'))) {
+    const dir = join(tmpdir(), name);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs > 24 * 3600_000) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* another run's teardown removed it meanwhile */
+    }
+  }
   const name = templateName();
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();

@@ -84,6 +84,10 @@ export function testServiceEnv(
     EMAIL_THREADING_SECRET: 'test-threading-secret-0123456789abc',
     // A fixed admin password keeps every boot from generating and printing one.
     ADMIN_PASSWORD: 'test-admin-password',
+    // Every response is checked against the service's OpenAPI document (libs/platform openapi-contract.ts);
+    // the run's directory (global-setup.ts) collects what child processes and workers find.
+    OPENAPI_CONTRACT_CHECK: 'true',
+    OPENAPI_CONTRACT_DIR: process.env.OPENAPI_CONTRACT_DIR ?? '',
     ...extra,
   };
 }

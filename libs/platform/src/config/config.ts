@@ -70,6 +70,13 @@ export const BaseConfigSchema = z.object({
   /** OpenAPI at /docs. Unset: served unless NODE_ENV=production (it maps every route for a scanner). */
   DOCS_ENABLED: z.stringbool().optional(),
   /**
+   * Tests only (the test environment sets it): check every response against the service's own
+   * OpenAPI document; a response that breaks it becomes a 500 naming the violation. Off: no cost.
+   */
+  OPENAPI_CONTRACT_CHECK: z.stringbool().optional(),
+  /** Tests only: a directory the contract check appends its findings to (one run's jest hooks read it). */
+  OPENAPI_CONTRACT_DIR: z.string().min(1).optional(),
+  /**
    * How long a client may take to send a whole request, headers and body (Fastify turns Node's
    * 300 s default off): a slow-sent body otherwise holds its socket and buffer for ever. Generous
    * enough for a MAX_ATTACHMENT_BYTES upload on a slow uplink.

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { INestApplication, Type } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'pino';
 import { BaseConfigSchema, CONFIG, ConfigError, PlatformConfig } from '../config/config';
 import { LOGGER, PinoNestLogger, correlation } from '../logging/logger';
@@ -12,6 +12,7 @@ import { ENV } from '../platform.module';
 import { openRedisConnections } from '../redis/redis';
 import { DEFAULT_BODY_LIMIT, applyRouteBodyLimits } from './body-limit';
 import { BodyProblemInterceptor, registerJsonBodyParser } from './json-body';
+import { createOpenApiDocument } from './openapi';
 
 export interface HttpAppOptions {
   /** Environment to read config from (defaults to process.env); tests pass their own. */
@@ -27,7 +28,8 @@ type OverrideBuilder = { overrideProvider: (token: unknown) => { useValue: (v: u
 /**
  * Creates a service's Fastify app with JSON logging, request correlation ids, raw bodies
  * (webhook signatures are computed over the exact bytes), per-route body limits (@BodyLimit),
- * a request timeout and OpenAPI at /docs (DOCS_ENABLED).
+ * a request timeout, OpenAPI at /docs and /docs-json (DOCS_ENABLED), and in tests the OpenAPI
+ * contract check of every response (OPENAPI_CONTRACT_CHECK).
  */
 export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<NestFastifyApplication> {
   // The adapter exists before the config is loaded; an invalid value still fails that load with its message.
@@ -67,7 +69,9 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   });
   fastify.addHook('onResponse', (req, reply, done) => {
     if (req.url !== '/health' && req.url !== '/metrics') {
-      logger.info(
+      // Channel services poll the internal inbox API every minute: routine, so debug unless it failed.
+      const routine = req.url.startsWith('/internal/') && reply.statusCode < 400;
+      logger[routine ? 'debug' : 'info'](
         { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
         'request',
       );
@@ -85,12 +89,15 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
   server.headersTimeout = Math.min(server.headersTimeout, config.HTTP_REQUEST_TIMEOUT_MS);
   server.connectionsCheckingInterval = Math.min(server.connectionsCheckingInterval, config.HTTP_REQUEST_TIMEOUT_MS);
-  if (config.DOCS_ENABLED ?? config.NODE_ENV !== 'production') {
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder().setTitle(options.title).setVersion('1').addBearerAuth().build(),
-    );
-    SwaggerModule.setup('docs', app, document);
+  const docs = config.DOCS_ENABLED ?? config.NODE_ENV !== 'production';
+  if (docs || config.OPENAPI_CONTRACT_CHECK) {
+    const document = createOpenApiDocument(app, options.title);
+    if (docs) SwaggerModule.setup('docs', app, document);
+    if (config.OPENAPI_CONTRACT_CHECK) {
+      // Loaded only here: outside tests neither ajv nor the hook exist.
+      const { installContractCheck } = await import('./openapi-contract');
+      installContractCheck(fastify, document, { service: config.SERVICE_NAME, dir: config.OPENAPI_CONTRACT_DIR });
+    }
   }
   app.enableShutdownHooks();
   logger.debug({ service: config.SERVICE_NAME }, 'app created');
