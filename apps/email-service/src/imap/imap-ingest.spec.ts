@@ -278,6 +278,8 @@ describe('email-service IMAP ingest (real Dovecot)', () => {
     const duplicatesBefore = await mailsCounted('duplicate', '');
     await dovecot.append(USER, [copy, copy, sameIdOtherContent]);
     await until(async () => (await mailsCounted('duplicate', '')) === duplicatesBefore + 1, 5000, 'duplicate counted');
+    // The third mail may come in a later fetch than the copy it follows: wait for all three accounted.
+    await until(async () => (await payloads()).length >= before + 2, 5000, 'both different mails enqueued');
     const sameId = (await payloads()).filter((p) => p.email?.messageId === `<mdup.${INBOX}@example.org>`);
     expect(sameId.map((p) => p.text).sort()).toEqual(['A different mail that reuses the Message-ID', 'Hello dup']);
     expect((await payloads()).length).toBe(before + 2);
