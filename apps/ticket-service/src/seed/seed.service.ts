@@ -8,6 +8,7 @@ import { hashPassword } from '../auth/password';
 import { Config } from '../config';
 import { InboxesService } from '../inboxes/inboxes.service';
 import { decryptInboxSecrets, encryptInboxSecrets } from '../inboxes/secret-box.provider';
+import { insertPolicy, insertSchedule } from '../sla/sla-admin.service';
 import { DemoEndpoints, DemoInbox, demoConnection, demoInboxes } from './demo-inboxes';
 import { DEMO_POLICY_NAME, DEMO_SCHEDULE_NAME, demoPolicy, demoSchedule } from './demo-sla';
 
@@ -144,28 +145,9 @@ export class SeedService implements OnApplicationBootstrap {
   /** The demo team's schedule and policy (demo-sla.ts), once: an admin's later edits are kept. */
   private async seedDemoSla(m: EntityManager, teamId: string) {
     let [schedule] = await m.query(`SELECT id FROM sla_schedules WHERE name = $1`, [DEMO_SCHEDULE_NAME]);
-    if (!schedule) {
-      const s = demoSchedule();
-      [schedule] = await m.query(
-        `INSERT INTO sla_schedules (name, timezone, weekly, holidays) VALUES ($1, $2, $3::jsonb, $4::jsonb) RETURNING id`,
-        [s.name, s.timezone, JSON.stringify(s.weekly), JSON.stringify(s.holidays)],
-      );
-    }
+    if (!schedule) schedule = await insertSchedule(m, demoSchedule());
     if ((await m.query(`SELECT 1 FROM sla_policies WHERE name = $1`, [DEMO_POLICY_NAME])).length) return;
-    const p = demoPolicy(teamId, schedule.id);
-    await m.query(
-      `INSERT INTO sla_policies (name, conditions, targets, schedule_id, warning_percent, escalation, active, position)
-       SELECT $1, $2::jsonb, $3::jsonb, $4, $5, $6::jsonb, true, coalesce(max(position) + 1, 0)
-         FROM sla_policies WHERE active`,
-      [
-        p.name,
-        JSON.stringify(p.conditions),
-        JSON.stringify(p.targets),
-        p.scheduleId,
-        p.warningPercent,
-        JSON.stringify(p.escalation),
-      ],
-    );
+    await insertPolicy(m, demoPolicy(teamId, schedule.id));
     this.logger.info({ teamId, scheduleId: schedule.id }, 'demo SLA policy seeded');
   }
 }

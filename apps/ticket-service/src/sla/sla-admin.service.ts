@@ -1,6 +1,6 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { BusinessCalendar, ScheduleError } from '@oq/sla';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { SlaClockService } from './sla-clock.service';
 import { PolicyBody, ScheduleBody } from './sla.dto';
 
@@ -15,6 +15,48 @@ function pgCode(err: unknown): string | undefined {
 const SCHEDULE_VIEW = `id, name, timezone, weekly, holidays, created_at AS "createdAt", updated_at AS "updatedAt"`;
 const POLICY_VIEW = `id, name, position, conditions, targets, schedule_id AS "scheduleId", warning_percent AS "warningPercent",
   escalation, active, created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** Stores a validated schedule: the one INSERT the admin API and the demo seed share. */
+export async function insertSchedule(m: EntityManager, body: ScheduleBody): Promise<{ id: string }> {
+  const [row] = await m.query(
+    `INSERT INTO sla_schedules (name, timezone, weekly, holidays) VALUES ($1, $2, $3::jsonb, $4::jsonb)
+     RETURNING ${SCHEDULE_VIEW}`,
+    [body.name, body.timezone, JSON.stringify(body.weekly), JSON.stringify(body.holidays)],
+  );
+  return row;
+}
+
+const policyValues = (body: PolicyBody) => [
+  body.name,
+  JSON.stringify(body.conditions),
+  JSON.stringify(body.targets),
+  body.scheduleId,
+  body.warningPercent,
+  JSON.stringify(body.escalation),
+  body.active,
+];
+
+/**
+ * Stores a validated policy (the admin API and the demo seed share it): at `body.position`, or after
+ * the active ones. Concurrent writers are serialised on the position lock, so call it in a transaction.
+ */
+export async function insertPolicy(m: EntityManager, body: PolicyBody): Promise<{ id: string }> {
+  await m.query(`SELECT pg_advisory_xact_lock(hashtext('sla_policies_position'))`);
+  const position = body.position ?? (await nextPosition(m));
+  const [row] = await m.query(
+    `INSERT INTO sla_policies (name, conditions, targets, schedule_id, warning_percent, escalation, active, position)
+     VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, $6::jsonb, $7, $8) RETURNING ${POLICY_VIEW}`,
+    [...policyValues(body), position],
+  );
+  return row;
+}
+
+async function nextPosition(m: EntityManager): Promise<number> {
+  const [{ position }] = await m.query(
+    `SELECT coalesce(max(position) + 1, 0) AS position FROM sla_policies WHERE active`,
+  );
+  return position;
+}
 
 /**
  * Admin CRUD of SLA schedules and policies. Edits take effect on each ticket's
@@ -52,12 +94,7 @@ export class SlaAdminService {
     this.validateSchedule(body);
     this.clocks.invalidatePolicies();
     try {
-      const [row] = await this.ds.query(
-        `INSERT INTO sla_schedules (name, timezone, weekly, holidays) VALUES ($1, $2, $3::jsonb, $4::jsonb)
-         RETURNING ${SCHEDULE_VIEW}`,
-        [body.name, body.timezone, JSON.stringify(body.weekly), JSON.stringify(body.holidays)],
-      );
-      return row;
+      return await insertSchedule(this.ds.manager, body);
     } catch (err) {
       if (pgCode(err) === '23505') throw new ConflictException(`a schedule named "${body.name}" already exists`);
       throw err;
@@ -128,40 +165,22 @@ export class SlaAdminService {
 
   private async savePolicy(id: string | null, body: PolicyBody) {
     this.clocks.invalidatePolicies();
-    const values = [
-      body.name,
-      JSON.stringify(body.conditions),
-      JSON.stringify(body.targets),
-      body.scheduleId,
-      body.warningPercent,
-      JSON.stringify(body.escalation),
-      body.active,
-    ];
     try {
       const saved = await this.ds.transaction(async (m) => {
+        if (!id) return insertPolicy(m, body);
         // Serialise position assignment between concurrent admin edits.
         await m.query(`SELECT pg_advisory_xact_lock(hashtext('sla_policies_position'))`);
         let position = body.position;
-        if (position === undefined && id)
-          [{ position }] = await m.query(`SELECT position FROM sla_policies WHERE id = $1`, [id]);
         if (position === undefined)
-          [{ position }] = await m.query(
-            `SELECT coalesce(max(position) + 1, 0) AS position FROM sla_policies WHERE active`,
-          );
-        const [row] = id
-          ? await m
-              .query(
-                `UPDATE sla_policies SET name = $2, conditions = $3::jsonb, targets = $4::jsonb, schedule_id = $5,
-                 warning_percent = $6, escalation = $7::jsonb, active = $8, position = $9, updated_at = now()
-               WHERE id = $1 RETURNING ${POLICY_VIEW}`,
-                [id, ...values, position],
-              )
-              .then((r: unknown[][]) => r[0])
-          : await m.query(
-              `INSERT INTO sla_policies (name, conditions, targets, schedule_id, warning_percent, escalation, active, position)
-               VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, $6::jsonb, $7, $8) RETURNING ${POLICY_VIEW}`,
-              [...values, position],
-            );
+          [{ position }] = await m.query(`SELECT position FROM sla_policies WHERE id = $1`, [id]);
+        const [row] = await m
+          .query(
+            `UPDATE sla_policies SET name = $2, conditions = $3::jsonb, targets = $4::jsonb, schedule_id = $5,
+             warning_percent = $6, escalation = $7::jsonb, active = $8, position = $9, updated_at = now()
+             WHERE id = $1 RETURNING ${POLICY_VIEW}`,
+            [id, ...policyValues(body), position],
+          )
+          .then((r: unknown[][]) => r[0]);
         return row;
       });
       this.clocks.invalidatePolicies(); // again after commit: a read in between may have cached the old list
