@@ -13,6 +13,7 @@ export * from './http/json-body';
 export * from './http/body-limit';
 export * from './http/openapi';
 export * from './http/openapi-contract-store';
+export * from './http/download';
 export * from './platform.module';
 export * from './crypto/secret-box';
 export * from './inboxes/inbox-directory';

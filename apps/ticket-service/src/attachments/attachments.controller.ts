@@ -14,6 +14,7 @@ import {
 } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
+  sendDownload,
   ApiContentResponse,
   ApiErrors,
   ApiRawBody,
@@ -83,16 +84,6 @@ export class AttachmentsController {
     @Res() reply: FastifyReply,
   ) {
     const { ref, stream } = await this.attachments.open(agent, sha256, ticketId);
-    const ascii = ref.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-    return reply
-      .header('content-type', ref.contentType)
-      .header(
-        'content-disposition',
-        `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(ref.filename)}`,
-      )
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'private, no-store')
-      .header('content-length', String(ref.size))
-      .send(stream);
+    return sendDownload(reply, { stream, size: ref.size, contentType: ref.contentType, filename: ref.filename });
   }
 }

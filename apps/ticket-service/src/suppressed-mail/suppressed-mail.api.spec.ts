@@ -234,7 +234,7 @@ describe('suppressed mail (real Postgres + Redis, booted ticket-service)', () =>
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('message/rfc822');
-    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${id}.eml"`);
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${id}.eml"; filename*=UTF-8''${id}.eml`);
     expect(Buffer.from(await res.arrayBuffer()).equals(raw)).toBe(true);
 
     const att = await fetch(`${h.base}/v1/admin/suppressed-mail/${id}/attachments/${payload.attachments[0].sha256}`, {

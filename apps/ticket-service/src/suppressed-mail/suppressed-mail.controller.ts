@@ -15,6 +15,7 @@ import {
 } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
+  sendDownload,
   ApiBadRequestReason,
   ApiContentResponse,
   ApiErrors,
@@ -86,13 +87,7 @@ export class SuppressedMailController {
   @ApiContentResponse(200, 'message/rfc822', 'The raw source (<id>.eml)', { type: 'string' })
   async raw(@Param('id', SuppressedMailId) id: string, @Res() reply: FastifyReply) {
     const { size, stream } = await this.suppressed.raw(id);
-    return reply
-      .header('content-type', 'message/rfc822')
-      .header('content-disposition', `attachment; filename="${id}.eml"`)
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'private, no-store')
-      .header('content-length', String(size))
-      .send(stream);
+    return sendDownload(reply, { stream, size, contentType: 'message/rfc822', filename: `${id}.eml` });
   }
 
   @Get(':id/attachments/:sha256')
@@ -107,17 +102,12 @@ export class SuppressedMailController {
   ) {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new NotFoundException('attachment not found');
     const { ref, stream } = await this.suppressed.attachment(id, sha256);
-    const ascii = ref.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-    return reply
-      .header('content-type', 'application/octet-stream')
-      .header(
-        'content-disposition',
-        `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(ref.filename)}`,
-      )
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'private, no-store')
-      .header('content-length', String(ref.size))
-      .send(stream);
+    return sendDownload(reply, {
+      stream,
+      size: ref.size,
+      contentType: 'application/octet-stream',
+      filename: ref.filename,
+    });
   }
 
   @Post(':id/release')
