@@ -18,6 +18,7 @@ import { SecretBox } from '@oq/platform';
 import { io, Socket } from 'socket.io-client';
 import { hashPassword } from '../../apps/ticket-service/src/auth/password';
 import { machine, openLoop, percentile, prepareStack, printResult, sleep } from '../support/stack';
+import { loginToken } from '../../apps/ticket-service/src/auth/auth.testing';
 
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 5000);
 const ACTIVE = Math.min(SOCKETS, Number(process.env.BENCH_ACTIVE ?? 1000));
@@ -59,13 +60,7 @@ async function main() {
       CHAT_IP_MESSAGES_PER_WINDOW: '1000000',
     });
 
-    const login = await fetch(`${ticket.url}/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'bench@agent.local', password: 'bench-agent-password' }),
-    });
-    if (login.status !== 200) throw new Error(`agent login failed: ${login.status}`);
-    const agentToken = ((await login.json()) as { accessToken: string }).accessToken;
+    const agentToken = await loginToken(ticket.url, 'bench@agent.local', 'bench-agent-password');
 
     // The agent's realtime socket: message.created events, timed on arrival.
     const agentEvents = new Map<string, number>();

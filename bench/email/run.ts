@@ -19,6 +19,7 @@ import { SmtpSink } from '../../test/support/smtp-sink';
 import { InboxApiStub } from '../../apps/email-service/src/testing/email-test-kit';
 import { appendParallel, mixedMail } from '../support/mails';
 import { machine, openLoop, percentile, prepareStack, printResult, sleep } from '../support/stack';
+import { loginToken } from '../../apps/ticket-service/src/auth/auth.testing';
 
 const IMPORT = Number(process.env.BENCH_IMPORT ?? 10_000);
 const IDLE_SAMPLES = Number(process.env.BENCH_IDLE_SAMPLES ?? 100);
@@ -150,13 +151,7 @@ async function main() {
     );
 
     // --- agent replies at 50/s through the REST API → accepted by the SMTP server ---
-    const login = await fetch(`${ticket.url}/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: stack.env.ADMIN_EMAIL, password: stack.env.ADMIN_PASSWORD }),
-    });
-    if (!login.ok) throw new Error(`admin login failed: ${login.status} ${await login.text()}`);
-    const { accessToken } = (await login.json()) as { accessToken: string };
+    const accessToken = await loginToken(ticket.url, stack.env.ADMIN_EMAIL!, stack.env.ADMIN_PASSWORD);
     const tickets: { id: string }[] = (
       await stack.pool.query(`SELECT id FROM tickets WHERE inbox_id = $1 ORDER BY number LIMIT 100`, [inboxId])
     ).rows;

@@ -21,6 +21,7 @@ import { ActualMail, formatReport, judgeCorpus } from '../../apps/email-service/
 import { CorpusTarget, appendAll, collect, waitAccounted } from '../../test/support/mail-corpus-run';
 import { appendParallel, mixedMail } from '../support/mails';
 import { BenchStack, ROOT, machine, prepareStack, printResult, sleep } from '../support/stack';
+import { loginToken } from '../../apps/ticket-service/src/auth/auth.testing';
 
 const IMPORT = Number(process.env.BENCH_IMPORT ?? 3000);
 // The last commit whose email-service parsed with postal-mime and accounted mail the old way.
@@ -99,13 +100,7 @@ async function importRound(
 async function corpusRound(stack: BenchStack, dovecot: DovecotServer, teamId: string, ticketUrl: string) {
   const address = 'support@wallet.test';
   const inboxId = await addInbox(stack, dovecot, address, teamId);
-  const login = await fetch(`${ticketUrl}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: stack.env.ADMIN_EMAIL, password: stack.env.ADMIN_PASSWORD }),
-  });
-  if (!login.ok) throw new Error(`admin login failed: ${login.status}`);
-  const { accessToken } = (await login.json()) as { accessToken: string };
+  const accessToken = await loginToken(ticketUrl, stack.env.ADMIN_EMAIL!, stack.env.ADMIN_PASSWORD);
   const target: CorpusTarget = {
     query: async (sql, params) => (await stack.pool.query(sql, params)).rows,
     base: ticketUrl,

@@ -11,6 +11,7 @@ import { Agent, request } from 'node:http';
 import { hashPassword } from '../../apps/ticket-service/src/auth/password';
 import { freePort } from '../../test/support/redis-server';
 import { machine, openLoop, percentile, prepareStack, printResult, sleep } from '../support/stack';
+import { loginToken } from '../../apps/ticket-service/src/auth/auth.testing';
 
 const RATE = Number(process.env.BENCH_RATE ?? 300);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -85,13 +86,7 @@ async function main() {
 
     // Its own port: other benchmarks may hold the stack's default ports on this shared machine.
     const svc = await stack.start('ticket-service', { TICKET_SERVICE_PORT: String(await freePort()) });
-    const login = await fetch(`${svc.url}/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'agent1@bench.local', password }),
-    });
-    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
-    const token = ((await login.json()) as { accessToken: string }).accessToken;
+    const token = await loginToken(svc.url, 'agent1@bench.local', password);
     const headers = { authorization: `Bearer ${token}` };
     // A keep-alive node:http client: fetch costs the load generator more of the shared CPU.
     const agent = new Agent({ keepAlive: true, maxSockets: 256 });
