@@ -52,5 +52,4 @@ export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
 export const TicketPriority = z.enum(['low', 'normal', 'high', 'urgent']);
 export type TicketPriority = z.infer<typeof TicketPriority>;
 
-export const TicketStatus = z.enum(['new', 'open', 'pending', 'on_hold', 'solved', 'closed']);
-export type TicketStatus = z.infer<typeof TicketStatus>;
+// TicketStatus and the ticket lifecycle live in ./ticket-status.

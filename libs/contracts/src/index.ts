@@ -1,5 +1,6 @@
 export * from './queues';
 export * from './common';
+export * from './ticket-status';
 export * from './payloads';
 export * from './jobs';
 export * from './job-policy';
@@ -12,4 +13,5 @@ export * from './email-acknowledgement';
 export * from './social-rules';
 export * from './host-patterns';
 export * from './inbox-settings';
+export * from './phone';
 export * from './demo';

@@ -1,5 +1,4 @@
-import { IdentityRef, INBOUND_MESSAGE_VERSION } from '@oq/contracts';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { IdentityRef, INBOUND_MESSAGE_VERSION, normalizePhone } from '@oq/contracts';
 import { MediaRef, ParsedEvents, ParsedMessage, emptyEvents, mediaFilename, secondsToIso } from './parsed';
 
 /* Shapes from the WhatsApp Cloud API webhook reference (messages and statuses). Only what we read. */
@@ -52,10 +51,13 @@ interface WaValue {
   statuses?: WaStatus[];
 }
 
-/** The wa_id's phone number in E.164, when it is a valid number (some countries' wa_ids are not dialable). */
+/**
+ * The wa_id's phone number in E.164 by the shared rule (normalizePhone: a wa_id is the number without
+ * its +, read without a region), so the sender is the contact who calls from it; none when it is not
+ * a possible number (an id that is no phone number).
+ */
 export function waIdToE164(waId: string): string | undefined {
-  const parsed = parsePhoneNumberFromString(`+${waId.replace(/\D/g, '')}`);
-  return parsed?.isValid() ? parsed.number : undefined;
+  return normalizePhone(waId);
 }
 
 const MEDIA_TYPES = ['image', 'document', 'audio', 'video', 'sticker'] as const;

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { IdentityKind, IdentityRef, VERIFIED_IDENTITY_KINDS } from '@oq/contracts';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { IdentityKind, IdentityRef, normalizePhone, VERIFIED_IDENTITY_KINDS } from '@oq/contracts';
 import { EntityManager } from 'typeorm';
 import { ContactMergeService } from './contact-merge.service';
 
@@ -32,12 +31,11 @@ export function normalizeIdentity(ref: IdentityRef): IdentityRef {
   switch (ref.kind) {
     case 'email':
       return { kind: ref.kind, value: value.toLowerCase() };
-    case 'phone': {
-      // E.164 when parseable (callers send "+49 30 1234", "0049…"); otherwise kept as given, digits only.
-      const compact = value.replace(/[\s().-]/g, '').replace(/^00/, '+');
-      const parsed = parsePhoneNumberFromString(compact.startsWith('+') ? compact : `+${compact}`);
-      return { kind: ref.kind, value: parsed?.isPossible() ? parsed.number : compact };
-    }
+    case 'phone':
+      // E.164 by the shared rule, without a region (voice-service already read national numbers in its
+      // inbox's region): "+49 30 1234", "0049…", a wa_id's digits. Unreadable ("0812…" has no country):
+      // kept as given without separators, 00 as +, so the same typing finds the same identity again.
+      return { kind: ref.kind, value: normalizePhone(value) ?? value.replace(/[\s().-]/g, '').replace(/^00/, '+') };
     default:
       return { kind: ref.kind, value };
   }

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { CallLog, InboundMessage, TextAltered, maskCardNumbers } from '@oq/contracts';
+import {
+  CallLog,
+  InboundMessage,
+  TextAltered,
+  isImmutableStatus,
+  maskCardNumbers,
+  statusAfterInbound,
+} from '@oq/contracts';
 import { EntityManager } from 'typeorm';
 import { ContactResolverService, normalizeIdentity } from '../contacts/contact-resolver.service';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
@@ -39,7 +46,6 @@ interface AuditRow {
 }
 
 const MISSED = new Set<CallLog['disposition']>(['missed', 'voicemail', 'busy']);
-const REOPENS = new Set(['pending', 'on_hold', 'solved']);
 const SUBJECT_MAX = 200;
 /** The tag a ticket opened by mail that named no sender address carries (email `senderHeader: 'none'`). */
 export const UNKNOWN_SENDER_TAG = 'unknown-sender';
@@ -348,9 +354,11 @@ export class InboundProcessor {
   /** Customer activity on an existing ticket: counters, reopen, missed-call priority (written with the message). */
   private touchTicket(route: Extract<Route, { kind: 'existing' }>, o: { missedCall: boolean; awaitsReply: boolean }) {
     const t = route.ticket;
-    const reopen = o.awaitsReply && REOPENS.has(t.status);
+    // Routing never lands a message on a closed ticket (a linked follow-up instead); this reopens
+    // pending, on_hold and solved for a message that waits for an answer (not an auto-reply).
+    const status = o.awaitsReply ? statusAfterInbound(t.status) : t.status;
+    const reopen = status !== t.status;
     const raise = o.missedCall && (t.priority === 'low' || t.priority === 'normal');
-    const status = reopen ? 'open' : t.status;
     const priority = raise ? 'high' : t.priority;
     const update: TicketUpdate = { status, priority, reopen, customer: o.awaitsReply, bumpVersion: reopen || raise };
     return {
@@ -423,7 +431,7 @@ export class InboundProcessor {
       msg.sender.kind !== 'anonymous' &&
       MISSED.has(msg.call.disposition) &&
       !(before && MISSED.has(before));
-    if (nowMissed && t.status !== 'closed' && (t.priority === 'low' || t.priority === 'normal')) {
+    if (nowMissed && !isImmutableStatus(t.status) && (t.priority === 'low' || t.priority === 'normal')) {
       await manager.query(
         `UPDATE tickets SET priority = 'high', version = version + 1, updated_at = now() WHERE id = $1`,
         [t.id],

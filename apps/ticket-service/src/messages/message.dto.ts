@@ -1,4 +1,4 @@
-import { Channel, MetaMessageTag, Uuid } from '@oq/contracts';
+import { Channel, MetaMessageTag, REPLY_STATUSES, Uuid } from '@oq/contracts';
 import { z } from 'zod';
 
 /**
@@ -62,7 +62,7 @@ export const CreateMessageBody = z
     /** Messenger/Instagram only: the message tag that allows a reply outside the 24-hour window. */
     messageTag: MetaMessageTag.optional(),
     /** Status to set together with the reply (reply and set pending, reply and solve). */
-    status: z.enum(['open', 'pending', 'on_hold', 'solved']).optional(),
+    status: z.enum(REPLY_STATUSES).optional(),
   })
   .strict()
   .refine((b) => b.kind === 'reply' || (!b.channel && !b.inboxId && !b.template && !b.messageTag), {

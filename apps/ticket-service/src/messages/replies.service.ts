@@ -8,8 +8,11 @@ import {
   checkPlatformRules,
   containsCardNumber,
   generateEmailMessageId,
+  isImmutableStatus,
   outboundJobId,
   replySubject,
+  statusAfterFirstReply,
+  statusTimestampsSql,
 } from '@oq/contracts';
 import { CONFIG } from '@oq/platform';
 import sanitizeHtml from 'sanitize-html';
@@ -80,7 +83,7 @@ export class RepliesService {
       );
     const messageId = await this.ds.transaction(async (m) => {
       const t = await this.tickets.findVisible(viewer, ticketId, m, true);
-      if (t.status === 'closed')
+      if (isImmutableStatus(t.status))
         throw new ConflictException({
           statusCode: 409,
           message: `ticket #${t.number} is closed; closed tickets are immutable (open a new ticket for the customer)`,
@@ -212,7 +215,7 @@ export class RepliesService {
     );
     await this.sla.onAgentPublicReply(m, t.id, now); // fulfils first_reply / next_reply in this transaction
     // The first agent reply moves new → open unless the agent chose a status.
-    const status = body.status ?? (t.status === 'new' ? 'open' : t.status);
+    const status = body.status ?? statusAfterFirstReply(t.status);
     const events = await this.applyStatus(m, viewer, t, status, {
       replyId: messageId,
       channel,
@@ -270,10 +273,11 @@ export class RepliesService {
       await writeTicketAudit(m, t.id, viewer.id, action, audit);
       return [];
     }
-    assertTransition(t.status, status, Number(t.number));
+    // A reply without a status only ever makes the first-reply move (new → open), which the reply edges include.
+    assertTransition(t.status, status, Number(t.number), 'reply');
     await m.query(
-      `UPDATE tickets SET status = $2, version = version + 1, updated_at = now(),
-              solved_at = CASE WHEN $2 = 'solved' THEN now() ELSE NULL END WHERE id = $1`,
+      `UPDATE tickets SET status = $2, version = version + 1, updated_at = now(), ${statusTimestampsSql('$2')}
+        WHERE id = $1`,
       [t.id, status],
     );
     await this.sla.onStatusChange(m, t.id, t.status, status); // SLA clocks move with the status

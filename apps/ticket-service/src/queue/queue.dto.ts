@@ -1,7 +1,7 @@
-import { Channel, Uuid } from '@oq/contracts';
+import { Channel, OPEN_TICKET_STATUSES, Uuid } from '@oq/contracts';
 import { z } from 'zod';
 
-const OpenStatus = z.enum(['new', 'open', 'pending', 'on_hold']);
+const OpenStatus = z.enum(OPEN_TICKET_STATUSES);
 const listOf = <T extends z.ZodType>(item: T) =>
   z.preprocess(
     (v) =>

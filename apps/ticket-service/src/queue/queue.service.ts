@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { OPEN_TICKET_STATUSES, QUEUE_NEXT_STATUSES, statusAfterAssignmentSql, statusInSql } from '@oq/contracts';
 import { DataSource } from 'typeorm';
 import { OutboxService } from '../outbox/outbox.service';
 import { SlaClockService } from '../sla/sla-clock.service';
@@ -16,7 +17,10 @@ import { QueueNextBody, QueueQuery } from './queue.dto';
 const KEY = `coalesce(t.next_due_at, 'infinity'::timestamptz), (-t.priority_rank), t.created_at, t.id`;
 const KEY_TEXT = `coalesce(t.next_due_at, 'infinity'::timestamptz)::text AS k_due, (-t.priority_rank)::text AS k_rank,
   t.created_at::text AS k_created`;
-const OPEN = `t.status IN ('new','open','pending','on_hold')`;
+/** `t.status IN ('new','open','pending','on_hold')`: the keyset indexes' predicate, so they serve the queue. */
+const OPEN = statusInSql(OPEN_TICKET_STATUSES, 't.status');
+/** `t.status IN ('new','open')`: what queue/next hands out. */
+const NEXT = statusInSql(QUEUE_NEXT_STATUSES, 't.status');
 
 @Injectable()
 export class QueueService {
@@ -92,7 +96,7 @@ export class QueueService {
     return this.ds.transaction(async (m) => {
       const params: unknown[] = [];
       const p = (v: unknown) => (params.push(v), `$${params.length}`);
-      const where = [`t.status IN ('new','open')`, `t.assignee_id IS NULL`];
+      const where = [NEXT, `t.assignee_id IS NULL`];
       if (viewer.role !== 'admin') where.push(`t.team_id = ANY(${p(viewer.teamIds)}::uuid[])`);
       if (body.teamId) where.push(`t.team_id = ${p(body.teamId)}::uuid`);
       if (body.channel) where.push(`t.channel = ANY(${p(body.channel)}::text[])`);
@@ -104,7 +108,7 @@ export class QueueService {
       if (!picked) return null;
       // An UPDATE through TypeORM resolves to [rows, rowCount].
       const [[row]]: [TicketRow[], number] = await m.query(
-        `UPDATE tickets t SET assignee_id = $2, status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
+        `UPDATE tickets t SET assignee_id = $2, status = ${statusAfterAssignmentSql('status')},
                 version = version + 1, updated_at = now()
           WHERE t.id = $1 RETURNING ${TICKET_COLUMNS}`,
         [picked.id, viewer.id],

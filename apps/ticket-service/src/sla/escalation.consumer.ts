@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { generateEmailMessageId, JobName, outboundJobId, QueueName, TicketCommand } from '@oq/contracts';
+import {
+  generateEmailMessageId,
+  isImmutableStatus,
+  JobName,
+  outboundJobId,
+  QueueName,
+  statusAfterAssignment,
+  TicketCommand,
+} from '@oq/contracts';
 import { CONFIG, JobHandler, LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
@@ -64,8 +72,9 @@ export class EscalationConsumer {
       const events: OutboxEntry[] = [];
       const before = { ...t };
       for (const action of cmd.actions) {
-        const result =
-          t.status === 'closed' ? { skipped: 'ticket is closed' } : await this.apply(m, t, action, cmd, events);
+        const result = isImmutableStatus(t.status)
+          ? { skipped: 'ticket is closed' }
+          : await this.apply(m, t, action, cmd, events);
         done.push({ kind: action.kind, ...result });
       }
       const changed = t.priority !== before.priority || t.team_id !== before.team_id;
@@ -127,7 +136,7 @@ export class EscalationConsumer {
         if (!agent) return { skipped: `agent ${a.agentId} does not exist or is inactive` };
         t.assignee_id = a.agentId;
         // Assignment opens a new ticket (the lifecycle: new → open on first reply or assignment).
-        if (t.status === 'new') t.status = 'open';
+        t.status = statusAfterAssignment(t.status);
         return { agentId: a.agentId };
       }
       case 'notify':

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isDoneStatus, pausesResolution } from '@oq/contracts';
 import {
   activate,
   cancel,
@@ -40,9 +41,7 @@ export interface IngestedMessage {
   statusTo: string;
 }
 
-const PAUSED_STATUSES = ['pending', 'on_hold'];
 const POLICY_CACHE_MS = 1000;
-const DONE_STATUSES = ['solved', 'closed'];
 
 interface TicketRow {
   id: string;
@@ -125,6 +124,9 @@ class TicketClocks {
  * - resolution runs from ticket creation until solved, paused in pending/on_hold;
  *   reopening a solved ticket starts a new resolution instance;
  * - solving cancels reply clocks still running;
+ * - which statuses pause resolution (pending, on_hold) and which stop every clock (solved,
+ *   closed) is the lifecycle's: RESOLUTION_PAUSED_STATUSES and DONE_TICKET_STATUSES in
+ *   @oq/contracts ticket-status (reply clocks never pause);
  * - at every event the policy is re-selected and running clocks re-targeted
  *   (priority change, policy edit) from their original start, never reset.
  */
@@ -186,8 +188,8 @@ export class SlaClockService {
 
   private ensureResolution(c: TicketClocks, startedAt: number, now: number) {
     const status = c.ticket.status;
-    if (DONE_STATUSES.includes(status)) return;
-    c.start('resolution', startedAt, now, PAUSED_STATUSES.includes(status));
+    if (isDoneStatus(status)) return;
+    c.start('resolution', startedAt, now, pausesResolution(status));
   }
 
   private customerMessage(c: TicketClocks, source: number, now: number) {
@@ -205,7 +207,7 @@ export class SlaClockService {
 
   private statusChange(c: TicketClocks, from: string, to: string, at: number) {
     const res = c.open('resolution');
-    if (DONE_STATUSES.includes(to)) {
+    if (isDoneStatus(to)) {
       if (res) c.apply(res, fulfil(res.clock, at, c.measures(res.clock)));
       for (const metric of ['first_reply', 'next_reply'] as const) {
         const slot = c.open(metric);
@@ -213,9 +215,9 @@ export class SlaClockService {
       }
       return;
     }
-    if (res && PAUSED_STATUSES.includes(to)) c.apply(res, pause(res.clock, at, c.measures(res.clock)));
-    else if (res && !PAUSED_STATUSES.includes(to)) c.apply(res, resume(res.clock, at, c.measures(res.clock)));
-    else if (!res && DONE_STATUSES.includes(from)) this.ensureResolution(c, at, at);
+    if (res && pausesResolution(to)) c.apply(res, pause(res.clock, at, c.measures(res.clock)));
+    else if (res && !pausesResolution(to)) c.apply(res, resume(res.clock, at, c.measures(res.clock)));
+    else if (!res && isDoneStatus(from)) this.ensureResolution(c, at, at);
   }
 
   /** Re-select the policy and re-target running clocks; cancel those the policy no longer covers. */

@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InboundMessage, ticketIdFromEmailMessageId, ticketNumberFromSubject } from '@oq/contracts';
+import {
+  IMMUTABLE_TICKET_STATUSES,
+  InboundMessage,
+  acceptsInbound,
+  statusNotInSql,
+  ticketIdFromEmailMessageId,
+  ticketNumberFromSubject,
+} from '@oq/contracts';
 import { CONFIG } from '@oq/platform';
 import { EntityManager } from 'typeorm';
 import { Config } from '../config';
@@ -104,7 +111,7 @@ export class TicketRouterService {
                            WHERE m.ticket_id = t.id AND m.kind = 'call_log' AND m.direction = 'inbound'
                              AND m.metadata->'call'->>'disposition' IN ('missed', 'voicemail', 'busy')
                              AND m.source_time >= s.started_at)) cb ON TRUE
-        WHERE t.requester_id = $1 AND t.status <> 'closed' AND t.merged_into_id IS NULL
+        WHERE t.requester_id = $1 AND ${statusNotInSql(IMMUTABLE_TICKET_STATUSES, 't.status')} AND t.merged_into_id IS NULL
         ORDER BY cb.due ASC NULLS LAST, inbox_team DESC, t.updated_at DESC
         LIMIT 1 FOR UPDATE OF t`,
       [contactId, inboxId],
@@ -139,7 +146,7 @@ export class TicketRouterService {
     if (!rows.length) return fallback('not_found');
     const ticket = await this.followMerges(manager, rows[0]);
     if (!(await this.isParticipant(manager, ticket, contactId))) return fallback('other_contact');
-    if (ticket.status === 'closed')
+    if (!acceptsInbound(ticket.status))
       return {
         kind: 'new',
         followUpOfId: ticket.id,
@@ -174,7 +181,7 @@ export class TicketRouterService {
     // Ticket numbers are guessable and Message-IDs leak: only the ticket's people may write into it.
     if (!(await this.isParticipant(manager, ticket, contactId)))
       return { kind: 'new', followUpOfId: ticket.id, via: `${found.via}_non_participant` };
-    if (ticket.status === 'closed') return { kind: 'new', followUpOfId: ticket.id, via: `${found.via}_closed` };
+    if (!acceptsInbound(ticket.status)) return { kind: 'new', followUpOfId: ticket.id, via: `${found.via}_closed` };
     return { kind: 'existing', ticket, via: found.via };
   }
 
@@ -207,7 +214,7 @@ export class TicketRouterService {
 
   private async openOrFollowUp(manager: EntityManager, row: TicketRow, via: string): Promise<Route> {
     const ticket = await this.followMerges(manager, row);
-    if (ticket.status === 'closed') return { kind: 'new', followUpOfId: ticket.id, via: `${via}_closed` };
+    if (!acceptsInbound(ticket.status)) return { kind: 'new', followUpOfId: ticket.id, via: `${via}_closed` };
     return { kind: 'existing', ticket, via };
   }
 

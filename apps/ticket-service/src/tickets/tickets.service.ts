@@ -7,7 +7,16 @@ import {
   NotFoundException,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import { maskCardNumbers } from '@oq/contracts';
+import {
+  INITIAL_TICKET_STATUS,
+  StatusActor,
+  canTransition,
+  isImmutableStatus,
+  isTicketStatus,
+  maskCardNumbers,
+  statusAfterAssignment,
+  statusTimestampsSql,
+} from '@oq/contracts';
 import { DataSource, EntityManager } from 'typeorm';
 import { ContactResolverService } from '../contacts/contact-resolver.service';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
@@ -24,8 +33,6 @@ import {
   toTicketView,
 } from './ticket.view';
 import { Viewer, visibleIdentitySql, visibleTicketSql } from './viewer';
-
-const OPEN_STATUSES = ['new', 'open', 'pending', 'on_hold'];
 
 /**
  * Ticket reads and agent changes. Every change takes the row lock, checks the
@@ -180,7 +187,7 @@ export class TicketsService {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12) RETURNING id, number`,
         [
           maskCardNumbers(body.subject),
-          body.assigneeId ? 'open' : 'new',
+          body.assigneeId ? statusAfterAssignment(INITIAL_TICKET_STATUS) : INITIAL_TICKET_STATUS,
           body.priority,
           body.type,
           body.categoryId ?? null,
@@ -281,7 +288,7 @@ export class TicketsService {
   async update(viewer: Viewer, id: string, body: UpdateTicketBody) {
     await this.ds.transaction(async (m) => {
       const t = await this.findVisible(viewer, id, m, true);
-      if (t.status === 'closed')
+      if (isImmutableStatus(t.status))
         throw new ConflictException({
           statusCode: 409,
           message: `ticket #${t.number} is closed; closed tickets are immutable`,
@@ -309,9 +316,10 @@ export class TicketsService {
       if (next.assignee_id && (next.assignee_id !== t.assignee_id || next.team_id !== t.team_id))
         await this.assertAssignable(m, next.assignee_id, next.team_id);
       // Assignment is the first sign an agent took the ticket: new → open.
-      if (t.status === 'new' && body.status === undefined && next.assignee_id && next.assignee_id !== t.assignee_id)
-        next.status = 'open';
-      if (next.status !== t.status) assertTransition(t.status, next.status, Number(t.number));
+      if (body.status === undefined && next.assignee_id && next.assignee_id !== t.assignee_id)
+        next.status = statusAfterAssignment(t.status);
+      if (next.status !== t.status)
+        assertTransition(t.status, next.status, Number(t.number), body.status === undefined ? 'assignment' : 'agent');
 
       const changes: Record<string, [unknown, unknown]> = {};
       for (const [k, v] of Object.entries(next)) {
@@ -321,10 +329,7 @@ export class TicketsService {
       if (!Object.keys(changes).length) return;
       await m.query(
         `UPDATE tickets SET status = $2, priority = $3, type = $4, category_id = $5, tags = $6, team_id = $7,
-                assignee_id = $8, version = version + 1, updated_at = now(),
-                solved_at = CASE WHEN $2 = 'solved' THEN coalesce(CASE WHEN status = 'solved' THEN solved_at END, now())
-                                 WHEN $2 = 'closed' THEN solved_at ELSE NULL END,
-                closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE closed_at END
+                assignee_id = $8, version = version + 1, updated_at = now(), ${statusTimestampsSql('$2')}
           WHERE id = $1`,
         [id, next.status, next.priority, next.type, next.category_id, next.tags, next.team_id, next.assignee_id],
       );
@@ -364,12 +369,14 @@ export class TicketsService {
       const source = first.id === sourceId ? first : second;
       const target = first.id === sourceId ? second : first;
       for (const t of [source, target])
-        if (t.status === 'closed')
+        if (isImmutableStatus(t.status))
           throw new ConflictException({
             statusCode: 409,
             message: `ticket #${t.number} is closed; closed tickets are immutable`,
             reason: 'closed',
           });
+      // The source closes whatever its status (the `merge` edges): checked against the lifecycle.
+      assertTransition(source.status, 'closed', Number(source.number), 'merge');
 
       // An UPDATE through TypeORM resolves to [rows, rowCount].
       const [moved]: [{ id: string }[], number] = await m.query(
@@ -517,22 +524,22 @@ export function identityKindsFor(channel: string): string[] {
 }
 
 /**
- * Agent-driven status moves: `new` only by the system (first reply or assignment
- * leaves it), `closed` only from solved, and nothing leaves closed.
+ * A status change by `actor` must be an edge of the lifecycle (@oq/contracts ticket-status:
+ * `new` only by the system — first reply or assignment leaves it —, `closed` only from
+ * solved, nothing leaves closed); 422 `invalid_transition` otherwise. Callers refuse a
+ * closed ticket first (409 `closed`) and call this only when the status changes.
  */
-export function assertTransition(from: string, to: string, number: number) {
-  if (to === 'new')
-    throw new UnprocessableEntityException({
-      statusCode: 422,
-      message: `ticket #${number} cannot go back to new`,
-      reason: 'invalid_transition',
-    });
-  if (to === 'closed' && from !== 'solved')
-    throw new UnprocessableEntityException({
-      statusCode: 422,
-      message: `ticket #${number} must be solved before it can be closed (it is ${from})`,
-      reason: 'invalid_transition',
-    });
-  if (!OPEN_STATUSES.includes(to) && to !== 'solved' && to !== 'closed')
-    throw new UnprocessableEntityException(`unknown status ${to}`);
+export function assertTransition(from: string, to: string, number: number, actor: StatusActor = 'agent') {
+  if (canTransition(from, to, actor)) return;
+  if (!isTicketStatus(to)) throw new UnprocessableEntityException(`unknown status ${to}`);
+  throw new UnprocessableEntityException({
+    statusCode: 422,
+    message:
+      to === INITIAL_TICKET_STATUS
+        ? `ticket #${number} cannot go back to new`
+        : to === 'closed' && from !== 'solved'
+          ? `ticket #${number} must be solved before it can be closed (it is ${from})`
+          : `ticket #${number} cannot go from ${from} to ${to}${actor === 'reply' ? ' with a reply' : ''}`,
+    reason: 'invalid_transition',
+  });
 }

@@ -1,17 +1,17 @@
-import { CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
+import { normalizePhone } from '@oq/contracts';
 import { InvalidCallRecordError } from './call-record-error';
 
 /**
- * The customer's number in E.164, so a caller matches the contact who wrote on
- * WhatsApp or email from that number. Unparseable or impossible → 400 naming the field.
+ * The customer's number in E.164 by the shared rule (normalizePhone, national numbers read in the
+ * inbox's region), so a caller matches the contact who wrote on WhatsApp from that number.
+ * Unreadable → 400 naming the field.
  */
 export function customerNumber(raw: string | undefined, region: string, field: string): string {
   const value = (raw ?? '').trim();
   if (!value) throw new InvalidCallRecordError(field, 'a phone number is required');
-  const parsed = parsePhoneNumberFromString(value, region as CountryCode);
-  if (!parsed || !parsed.isPossible())
-    throw new InvalidCallRecordError(field, `not a phone number: ${JSON.stringify(value.slice(0, 64))}`);
-  return parsed.number;
+  const number = normalizePhone(value, region);
+  if (!number) throw new InvalidCallRecordError(field, `not a phone number: ${JSON.stringify(value.slice(0, 64))}`);
+  return number;
 }
 
 /** How a call log names a caller who withheld their number (CallLog.from). */
@@ -51,8 +51,6 @@ export function callerNumber(raw: string | undefined, region: string, field: str
 export function ourParty(raw: string | undefined, region: string): string | undefined {
   const value = (raw ?? '').trim();
   if (!value) return undefined;
-  const parsed = /^[+\d(][\d\s().-]*$/.test(value)
-    ? parsePhoneNumberFromString(value, region as CountryCode)
-    : undefined;
-  return parsed?.isPossible() ? parsed.number : value.slice(0, 64);
+  const number = /^[+\d(][\d\s().-]*$/.test(value) ? normalizePhone(value, region) : undefined;
+  return number ?? value.slice(0, 64);
 }
