@@ -2,6 +2,7 @@ import { BaseConfigSchema } from '@oq/platform';
 import { z } from 'zod';
 
 export const ConfigSchema = BaseConfigSchema.extend({
+  /** sla-worker's HTTP port (health, metrics). */
   SLA_WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   /** How often the reconciler fires overdue clocks and re-arms missing timers. */
   SLA_RECONCILE_MS: z.coerce.number().int().min(200).default(30_000),

@@ -1,8 +1,10 @@
 import { PhoneRegion } from '@oq/contracts';
-import { BaseConfigSchema } from '@oq/platform';
+import { BaseConfigSchema, ChannelServiceConfig } from '@oq/platform';
 import { z } from 'zod';
 
 export const ConfigSchema = BaseConfigSchema.extend({
+  ...ChannelServiceConfig,
+  /** voice-service's HTTP port (Twilio callbacks, PBX records, health, metrics). */
   VOICE_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3004),
   /**
    * The public base URL the telephony provider calls (scheme, host, optional port and path prefix).
@@ -14,17 +16,15 @@ export const ConfigSchema = BaseConfigSchema.extend({
     .transform((u) => u.replace(/\/+$/, '')),
   /** Region for numbers without a country code (ISO 3166 alpha-2); an inbox may override it in settings.defaultRegion. */
   VOICE_DEFAULT_REGION: z.string().toUpperCase().default('US').pipe(PhoneRegion),
-  /** ticket-service base URL for the internal inbox API. */
-  TICKET_SERVICE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3000'),
-  /** Full refresh of the inbox directory (changes also arrive over Redis pub/sub). */
-  INBOX_REFRESH_MS: z.coerce.number().int().min(1000).default(60_000),
   /** Recording downloads from this origin are authenticated with the inbox's Twilio credentials (never sent elsewhere). */
   TWILIO_API_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
+  /** Largest call recording downloaded. */
   VOICE_RECORDING_MAX_BYTES: z.coerce
     .number()
     .int()
     .min(1)
     .default(50 * 1024 * 1024),
+  /** Time limit of one recording download. */
   VOICE_RECORDING_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Accepted clock skew / replay window for signed PBX call records. */
   VOICE_PBX_MAX_AGE_SECONDS: z.coerce.number().int().min(1).default(300),

@@ -12,7 +12,7 @@ import {
   maskCardNumbers,
   QueueName,
 } from '@oq/contracts';
-import { CONFIG, LOGGER, QueueService, REDIS } from '@oq/platform';
+import { CONFIG, LOGGER, QueueService, REDIS, TrustedProxies, trustedProxies } from '@oq/platform';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server as HttpServer } from 'node:http';
@@ -74,6 +74,7 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
   private pub?: Redis;
   private sub?: Redis;
   private typingSub?: Redis;
+  private readonly trusted: TrustedProxies;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -85,7 +86,9 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly limiter: RateLimiter,
     private readonly queues: QueueService,
     private readonly attachments: AttachmentService,
-  ) {}
+  ) {
+    this.trusted = trustedProxies(config.TRUSTED_PROXIES);
+  }
 
   async onApplicationBootstrap() {
     const http = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
@@ -127,11 +130,7 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private clientIp(socket: Socket): string {
-    return clientIp(
-      socket.handshake.address,
-      socket.handshake.headers['x-forwarded-for'],
-      this.config.CHAT_TRUST_PROXY,
-    );
+    return clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], this.trusted);
   }
 
   private async authenticate(socket: Socket): Promise<void> {

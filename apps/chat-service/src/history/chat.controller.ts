@@ -29,6 +29,8 @@ import {
   BINARY,
   BlobTooLargeError,
   CONFIG,
+  TrustedProxies,
+  trustedProxies,
 } from '@oq/platform';
 import { applyDecorators } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
@@ -91,6 +93,8 @@ const CHAT_HEADERS =
 @ApiTags('chat (customers)')
 @Controller('chat/:inboxId')
 export class ChatController implements OnModuleInit {
+  private readonly trusted: TrustedProxies;
+
   constructor(
     private readonly auth: CustomerAuthService,
     private readonly history: HistoryService,
@@ -98,7 +102,9 @@ export class ChatController implements OnModuleInit {
     private readonly limiter: RateLimiter,
     private readonly adapterHost: HttpAdapterHost,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    this.trusted = trustedProxies(config.TRUSTED_PROXIES);
+  }
 
   onModuleInit() {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
@@ -131,7 +137,8 @@ export class ChatController implements OnModuleInit {
     503: 'The inbox is misconfigured, or cannot be looked up right now',
   })
   async createVisitor(@Param('inboxId') inboxId: string, @Req() req: FastifyRequest) {
-    const ip = clientIp(req.raw.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.CHAT_TRUST_PROXY);
+    // The same function as the sockets' (equal to req.ip, see trusted-proxies.spec.ts), so both share one bucket.
+    const ip = clientIp(req.raw.socket.remoteAddress, req.headers['x-forwarded-for'], this.trusted);
     if (!(await this.limiter.allow(`conn:ip:${ip}`, this.config.CHAT_IP_CONNECTS_PER_WINDOW)))
       throw new HttpException('too many new visitors from this address, retry later', HttpStatus.TOO_MANY_REQUESTS);
     try {
