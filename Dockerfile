@@ -21,8 +21,8 @@ FROM node:20-bookworm-slim AS demo
 RUN apt-get update && apt-get install -y --no-install-recommends dovecot-imapd && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json .swcrc ./
-COPY scripts/run-ts.cjs ./scripts/run-ts.cjs
+COPY package.json .swcrc tsconfig.json ./
+COPY scripts/run-ts.cjs scripts/ts-register.cjs ./scripts/
 COPY libs ./libs
 COPY apps ./apps
 COPY demo ./demo

@@ -1,10 +1,7 @@
 // One jest config for the whole monorepo: SWC transforms TS and the ESM-only
 // dependencies (NestJS 12, zod 4) to CommonJS, see docs/ARCHITECTURE.md.
-const fs = require('node:fs');
-const swcrc = JSON.parse(fs.readFileSync(__dirname + '/.swcrc', 'utf8'));
-delete swcrc.$schema;
-delete swcrc.jsc.baseUrl;
-delete swcrc.jsc.paths;
+const { jestModuleNameMapper, swcOptions } = require('./scripts/ts-register.cjs');
+const swcrc = swcOptions();
 
 module.exports = {
   rootDir: __dirname,
@@ -14,10 +11,7 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   transform: { '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
   transformIgnorePatterns: [],
-  moduleNameMapper: {
-    '^@oq/([a-z-]+)$': '<rootDir>/libs/$1/src',
-    '^@oq/([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
-  },
+  moduleNameMapper: jestModuleNameMapper(),
   globalSetup: '<rootDir>/libs/database/src/testing/global-setup.ts',
   globalTeardown: '<rootDir>/libs/database/src/testing/global-teardown.ts',
   setupFiles: ['reflect-metadata'],

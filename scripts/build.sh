@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf dist
-npx swc apps libs -d dist --config-file .swcrc --ignore "**/*.spec.ts" --quiet
+# .swcrc plus tsconfig.json's path aliases (scripts/ts-register.cjs), so `@oq/*` has one source.
+config=$(mktemp --suffix=.swcrc.json)
+trap 'rm -f "$config"' EXIT
+node -e 'process.stdout.write(JSON.stringify(require("./scripts/ts-register.cjs").swcBuildConfig()))' > "$config"
+npx swc apps libs -d dist --config-file "$config" --ignore "**/*.spec.ts" --quiet
 # Non-TS assets some apps serve (widget pages, templates) are copied alongside.
 find apps libs -type f \( -name "*.html" -o -name "*.css" -o -name "*.hbs" \) -not -path "*/node_modules/*" \
   -exec sh -c 'mkdir -p "dist/$(dirname "$1")" && cp "$1" "dist/$1"' _ {} \;

@@ -49,31 +49,15 @@ export function parseTimeoutFor(bytes: number, baseMs: number, perMbMs: number):
 const SPARE_IDLE_MS = 30_000;
 
 /**
- * Source of the worker bootstrap. In a build the worker is plain JS; under jest
- * and run-ts the app runs from .ts sources, so the worker installs the same SWC
- * transform and @oq/* aliases that scripts/run-ts.cjs uses.
+ * Source of the worker bootstrap. In a build the worker is plain JS; under jest and run-ts the app
+ * runs from .ts sources, so the worker registers the transform and aliases of
+ * scripts/ts-register.cjs, as run-ts does.
  */
 function bootstrap(entry: string): string {
   if (!entry.endsWith('.ts')) return `require(${JSON.stringify(entry)});`;
   let root = dirname(entry);
-  while (!existsSync(join(root, '.swcrc')) && dirname(root) !== root) root = dirname(root);
-  return `
-const path = require('node:path'); const fs = require('node:fs'); const Module = require('node:module');
-const root = ${JSON.stringify(root)};
-const { transformSync } = require(${JSON.stringify(require.resolve('@swc/core'))});
-const swcrc = JSON.parse(fs.readFileSync(path.join(root, '.swcrc'), 'utf8'));
-delete swcrc.$schema; delete swcrc.jsc.baseUrl; delete swcrc.jsc.paths;
-const aliasRe = /^@oq\\/([a-z-]+)(\\/.*)?$/;
-const resolve = Module._resolveFilename;
-Module._resolveFilename = function (request, ...rest) {
-  const m = aliasRe.exec(request);
-  if (m) request = path.join(root, 'libs', m[1], 'src', m[2] ?? '');
-  return resolve.call(this, request, ...rest);
-};
-require.extensions['.ts'] = function (module, filename) {
-  const { code } = transformSync(fs.readFileSync(filename, 'utf8'), { ...swcrc, filename, swcrc: false });
-  module._compile(code, filename);
-};
+  while (!existsSync(join(root, 'scripts/ts-register.cjs')) && dirname(root) !== root) root = dirname(root);
+  return `require(${JSON.stringify(join(root, 'scripts/ts-register.cjs'))}).register(${JSON.stringify(root)});
 require(${JSON.stringify(entry)});`;
 }
 
