@@ -1,3 +1,4 @@
+import { ValidSchedule } from '@oq/sla';
 import { getCountries } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { Channel } from './common';
@@ -132,14 +133,19 @@ export type VoiceInboxSecrets = z.infer<typeof VoiceInboxSecrets>;
 
 // ---- chat (chat-service: customer sockets and the widget)
 
+// #17: until one release after 1764000015000-ChatBusinessHours, `businessHours` may still arrive in
+// chat's old shape — `{ timezone, weekly: [{ day, open, close }], holidays: ['yyyy-mm-dd'] }`, same-day
+// intervals only — from a ticket-service that predates it (a rolling deploy) or an admin client. It is
+// checked as before and converted to the libs/sla schedule it always meant. In the release after, remove
+// everything Legacy* here and the preprocess below (and the conversion in ticket-service's inboxes.service.ts
+// checkChannelConfig): the migration rewrote stored rows and the admin API stores only the new shape.
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM');
 
-/** One opening interval on an ISO weekday (1 = Monday … 7 = Sunday), within the day. */
-export const WeeklyHours = z
+const LegacyWeeklyHours = z
   .object({ day: z.number().int().min(1).max(7), open: HHMM, close: HHMM })
   .refine((w) => w.close > w.open, { message: 'close must be later than open', path: ['close'] });
 
-const TimeZone = z.string().refine((tz) => {
+const LegacyTimeZone = z.string().refine((tz) => {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;
@@ -147,6 +153,45 @@ const TimeZone = z.string().refine((tz) => {
     return false;
   }
 }, 'must be an IANA time zone such as Europe/Berlin');
+
+const LegacyChatHours = z.object({
+  timezone: LegacyTimeZone,
+  weekly: z.array(LegacyWeeklyHours).default([]),
+  holidays: z.array(z.iso.date()).default([]),
+});
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Old shape: an interval with open/close, a holiday as a string, or no interval at all (only it allowed none). */
+function isLegacyChatHours(v: unknown): boolean {
+  if (!isRecord(v)) return false;
+  const weekly = v.weekly === undefined ? [] : v.weekly;
+  const holidays = v.holidays === undefined ? [] : v.holidays;
+  if (!Array.isArray(weekly) || !Array.isArray(holidays)) return false;
+  if (weekly.some((w) => isRecord(w) && ('open' in w || 'close' in w))) return true;
+  if (holidays.some((h) => typeof h === 'string')) return true;
+  return weekly.length === 0 && holidays.length === 0;
+}
+
+/**
+ * The old shape checked as before, then as the schedule it meant: each interval's open/close become
+ * start/end, each date a single-date holiday. Without any interval it was never open; a schedule cannot
+ * say that, so it reads as no business hours (the migration does the same; the admin API refuses it).
+ */
+function fromLegacyChatHours(v: unknown, ctx: z.RefinementCtx): unknown {
+  if (!isLegacyChatHours(v)) return v;
+  const old = LegacyChatHours.safeParse(v);
+  if (!old.success) {
+    for (const issue of old.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    return v;
+  }
+  if (!old.data.weekly.length) return undefined;
+  return {
+    timezone: old.data.timezone,
+    weekly: old.data.weekly.map((w) => ({ day: w.day, start: w.open, end: w.close })),
+    holidays: old.data.holidays.map((date) => ({ date, yearly: false })),
+  };
+}
 
 /** Exactly what a browser sends in Origin: scheme, host and port, no path or trailing slash. */
 const Origin = z.string().refine((o) => {
@@ -162,14 +207,11 @@ const Origin = z.string().refine((o) => {
 export const ChatInboxSettings = z.object({
   /** Browser origins allowed to open a customer socket; empty = any (native apps send none); `*` = any. */
   allowedOrigins: z.array(Origin).max(100).default([]),
-  businessHours: z
-    .object({
-      timezone: TimeZone,
-      weekly: z.array(WeeklyHours).default([]),
-      /** ISO dates (yyyy-mm-dd, in the schedule's time zone) without business hours. */
-      holidays: z.array(z.iso.date()).default([]),
-    })
-    .optional(),
+  /**
+   * When the inbox is staffed: a libs/sla schedule (time zone, weekly intervals with overnight shifts,
+   * single-date and yearly holidays in that zone), the same rule and shape as SLA schedules. Absent = always open.
+   */
+  businessHours: z.preprocess(fromLegacyChatHours, ValidSchedule.optional()).optional(),
   /** Shown to the customer on connect ("we usually reply within …"). */
   expectedReplyMinutes: z.number().int().positive().optional(),
   greeting: z.string().max(500).optional(),

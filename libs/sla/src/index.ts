@@ -2,3 +2,5 @@ export * from './schedule';
 export * from './policy';
 export * from './clock';
 export * from './rows';
+export * from './schedule-schema';
+export * from './business-hours';

@@ -217,3 +217,48 @@ export function businessTime(calendar: BusinessCalendar): TimeMeasure {
     addMs: (from, ms) => calendar.addBusinessMs(from, ms),
   };
 }
+
+/** Why a schedule cannot become a BusinessCalendar, at its field (`weekly.2.end`), never quoting the value. */
+export interface ScheduleProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+const hmProblem = (s: string, allow24: boolean): boolean => {
+  try {
+    parseHm(s, allow24);
+    return false;
+  } catch {
+    return true;
+  }
+};
+
+/**
+ * What `new BusinessCalendar(s)` refuses, each at its field: empty for exactly the schedules it
+ * accepts (schedule.spec.ts checks both agree). For schemas that name fields (schedule-schema.ts);
+ * the constructor stays the definition.
+ */
+export function scheduleProblems(s: Schedule): ScheduleProblem[] {
+  const problems: ScheduleProblem[] = [];
+  if (!IANAZone.create(s.timezone).isValid)
+    problems.push({ path: ['timezone'], message: 'must be an IANA time zone such as Europe/Berlin' });
+  if (!s.weekly.length) problems.push({ path: ['weekly'], message: 'a schedule needs at least one weekly interval' });
+  s.weekly.forEach((iv, i) => {
+    if (!Number.isInteger(iv.day) || iv.day < 1 || iv.day > 7)
+      problems.push({ path: ['weekly', i, 'day'], message: 'must be an ISO weekday 1..7' });
+    const badStart = hmProblem(iv.start, false);
+    const badEnd = hmProblem(iv.end, true);
+    if (badStart) problems.push({ path: ['weekly', i, 'start'], message: 'must be HH:mm from 00:00 to 23:59' });
+    if (badEnd) problems.push({ path: ['weekly', i, 'end'], message: 'must be HH:mm from 00:00 to 24:00' });
+    if (!badStart && !badEnd && parseHm(iv.start, false) === parseHm(iv.end, true))
+      problems.push({
+        path: ['weekly', i, 'end'],
+        message: 'must differ from start (end before start is an overnight shift; 00:00-24:00 is a full day)',
+      });
+  });
+  s.holidays.forEach((h, i) => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(h.date) || !DateTime.fromISO(h.date, { zone: 'UTC' }).isValid)
+      problems.push({ path: ['holidays', i, 'date'], message: 'must be a date YYYY-MM-DD' });
+  });
+  return problems;
+}

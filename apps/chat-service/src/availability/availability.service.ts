@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { BusinessCalendar, openingAt } from '@oq/sla';
 import { DateTime } from 'luxon';
 import { DataSource } from 'typeorm';
 import { ChatInbox } from '../inboxes/chat-inbox';
@@ -53,28 +54,14 @@ export class AvailabilityService {
   }
 }
 
-/** Whether `now` falls in the inbox's weekly hours (in its time zone), and when it next opens. */
+/**
+ * Whether `now` is within the inbox's business hours and, if not, when they next begin: libs/sla's
+ * rule (BusinessCalendar), the one SLA schedules use — overnight shifts, holidays in the schedule's zone.
+ */
 export function businessHours(inbox: ChatInbox, now: DateTime): { open: boolean; nextOpenAt: string | null } {
-  const bh = inbox.settings.businessHours;
-  if (!bh) return { open: true, nextOpenAt: null };
-  const local = now.setZone(bh.timezone);
-  if (!local.isValid) return { open: true, nextOpenAt: null };
-  const holidays = new Set(bh.holidays);
-  const at = (day: DateTime, hhmm: string) => {
-    const [h, m] = hhmm.split(':').map(Number);
-    return day.startOf('day').plus({ hours: h, minutes: m });
-  };
-  // Look at today and the next 13 days: the first interval that contains or follows `now`.
-  for (let d = 0; d < 14; d++) {
-    const day = local.plus({ days: d });
-    if (holidays.has(day.toISODate()!)) continue;
-    const intervals = bh.weekly.filter((w) => w.day === day.weekday).sort((a, b) => a.open.localeCompare(b.open));
-    for (const w of intervals) {
-      const open = at(day, w.open);
-      const close = at(day, w.close);
-      if (d === 0 && local >= open && local < close) return { open: true, nextOpenAt: null };
-      if (open > local) return { open: false, nextOpenAt: open.toUTC().toISO() };
-    }
-  }
-  return { open: false, nextOpenAt: null };
+  const schedule = inbox.settings.businessHours;
+  if (!schedule) return { open: true, nextOpenAt: null };
+  // The settings schema (ValidSchedule) accepted it, so the calendar builds.
+  const { open, nextOpenAt } = openingAt(new BusinessCalendar(schedule), now.toMillis());
+  return { open, nextOpenAt: nextOpenAt === null ? null : new Date(nextOpenAt).toISOString() };
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { INBOX_CHANGED_CHANNEL, InboxConfig, checkInboxConfig } from '@oq/contracts';
+import { INBOX_CHANGED_CHANNEL, InboxConfig, InboxConfigProblem, checkInboxConfig } from '@oq/contracts';
 import { LOGGER, REDIS, SecretBox } from '@oq/platform';
+import { ValidSchedule } from '@oq/sla';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
@@ -46,7 +47,7 @@ export class InboxesService {
   }
 
   async create(body: CreateInboxBody): Promise<InboxView> {
-    checkChannelConfig(body.channel, body.settings, body.secrets);
+    const settings = checkChannelConfig(body.channel, body.settings, body.secrets);
     // The id is chosen here because it is the AAD the secrets are sealed with.
     const id = randomUUID();
     const row = await this.write(async (m) => {
@@ -60,7 +61,7 @@ export class InboxesService {
           body.address,
           body.defaultTeamId,
           body.enabled,
-          JSON.stringify(body.settings),
+          JSON.stringify(settings),
           encryptInboxSecrets(this.box, id, body.secrets),
         ],
       );
@@ -74,7 +75,7 @@ export class InboxesService {
   async update(id: string, body: UpdateInboxBody): Promise<InboxView> {
     const row = await this.write(async (m) => {
       const current = await this.row(m, id, true);
-      const settings = body.settings ?? current.settings;
+      let settings = body.settings ?? current.settings;
       let secrets = current.secrets;
       // What a write leaves must be valid — except a write that changes neither settings nor secrets
       // and leaves the inbox disabled, so an admin can always switch off an inbox stored invalid.
@@ -84,7 +85,7 @@ export class InboxesService {
           if (value === null) delete merged[name];
           else merged[name] = value;
         }
-        checkChannelConfig(current.channel, settings, merged);
+        settings = checkChannelConfig(current.channel, settings, merged);
         if (body.secrets) secrets = encryptInboxSecrets(this.box, id, merged);
       }
       await m.query(
@@ -197,15 +198,33 @@ export class InboxesService {
 /**
  * Settings and secrets against the channel's schema (libs/contracts inbox-settings), the one the
  * channel services load them with: a mistake is a 400 naming the field now, not an inbox the
- * channel service refuses to serve later. Stored as sent (defaults are the schema's, not the row's).
+ * channel service refuses to serve later. Returns the settings to store: as sent (defaults are the
+ * schema's, not the row's).
  */
-function checkChannelConfig(channel: InboxConfig['channel'], settings: unknown, secrets: unknown) {
+function checkChannelConfig(
+  channel: InboxConfig['channel'],
+  settings: Record<string, unknown>,
+  secrets: unknown,
+): Record<string, unknown> {
   const check = checkInboxConfig({ channel, settings, secrets });
-  if (check.ok) return;
-  throw new BadRequestException({
+  if (!check.ok) throw invalid(check.problems);
+  if (check.value.channel !== 'chat' || settings.businessHours === undefined) return settings;
+  // #17: chat's old business-hours shape is accepted for one release and stored as sent, so a
+  // replica of the previous release can still read what this one writes during a rolling deploy
+  // (1764000015000-ChatBusinessHours rewrites stored rows in the release after). Old hours without
+  // any interval (never open) read as no hours at all: refused here rather than stored as "always open".
+  if (!check.value.settings.businessHours)
+    throw invalid([
+      { path: 'settings.businessHours.weekly', message: 'a schedule needs at least one weekly interval' },
+    ]);
+  return settings;
+}
+
+function invalid(problems: InboxConfigProblem[]): BadRequestException {
+  return new BadRequestException({
     statusCode: 400,
     error: 'Bad Request',
-    message: check.reason,
-    fields: check.problems,
+    message: problems.map((p) => `${p.path}: ${p.message}`).join('; '),
+    fields: problems,
   });
 }

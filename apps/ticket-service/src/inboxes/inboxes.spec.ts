@@ -7,6 +7,7 @@ import {
   TestDatabase,
   TEST_REDIS_URL,
 } from '@oq/database/testing/test-env';
+import { ValidSchedule } from '@oq/sla';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { call, insertAgent, loginToken, startTicketService } from '../auth/auth.testing';
@@ -363,6 +364,44 @@ describe('inboxes: admin API, secrets at rest, internal API, change announcement
       await refused(await patch({ enabled: true }), 'settings.allowedOrigins.0', /must be an origin/);
       const fixed = await patch({ enabled: true, settings: { allowedOrigins: ['https://app.example'] } });
       expect(fixed).toMatchObject({ status: 200, body: { enabled: true } });
+    });
+
+    it("stores chat's business hours as sent, the libs/sla schedule or (for one release) the old shape (#17)", async () => {
+      const stored = async (id: string) =>
+        (await ds.query('SELECT settings FROM inboxes WHERE id = $1', [id]))[0].settings;
+      // A schedule is stored as sent, overnight shift and all.
+      const schedule = { timezone: 'Asia/Jakarta', weekly: [{ day: 5, start: '22:00', end: '06:00' }] };
+      const night = (await post(chat({ businessHours: schedule, theme: 'dark' }))).body;
+      expect(await stored(night.id)).toEqual({ businessHours: schedule, theme: 'dark' });
+      // The old shape (accepted for one release) is stored as sent: the previous release's replicas
+      // read the rows this one writes during a rolling deploy.
+      const old = {
+        timezone: 'Europe/Berlin',
+        weekly: [{ day: 1, open: '09:00', close: '17:00' }],
+        holidays: ['2026-12-25'],
+      };
+      const converted = {
+        timezone: 'Europe/Berlin',
+        weekly: [{ day: 1, start: '09:00', end: '17:00' }],
+        holidays: [{ date: '2026-12-25', yearly: false }],
+      };
+      const created = await post(chat({ businessHours: old, theme: 'dark' }));
+      expect(created).toMatchObject({ status: 201, body: { settings: { businessHours: old, theme: 'dark' } } });
+      expect(await stored(created.body.id)).toEqual({ businessHours: old, theme: 'dark' });
+      // …and reads as the schedule it means, where chat-service loads it.
+      expect(checkInboxConfig({ channel: 'chat', settings: { businessHours: old }, secrets: {} })).toMatchObject({
+        ok: true,
+        value: { settings: { businessHours: converted } },
+      });
+      // Old hours without an interval (never open) cannot be a schedule: refused, not stored as "always open".
+      await refused(
+        await post(chat({ businessHours: { timezone: 'Europe/Berlin', weekly: [] } })),
+        'settings.businessHours.weekly',
+        /at least one weekly interval/,
+      );
+      // The demo seed's chat inbox is a schedule already.
+      const demo = demoInboxes().find((i) => i.channel === 'chat')!;
+      expect(ValidSchedule.parse(demo.settings.businessHours)).toMatchObject({ timezone: 'Asia/Jakarta' });
     });
 
     it('the demo seed writes inboxes the schema accepts', () => {

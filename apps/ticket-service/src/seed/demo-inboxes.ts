@@ -95,9 +95,10 @@ export function demoInboxes(): DemoInbox[] {
         allowedOrigins: [],
         expectedReplyMinutes: 5,
         greeting: 'Hi! Tell us what happened and we will get back to you right here.',
+        // A libs/sla schedule, like the demo SLA's (demo-sla.ts): Mon–Fri 08:00–20:00 Jakarta time.
         businessHours: {
           timezone: 'Asia/Jakarta',
-          weekly: [1, 2, 3, 4, 5].map((day) => ({ day, open: '08:00', close: '20:00' })),
+          weekly: [1, 2, 3, 4, 5].map((day) => ({ day, start: '08:00', end: '20:00' })),
           holidays: [],
         },
       },

@@ -1,27 +1,15 @@
 import { TicketCommandAction } from '@oq/contracts';
 import { ApiDateTime, ApiUuid } from '@oq/platform';
-import { PRIORITIES, SLA_METRICS } from '@oq/sla';
+import { PRIORITIES, SLA_METRICS, ScheduleShape } from '@oq/sla';
 import { z } from 'zod';
 
-const Hm = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'time must be HH:mm');
-
+/**
+ * A schedule as the admin API takes it: a name and the schedule shape of libs/sla (schedule-schema.ts),
+ * which chat inboxes' `businessHours` use too. The service builds a BusinessCalendar from it for the rest.
+ */
 export const ScheduleBody = z.object({
   name: z.string().trim().min(1).max(200),
-  timezone: z.string().min(1).max(100),
-  weekly: z
-    .array(z.object({ day: z.number().int().min(1).max(7), start: Hm, end: Hm }))
-    .min(1, 'a schedule needs at least one weekly interval')
-    .max(100),
-  holidays: z
-    .array(
-      z.object({
-        date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'holiday date must be YYYY-MM-DD'),
-        yearly: z.boolean().default(false),
-        name: z.string().max(200).optional(),
-      }),
-    )
-    .max(1000)
-    .default([]),
+  ...ScheduleShape.shape,
 });
 export type ScheduleBody = z.infer<typeof ScheduleBody>;
 
