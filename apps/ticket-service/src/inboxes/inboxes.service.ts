@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INBOX_CHANGED_CHANNEL, InboxConfig, InboxConfigProblem, checkInboxConfig } from '@oq/contracts';
 import { LOGGER, REDIS, SecretBox } from '@oq/platform';
-import { ValidSchedule } from '@oq/sla';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
