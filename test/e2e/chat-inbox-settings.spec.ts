@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { INBOX_CHANGED_CHANNEL } from '@oq/contracts';
+import { TEST_REDIS_URL } from '@oq/database/testing/test-env';
 import { LOGGER } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
@@ -48,7 +49,7 @@ describe('chat inbox with invalid stored settings', () => {
       brokenId,
       JSON.stringify({ allowedOrigins: ['wallet.example'], expectedReplyMinutes: '5' }),
     ]);
-    const pub = new Redis('redis://127.0.0.1:6379');
+    const pub = new Redis(TEST_REDIS_URL);
     await pub.publish(INBOX_CHANGED_CHANNEL, brokenId);
     pub.disconnect();
 

@@ -1,4 +1,5 @@
 import { INBOX_CHANGED_CHANNEL } from '@oq/contracts';
+import { TEST_REDIS_URL } from '@oq/database/testing/test-env';
 import { Redis } from 'ioredis';
 import { Browser, chromium } from 'playwright-core';
 import { ChatStack, eventually } from './chat-stack';
@@ -20,7 +21,7 @@ describe('chat widget in a browser', () => {
       `UPDATE inboxes SET settings = jsonb_set(settings, '{allowedOrigins}', $2::jsonb), updated_at = now() WHERE id = $1`,
       [s.inboxId, JSON.stringify([origin])],
     );
-    const pub = new Redis('redis://127.0.0.1:6379');
+    const pub = new Redis(TEST_REDIS_URL);
     await pub.publish(INBOX_CHANGED_CHANNEL, s.inboxId);
     pub.disconnect();
     browser = await chromium.launch({

@@ -1,4 +1,6 @@
-import { CHAT_CUSTOMER_TYPING_CHANNEL } from '@oq/contracts';
+import { CHAT_CUSTOMER_TYPING_CHANNEL, QueueName } from '@oq/contracts';
+import { TEST_REDIS_URL } from '@oq/database/testing/test-env';
+import { QueueService } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { Socket } from 'socket.io-client';
 import { ChatGateway } from '../../apps/chat-service/src/gateway/chat.gateway';
@@ -83,7 +85,16 @@ describe('in-app chat', () => {
 
     const stored = await storedMessage(first.externalId);
     expect(stored.text).toContain('failed but the money is gone');
-    await new Promise((r) => setTimeout(r, 300));
+    // Every send is acknowledged after its enqueue, a resend from the first send's ack: all the jobs the
+    // three sends made are on the inbound queue now. One job, and once ingest has finished it, one row.
+    const inbound = s.ticket.get(QueueService).queue(QueueName.Inbound);
+    const jobs = await eventually(async () => {
+      const mine = (
+        await inbound.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'])
+      ).filter((j) => j.data.externalId === first.externalId);
+      return mine.every((j) => j.finishedOn) && mine;
+    });
+    expect(jobs.map((j) => j.failedReason)).toEqual([undefined]);
     const [{ n }] = await s.ds.query('SELECT count(*)::int AS n FROM messages WHERE external_id = $1', [
       first.externalId,
     ]);
@@ -174,7 +185,9 @@ describe('in-app chat', () => {
     // Read receipts count only for messages pushed to this customer.
     const stranger = await s.connect({ userId: 'u-4999', userHash: s.userHash('u-4999') });
     await stranger.socket.timeout(3000).emitWithAck('message:read', { messageIds: [replyId] });
-    await new Promise((r) => setTimeout(r, 500));
+    // A receipt is queued (as chat-read-<message id>) before the ack: none was for the stranger's.
+    const delivery = s.ticket.get(QueueService).queue(QueueName.Delivery);
+    expect(await delivery.getJob(`chat-read-${replyId}`)).toBeUndefined();
     expect((await s.ds.query('SELECT delivery_status FROM messages WHERE id = $1', [replyId]))[0].delivery_status).toBe(
       'delivered',
     );
@@ -206,7 +219,7 @@ describe('in-app chat', () => {
     }, 10_000);
     expect(sent.delivery_reason).toBeNull();
     const { Queue } = await import('bullmq');
-    const q = new Queue('delivery', { connection: { url: 'redis://127.0.0.1:6379' } as never, prefix: s.prefix });
+    const q = new Queue('delivery', { connection: { url: TEST_REDIS_URL } as never, prefix: s.prefix });
     try {
       const reports = (await q.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])).filter(
         (j) => j.data.messageId === reply.body.id,
@@ -264,7 +277,7 @@ describe('in-app chat', () => {
     const job = await eventually(async () => {
       const { Queue } = await import('bullmq');
       const q = new Queue('outbound.email', {
-        connection: { url: 'redis://127.0.0.1:6379' } as never,
+        connection: { url: TEST_REDIS_URL } as never,
         prefix: s.prefix,
       });
       try {
@@ -314,7 +327,7 @@ describe('in-app chat', () => {
   });
 
   it('relays typing both ways across instances', async () => {
-    const sub = new Redis('redis://127.0.0.1:6379');
+    const sub = new Redis(TEST_REDIS_URL);
     try {
       await sub.subscribe(CHAT_CUSTOMER_TYPING_CHANNEL);
       const customerTyping = new Promise<any>((resolve) =>

@@ -391,7 +391,14 @@ describe('phone calls on the customer timeline (voice-service → ticket-service
     );
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ field: 'From' });
-    await sleep(200);
-    expect(await messageRow(callSid)).toBeUndefined();
+    // Refused before the fold: nothing of it is stored, so the same call sent again with a readable
+    // number is its first event, and its call log the call's first revision on the timeline.
+    expect(await kit.count('voice_calls WHERE call_id = $1', [callSid])).toBe(0);
+    const readable = inboundCall(callSid, '+4915112345678', { CallStatus: 'no-answer' });
+    expect((await postTwilio(voice.base, kit.inboxes.voice, TOKEN, readable)).status).toBe(200);
+    const row = await waitRow(callSid);
+    expect(row).toMatchObject({ revision: 0, metadata: { call: { disposition: 'missed' } } });
+    const [call] = await kit.ds.query('SELECT events, emitted_revision FROM voice_calls WHERE call_id = $1', [callSid]);
+    expect({ events: call.events.length, emitted: call.emitted_revision }).toEqual({ events: 1, emitted: 0 });
   });
 });

@@ -1,7 +1,9 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { JobName, QueueName, TicketEvent } from '@oq/contracts';
-import { TestDatabase, testServiceEnv } from '@oq/database/testing/test-env';
+import { JobName, QueueName, slaTimerJobId, TicketEvent } from '@oq/contracts';
+import { TEST_REDIS_URL, TestDatabase, testServiceEnv } from '@oq/database/testing/test-env';
 import { createHttpApp, QueueService } from '@oq/platform';
+import { Job, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 import { AppModule as SlaWorker } from '../../apps/sla-worker/src/app.module';
 import { TicketEventBus } from '../../apps/ticket-service/src/outbox/outbox.service';
 import { ApiHarness } from '../../apps/ticket-service/src/tickets/api-test-harness';
@@ -167,7 +169,12 @@ describe('SLA end to end', () => {
       },
       { jobId: 'dup-1' },
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    // The duplicate's own outcome: applied_ticket_commands already names it, so it applies nothing.
+    const dup = await until(
+      () => h.app.get(QueueService).queue(QueueName.TicketCommands).getJob('dup-1'),
+      (j) => !!j?.finishedOn,
+    );
+    expect({ returned: dup!.returnvalue, failed: dup!.failedReason }).toEqual({ returned: { applied: false } });
     const [after] = await h.ds.query(`SELECT team_id FROM tickets WHERE id = $1`, [ticket.id]);
     expect(after.team_id).toBe(h.ids.teamA);
     expect(
@@ -175,7 +182,7 @@ describe('SLA end to end', () => {
     ).toHaveLength(1);
   }, 30_000);
 
-  it('a public reply before the due time fulfils first_reply: the armed timer fires and records nothing', async () => {
+  it('a public reply before the due time fulfils first_reply: its timers are disarmed, and one that fires records nothing', async () => {
     const ticket = await h.createTicket('alice');
     const note = await h.call('alice', 'POST', `/v1/tickets/${ticket.id}/messages`, { kind: 'note', text: 'checking' });
     expect(note.status).toBe(201);
@@ -183,12 +190,70 @@ describe('SLA end to end', () => {
       (c: { metric: string }) => c.metric === 'first_reply',
     );
     expect(fr.state).toBe('active'); // a note is not a reply
+    const { dueAt } = fr;
     const reply = await h.call('alice', 'POST', `/v1/tickets/${ticket.id}/messages`, { text: 'We are on it' });
     expect(reply.status).toBe(201);
-    await new Promise((r) => setTimeout(r, 2500));
-    fr = (await h.call('alice', 'GET', `/v1/tickets/${ticket.id}/sla`)).body.clocks.find(
-      (c: { metric: string }) => c.metric === 'first_reply',
+    const firstReply = async () =>
+      (await h.call('alice', 'GET', `/v1/tickets/${ticket.id}/sla`)).body.clocks.find(
+        (c: { metric: string }) => c.metric === 'first_reply',
+      );
+    // The clock moved in the reply's transaction.
+    fr = await firstReply();
+    expect(fr.state).toBe('fulfilled');
+
+    // sla-worker re-arms from each sla.changed event. Once it has handled all of this ticket's (the
+    // reply's names no running first_reply clock), the clock's timers are gone: removed by the re-arm,
+    // or fired (one armed by a re-arm that read the clock before the reply) and removed on completion.
+    const sla = h.app.get(QueueService).queue(QueueName.Sla);
+    const timerIds = (['warning', 'breach'] as const).map((stage) => slaTimerJobId(ticket.id, 'first_reply', stage));
+    await until(
+      async () => {
+        const changes = (
+          await sla.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'])
+        ).filter(
+          (j: Job) => j.name === JobName.TicketEvent && j.data.ticketId === ticket.id && j.data.type === 'sla.changed',
+        );
+        const armed = (await Promise.all(timerIds.map((id) => sla.getJob(id)))).filter(Boolean).length;
+        return {
+          replyHandled: changes.some(
+            (j) => !j.data.data.clocks.some((c: { metric: string }) => c.metric === 'first_reply'),
+          ),
+          allHandled: changes.every((j) => j.finishedOn && !j.failedReason),
+          armed,
+        };
+      },
+      (s) => s.replyHandled && s.allHandled && s.armed === 0,
     );
+    // A timer that fires after the reply anyway (one already running when the re-arm came cannot be
+    // removed) finds the clock answered: its own completion says it recorded nothing.
+    const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    // Read from the start of the queue's event stream: the completion cannot be missed however soon it comes.
+    const timerEvents = new QueueEvents(QueueName.Sla, {
+      connection,
+      prefix: h.app.get(QueueService).prefix,
+      lastEventId: '0-0',
+    });
+    try {
+      const lateId = `late-${ticket.id}`;
+      const outcome = new Promise((resolve, reject) => {
+        timerEvents.on('completed', (e) => e.jobId === lateId && resolve(e.returnvalue));
+        timerEvents.on('failed', (e) => e.jobId === lateId && reject(new Error(e.failedReason)));
+      });
+      await h.app
+        .get(QueueService)
+        .add(
+          QueueName.Sla,
+          JobName.SlaTimer,
+          { v: 1, ticketId: ticket.id, metric: 'first_reply', stage: 'breach', dueAt },
+          { jobId: lateId },
+        );
+      expect(await outcome).toEqual({ warned: false, breached: false, notDueUntil: null });
+    } finally {
+      await timerEvents.close();
+      connection.disconnect();
+    }
+
+    fr = await firstReply();
     expect(fr.state).toBe('fulfilled');
     // Activated, perhaps warned (50 % of 2 s may pass), then fulfilled — never breached.
     expect(fr.events.at(-1).kind).toBe('fulfil');

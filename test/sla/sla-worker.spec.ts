@@ -8,11 +8,14 @@ import {
   TestDatabase,
   testQueuePrefix,
   testServiceEnv,
+  TEST_REDIS_URL,
 } from '@oq/database/testing/test-env';
 import { createHttpApp, QueueService } from '@oq/platform';
+import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppModule as SlaWorker } from '../../apps/sla-worker/src/app.module';
+import { ReconcilerService } from '../../apps/sla-worker/src/timers/reconciler.service';
 import { RedisServerProcess } from '../support/redis-server';
 
 /**
@@ -171,6 +174,43 @@ describe('sla-worker timers', () => {
     expect(metrics).toMatch(/oq_sla_warnings_total\{metric="first_reply"[^}]*\} 1/);
   });
 
+  /**
+   * The sla queue's event stream under `prefix`, read from its start: a timer's own outcome (timers are
+   * removed on completion, so their events are what is left of them) however early it came. Collected
+   * from construction on, before the replay begins, so no event is missed by a wait that starts later.
+   */
+  function timerEvents(prefix: string) {
+    const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    const events = new QueueEvents(QueueName.Sla, { connection, prefix, lastEventId: '0-0' });
+    const finished = new Map<string, unknown>();
+    const delays: { jobId: string; until: number }[] = [];
+    events.on('completed', (e) => finished.set(e.jobId, e.returnvalue));
+    events.on('failed', (e) => finished.set(e.jobId, { failedReason: e.failedReason }));
+    events.on('delayed', (e) => delays.push({ jobId: e.jobId, until: Number(e.delay) }));
+    return {
+      /** The job's result once it finished (its failure reason if it failed). */
+      finished: async (jobId: string) =>
+        (
+          await until(
+            async () => finished,
+            (f) => f.has(jobId),
+            10_000,
+          )
+        ).get(jobId),
+      /** When the job was (re-)delayed to, the first time that `accept`s it. */
+      delayed: async (jobId: string, accept: (until: number) => boolean) =>
+        (await until(
+          async () => delays.find((d) => d.jobId === jobId && accept(d.until)),
+          (d) => !!d,
+          10_000,
+        ))!.until,
+      close: async () => {
+        await events.close();
+        connection.disconnect();
+      },
+    };
+  }
+
   it('a timer that fires after its ticket was answered records nothing; a moved due time re-delays the timer', async () => {
     const prefix = testQueuePrefix();
     prefixes.push(prefix);
@@ -178,18 +218,36 @@ describe('sla-worker timers', () => {
     const answered = await clock(app, 1500);
     const moved = await clock(app, 1500, 'resolution');
     const q = app.get(QueueService).queue(QueueName.Sla);
-    await until(
-      () => q.getJob(slaTimerJobId(moved.ticketId, 'resolution', 'breach')),
-      (j) => !!j,
+    const answeredTimers = (['warning', 'breach'] as const).map((stage) =>
+      slaTimerJobId(answered.ticketId, 'first_reply', stage),
     );
-    // Answered without telling the worker (its timers stay armed); the other clock's due moves 3 s later, also unannounced.
-    await ds.query(`UPDATE ticket_sla SET state = 'fulfilled', fulfilled_at = now() WHERE id = $1`, [answered.slaId]);
-    await ds.query(`UPDATE ticket_sla SET due_at = due_at + interval '3 seconds', warn_at = NULL WHERE id = $1`, [
-      moved.slaId,
-    ]);
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(await trail(answered.slaId)).toEqual([]);
+    const movedTimer = slaTimerJobId(moved.ticketId, 'resolution', 'breach');
+    await until(
+      () => Promise.all([...answeredTimers, movedTimer].map((id) => q.getJob(id))),
+      (jobs) => jobs.every(Boolean),
+    );
+    const events = timerEvents(prefix);
+    try {
+      // Answered without telling the worker (its timers stay armed); the other clock's due moves 3 s later, also unannounced.
+      await ds.query(`UPDATE ticket_sla SET state = 'fulfilled', fulfilled_at = now() WHERE id = $1`, [answered.slaId]);
+      const [[{ due_at: newDue }]] = await ds.query(
+        `UPDATE ticket_sla SET due_at = due_at + interval '3 seconds', warn_at = NULL WHERE id = $1 RETURNING due_at`,
+        [moved.slaId],
+      );
+      // The answered clock's timers fire on time and, by their own results, record nothing.
+      expect(await Promise.all(answeredTimers.map(events.finished))).toEqual([
+        { warned: false, breached: false, notDueUntil: null },
+        { warned: false, breached: false, notDueUntil: null },
+      ]);
+      expect(await trail(answered.slaId)).toEqual([]);
+      // The moved clock's timer fired at the old due time, found it not due and went back to wait for the new one.
+      const redelayedTo = await events.delayed(movedTimer, (at) => at > newDue.getTime() - 1000);
+      expect(Math.abs(redelayedTo - newDue.getTime())).toBeLessThan(50);
+    } finally {
+      await events.close();
+    }
     expect((await ds.query(`SELECT state FROM ticket_sla WHERE id = $1`, [moved.slaId]))[0].state).toBe('active');
+    expect(await trail(moved.slaId)).toEqual([]);
     const [row] = await until(
       () => ds.query(`SELECT state, due_at, breached_at FROM ticket_sla WHERE id = $1`, [moved.slaId]),
       (r) => r[0].state === 'breached',
@@ -235,7 +293,9 @@ describe('sla-worker timers', () => {
     const prefix = testQueuePrefix();
     prefixes.push(prefix);
     const a = await boot(prefix);
-    await boot(prefix);
+    const b = await boot(prefix);
+    // Every reconcile run from here on (each replica ticks every second), to wait for the ones under way.
+    const reconciles = [a, b].map((app) => jest.spyOn(app.get(ReconcilerService), 'runOnce'));
     const clocks = await Promise.all(Array.from({ length: 30 }, () => clock(a, 1500)));
     // Duplicate announcements and an explicit reconcile race the timers on both replicas.
     for (const c of clocks.slice(0, 10)) await announceChange(a, c.ticketId);
@@ -245,7 +305,21 @@ describe('sla-worker timers', () => {
       (r) => r.length === ids.length,
       15_000,
     );
-    await new Promise((r) => setTimeout(r, 1500)); // let any duplicate finish
+    // A duplicate could come of a timer (re-armed by the duplicate announcements) or a reconcile under
+    // way. Wait until no timer or announcement of these tickets is left on the queue (timers are removed
+    // when they finish) and every reconcile started so far has finished; then one more reconcile finds
+    // nothing to do. Any duplicate would be on the trail by now.
+    const tickets = new Set(clocks.map((c) => c.ticketId));
+    const q = a.get(QueueService).queue(QueueName.Sla);
+    await until(
+      async () =>
+        (await q.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).filter((j) => tickets.has(j?.data?.ticketId))
+          .length,
+      (pending) => pending === 0,
+    );
+    await Promise.allSettled(reconciles.flatMap((spy) => spy.mock.results.map((r) => r.value)));
+    expect(await a.get(ReconcilerService).runOnce()).toEqual({ fired: 0, rearmed: 0 });
+    reconciles.forEach((spy) => spy.mockRestore());
     const [{ breaches }] = await ds.query(
       `SELECT count(*)::int AS breaches FROM ticket_sla_events WHERE kind = 'breach' AND ticket_sla_id = ANY($1::uuid[])`,
       [ids],

@@ -108,6 +108,8 @@ describe('one IMAP connection per mailbox across replicas', () => {
     const b = new RedisLease(probe.redis, key, 'b', 600, () => undefined);
     expect(await a.acquire()).toBe(true);
     expect(await b.acquire()).toBe(false);
+    // Letting more than the 600 ms TTL pass is the scenario, not a wait for something to happen: had
+    // the holder not renewed, Redis would have expired the key by now (its TTL is exact).
     await new Promise((r) => setTimeout(r, 1000));
     expect(await probe.redis.get(key)).toBe('a'); // renewed past its TTL
     await probe.redis.set(key, 'intruder');

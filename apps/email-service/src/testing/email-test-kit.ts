@@ -8,6 +8,7 @@ import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AppModule } from '../app.module';
 import { ImapSupervisor } from '../imap/imap-supervisor.service';
+import { until } from '../../../../test/support/until';
 
 export const SERVICE_TOKEN = 'test-service-token-0123456789abcdef';
 
@@ -113,13 +114,7 @@ export async function waitForMailbox(app: NestFastifyApplication, timeoutMs = 15
   await until(() => supervisor.held().some((s) => s.lastSyncAt > 0), timeoutMs, 'mailbox watched');
 }
 
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until };
 
 /** Reads queues directly (no consumer runs in these tests). */
 export class QueueProbe {

@@ -21,6 +21,7 @@ import {
   dropQueuePrefix,
   testQueuePrefix,
   testServiceEnv,
+  TEST_REDIS_URL,
 } from '@oq/database/testing/test-env';
 import { createHttpApp } from '@oq/platform';
 import { Job, Queue } from 'bullmq';
@@ -107,7 +108,7 @@ export class SocialTestKit {
     this.db = await createTestDatabase();
     this.blobDir = await mkdtemp(join(tmpdir(), 'oq-social-blobs-'));
     await Promise.all([this.internal.start(), this.graph.start(), this.telegram.start()]);
-    this.redis = new Redis(process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+    this.redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     this.app = await createHttpApp(AppModule, {
       title: 'social-service',
       env: testServiceEnv(this.db, this.prefix, {

@@ -43,6 +43,19 @@ describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot A
     });
   const inbound = async (externalId: string) =>
     (await kit.jobs(QueueName.Inbound)).map((j) => j.data as InboundMessage).filter((m) => m.externalId === externalId);
+  /**
+   * Every job on social.raw or inbound (messages, and dead letters by their exact bytes) that carries
+   * `marker`: what a delivery the webhook accepted would have left behind.
+   */
+  const traces = async (marker: string) => {
+    const carries = (data: { payloadBase64?: string }) =>
+      JSON.stringify(data).includes(marker) ||
+      (!!data.payloadBase64 && Buffer.from(data.payloadBase64, 'base64').toString('utf8').includes(marker));
+    const jobs = [...(await kit.jobs(QueueName.SocialRaw)), ...(await kit.jobs(QueueName.Inbound))];
+    return jobs.filter((j) => carries(j.data)).map((j) => `${j.queueName}/${j.name}`);
+  };
+  /** Waits until the social.raw worker has finished every job it was given. */
+  const rawDone = () => kit.until(async () => (await kit.jobs(QueueName.SocialRaw)).every((j) => j.finishedOn));
   /** Waits for `count` versions of a message on the inbound queue. */
   const arrived = (externalId: string, count = 1) =>
     kit.until(async () => {
@@ -94,8 +107,19 @@ describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot A
       expect(
         (await postMeta('1d0f4a5e-0000-4000-8000-000000000000', body, signMetaBody(body, wa.secrets.appSecret))).status,
       ).toBe(404);
-      expect(await kit.queue(QueueName.SocialRaw).count()).toBe(0);
-      await new Promise((r) => setTimeout(r, 200));
+      // The webhook queues before it answers: nothing of the refused requests is on a queue…
+      expect(await traces('wamid.badsig')).toEqual([]);
+      // …and a valid delivery sent after them through the same path arrives and the worker is done with
+      // everything it was given: anything the refused ones had started would be on the queues by now.
+      const good = whatsappMessage(wa.address, '16315551181', {
+        id: 'wamid.goodsig',
+        type: 'text',
+        text: { body: 'hi' },
+      });
+      expect((await signed(wa, good)).status).toBe(200);
+      await arrived('wamid.goodsig');
+      await rawDone();
+      expect(await traces('wamid.badsig')).toEqual([]);
       expect(await inbound('wamid.badsig')).toEqual([]);
     });
   });
@@ -472,7 +496,14 @@ describe('social-service webhooks (real HTTP, real signatures, local Graph/Bot A
       expect((await postTelegram(tg.id, update, undefined)).status).toBe(401);
       expect((await postTelegram(tg.id, update, 'wrong')).status).toBe(401);
       expect((await postTelegram(wa.id, update, tg.secrets.webhookSecret)).status).toBe(404);
-      await new Promise((r) => setTimeout(r, 100));
+      expect(await traces('"update_id":900001')).toEqual([]);
+      // The same update with the right secret, as Telegram sends it next, is queued and arrives; once the
+      // worker is done with everything it was given, the refused ones have left no trace.
+      const retried = telegramUpdate(900002, 'message', { message_id: 2, text: 'hi' });
+      expect((await postTelegram(tg.id, retried, tg.secrets.webhookSecret)).status).toBe(200);
+      await arrived('1111111:2');
+      await rawDone();
+      expect(await traces('"update_id":900001')).toEqual([]);
       expect(await inbound('1111111:1')).toEqual([]);
     });
 

@@ -4,6 +4,7 @@ import { QueueService } from '@oq/platform';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RedisServerProcess } from '../../../../test/support/redis-server';
+import { until } from '../../../../test/support/until';
 import { IngestTestKit } from '../inbound/ingest-test-kit';
 import { OutboxService, TicketEventBus } from './outbox.service';
 
@@ -44,12 +45,10 @@ describe('outbox relay (real Postgres, throwaway Redis)', () => {
   it('moves committed rows to BullMQ within moments (LISTEN/NOTIFY) and publishes ticket events', async () => {
     const seen: TicketEvent[] = [];
     const sub = kit.app.get(TicketEventBus).events$.subscribe((e) => seen.push(e));
-    const started = Date.now();
     const { ticket } = await writeEvent();
     // The job reaches Redis before the relay commits; the event is published only after the commit.
     const published = () => seen.some((e) => e.ticketId === ticket.id);
-    while (!((await jobOf(ticket.id)) && published()) && Date.now() - started < 5000)
-      await new Promise((r) => setTimeout(r, 20));
+    await until(async () => !!(await jobOf(ticket.id)) && published(), 5000, 'job relayed and event published');
     const job = await jobOf(ticket.id);
     sub.unsubscribe();
     expect(job?.name).toBe(JobName.TicketEvent);
@@ -61,14 +60,24 @@ describe('outbox relay (real Postgres, throwaway Redis)', () => {
   it('keeps rows while Redis is down and relays them once it is back, without duplicates', async () => {
     await redis.stop();
     const { ticket, rowId } = await writeEvent();
-    await new Promise((r) => setTimeout(r, 2500));
+    // Woken by the commit, the relay claims the row (DELETE … RETURNING) and, in the same transaction,
+    // waits for Redis to take the job: its transaction sits idle with the DELETE done but not committed.
+    await until(
+      async () =>
+        (
+          await kit.ds.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+                AND state = 'idle in transaction' AND query LIKE 'DELETE FROM outbox%'`,
+          )
+        ).length > 0,
+      5000,
+      "the relay's DELETE waiting for Redis",
+    );
     // Redis never accepted the job: the DELETE has not committed, the row is still there.
     expect(await kit.count('outbox WHERE id = $1', [rowId])).toBe(1);
 
     await redis.start();
-    const deadline = Date.now() + 15000;
-    while ((await kit.count('outbox')) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(await kit.count('outbox')).toBe(0);
+    await until(async () => (await kit.count('outbox')) === 0, 15000, 'outbox relayed');
     const jobs = (await sla.getJobs(['waiting', 'delayed', 'completed'])).filter((j) => j.data.ticketId === ticket.id);
     expect(jobs).toHaveLength(1);
     expect(jobs[0].id).toBe(`outbox-${rowId}`);

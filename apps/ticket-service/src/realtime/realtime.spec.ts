@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import { io, Socket } from 'socket.io-client';
 import { call, insertAgent, loginToken, startTicketService, TestInstance } from '../auth/auth.testing';
 import { TicketEventBus } from '../outbox/outbox.service';
-import { CUSTOMER_TYPING_EVENT, TICKET_EVENT } from './realtime.gateway';
+import { CUSTOMER_TYPING_EVENT, RealtimeGateway, TICKET_EVENT } from './realtime.gateway';
 
 const JWT_SECRET = 'test-jwt-secret-0123456789abcdefghij';
 
@@ -65,9 +65,9 @@ describe('realtime: agents receive exactly the ticket events they may see, acros
     data: {},
   });
 
-  const until = async (what: () => boolean, ms = 5000) => {
+  const until = async (what: () => boolean | Promise<boolean>, ms = 5000) => {
     const end = Date.now() + ms;
-    while (!what()) {
+    while (!(await what())) {
       if (Date.now() > end) throw new Error('timed out waiting');
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -124,8 +124,10 @@ describe('realtime: agents receive exactly the ticket events they may see, acros
       s.on(CUSTOMER_TYPING_EVENT, (e) => got.push(e));
       return got;
     };
-    const alice = seen((await connect(two, tokens.alice)).socket);
-    const bob = seen((await connect(one, tokens.bob)).socket);
+    const alice2 = await connect(two, tokens.alice);
+    const alice1 = await connect(one, tokens.alice);
+    const bob1 = await connect(one, tokens.bob);
+    const [alice, aliceOnOne, bob] = [alice2, alice1, bob1].map((c) => seen(c.socket));
     await one.app.get<Redis>(REDIS).publish(
       CHAT_CUSTOMER_TYPING_CHANNEL,
       JSON.stringify({
@@ -135,9 +137,19 @@ describe('realtime: agents receive exactly the ticket events they may see, acros
         at: new Date().toISOString(),
       }),
     );
-    await until(() => alice.length > 0);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(alice).toEqual([{ ticketId: ticket.id, typing: true, at: expect.any(String) }]);
+    // Each replica relays to its own sockets: both of alice's sockets hear it from the replica they are on.
+    await until(() => alice.length > 0 && aliceOnOne.length > 0);
+    // A second copy (a replica emitting through the adapter) or one for bob would have left its replica
+    // before a ticket event that replica fans out now, on the same adapter channel and socket: once
+    // both replicas' events reached everyone, every copy would have.
+    const markers = [event(ids.teamA, ids.bob), event(ids.teamA, ids.bob)];
+    one.app.get(TicketEventBus).publish(markers[0]);
+    two.app.get(TicketEventBus).publish(markers[1]);
+    const reached = (c: { events: TicketEvent[] }) => markers.every((m) => idsOf(c.events).includes(m.eventId));
+    await until(() => [alice2, alice1, bob1].every(reached));
+    const typed = [{ ticketId: ticket.id, typing: true, at: expect.any(String) }];
+    expect(alice).toEqual(typed);
+    expect(aliceOnOne).toEqual(typed);
     expect(bob).toEqual([]);
   });
 
@@ -219,12 +231,19 @@ describe('realtime: agents receive exactly the ticket events they may see, acros
     const a = await connect(one, token);
     const b = await connect(two, token);
     expect(await presence()).toBe('online');
-    a.socket.disconnect();
-    await new Promise((r) => setTimeout(r, 300));
+    // Instance 1 hears the disconnect, asks every replica for frank's remaining sockets, then decides:
+    // wait for that decision itself rather than for a while.
+    const gateway = one.app.get(RealtimeGateway) as unknown as { markOfflineIfGone(id: string): Promise<void> };
+    const decide = jest.spyOn(gateway, 'markOfflineIfGone');
+    try {
+      a.socket.disconnect();
+      await until(() => decide.mock.calls.some(([id]) => id === frankId));
+      await decide.mock.results[decide.mock.calls.findIndex(([id]) => id === frankId)].value;
+    } finally {
+      decide.mockRestore();
+    }
     expect(await presence()).toBe('online'); // still connected through instance 2
     b.socket.disconnect();
-    const end = Date.now() + 5000;
-    while ((await presence()) !== 'offline' && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    expect(await presence()).toBe('offline');
+    await until(async () => (await presence()) === 'offline');
   });
 });

@@ -1,16 +1,23 @@
-import { createTestDatabase, dropQueuePrefix, testQueuePrefix, TestDatabase } from '@oq/database/testing/test-env';
+import {
+  createTestDatabase,
+  dropQueuePrefix,
+  testQueuePrefix,
+  TestDatabase,
+  TEST_REDIS_URL,
+} from '@oq/database/testing/test-env';
 import { INBOX_CHANGED_CHANNEL } from '@oq/contracts';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { until } from '../../../../test/support/until';
 import {
   FakeInboxApi,
   FakeRecordingServer,
   VoiceStack,
   callLogJobs,
   postPbx,
-  sleep,
   startVoiceService,
   waitForCallLogs,
+  waitForSettledCall,
 } from '../testing/voice-test-kit';
 
 const SECRET = 'pbx-signing-secret-0123456789abcdef';
@@ -67,10 +74,14 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
     const id = callId();
     const ringing = record(id, { answeredAt: undefined, endedAt: undefined, disposition: undefined });
     expect(await (await postPbx(voice.base, inboxId, SECRET, ringing)).json()).toEqual({ status: 'stored' });
-    await sleep(100);
-    expect(await callLogJobs(voice.inbound, id)).toEqual([]); // not final yet
+    // Committed before the 200, and not final: it owes no call log and nothing is scheduled for it.
+    expect((await rows(id))[0]).toMatchObject({ final: false, target_revision: null, next_work_at: null });
     expect((await postPbx(voice.base, inboxId, SECRET, record(id))).status).toBe(200);
-    const [job] = await waitForCallLogs(voice.inbound, id, 1);
+    // The final record's emission runs after any earlier run for this call: once the call owes nothing,
+    // a call log of the ringing record would be on the queue — as revision 0, before this one.
+    await waitForSettledCall(pg, id);
+    const [job, ...more] = await callLogJobs(voice.inbound, id);
+    expect(more).toEqual([]); // not final yet: the ringing record left no call log
     expect(job.data).toMatchObject({
       kind: 'call_log',
       revision: 0,
@@ -89,8 +100,19 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
 
     const again = await postPbx(voice.base, inboxId, SECRET, record(id));
     expect(await again.json()).toEqual({ status: 'duplicate' });
-    await sleep(300);
-    expect(await callLogJobs(voice.inbound, id)).toHaveLength(1);
+    // Committed before the 200: the repeat was not folded in and owes nothing, so no request or sweep
+    // (it takes only rows with work scheduled) will emit a revision for it.
+    expect((await rows(id))[0]).toMatchObject({ emitted_revision: 0, target_revision: 0, next_work_at: null });
+    expect((await rows(id))[0].events).toHaveLength(2); // ringing and final
+    // A correction sent after the repeat owes the next revision: had the repeat emitted one, the
+    // correction would be revision 2, and it is emitted after anything the repeat set off.
+    const corrected = record(id, { transcript: 'Thanks, sorted' });
+    expect(await (await postPbx(voice.base, inboxId, SECRET, corrected)).json()).toEqual({ status: 'stored' });
+    await waitForSettledCall(pg, id);
+    expect((await callLogJobs(voice.inbound, id)).map((j) => [j.data.revision, j.data.call?.transcript])).toEqual([
+      [0, undefined],
+      [1, 'Thanks, sorted'],
+    ]);
   });
 
   it('logs a voicemail whose recording is unreachable with its URL, and masks card numbers in the transcript', async () => {
@@ -224,12 +246,13 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
     expect(future.status).toBe(401);
     expect((await postPbx(voice.base, inboxId, 'wrong-secret-xxxxxxxxxxxxxxxxxxxxx', record(id))).status).toBe(401);
     expect((await postPbx(voice.base, inboxId, SECRET, record(id), { signature: 'sha256=00' })).status).toBe(401);
-    // Just inside the window is fine.
-    expect((await postPbx(voice.base, inboxId, SECRET, record(id), { timestamp: old + 5 })).status).toBe(200);
-    await sleep(100);
-    expect(await rows(id)).toHaveLength(1);
+    // Just inside the window is fine, and it is the first of these records stored (the fold commits
+    // before the 200): had a refused one been stored, this one would be a duplicate of it.
+    const accepted = await postPbx(voice.base, inboxId, SECRET, record(id), { timestamp: old + 5 });
+    expect(await accepted.json()).toEqual({ status: 'stored' });
+    expect((await rows(id))[0].events).toHaveLength(1);
     const other = callId();
-    await postPbx(voice.base, inboxId, SECRET, record(other), { timestamp: old });
+    expect((await postPbx(voice.base, inboxId, SECRET, record(other), { timestamp: old })).status).toBe(401);
     expect(await rows(other)).toEqual([]);
   });
 
@@ -316,17 +339,14 @@ describe('generic PBX call records (HMAC-SHA256 over timestamp.body)', () => {
 
     const rotated = 'rotated-pbx-secret-0123456789abcdef';
     api.inboxes.set(inbox.id, { ...inbox, secrets: { signingSecret: rotated } });
-    const redis = new Redis('redis://127.0.0.1:6379');
+    const redis = new Redis(TEST_REDIS_URL);
     await redis.publish(INBOX_CHANGED_CHANNEL, inbox.id);
     redis.disconnect();
-    const deadline = Date.now() + 3000;
-    let status = 0;
-    while (
-      Date.now() < deadline &&
-      (status = (await postPbx(voice.base, inbox.id, rotated, record(callId()))).status) !== 200
-    )
-      await sleep(50);
-    expect(status).toBe(200);
+    await until(
+      async () => (await postPbx(voice.base, inbox.id, rotated, record(callId()))).status === 200,
+      3000,
+      'the rotated secret accepted',
+    );
     expect((await postPbx(voice.base, inbox.id, SECRET, record(callId()))).status).toBe(401);
   });
 });

@@ -17,6 +17,8 @@ import { TestDatabase, testServiceEnv, TEST_REDIS_URL } from '@oq/database/testi
 import { createHttpApp, SERVICE_TOKEN_HEADER } from '@oq/platform';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import { until } from '../../../../test/support/until';
 import { AppModule } from '../app.module';
 import { pbxSignature } from '../pbx/pbx-signature';
 import { twilioSignature } from '../twilio/twilio-signature';
@@ -236,6 +238,27 @@ export async function waitForCallLogs(queue: Queue, callId: string, count: numbe
     if (jobs.length >= count || Date.now() > deadline) return jobs;
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Waits until a call owes nothing: the revision it owes is on the queue (emitted = target) and no
+ * work is scheduled for it (next_work_at null, so the sweep will not pick it up). From then on
+ * only a new callback can produce another revision — which is what makes "no further call log"
+ * assertable without waiting for a while. Returns the voice_calls row.
+ */
+export async function waitForSettledCall(pg: Client, callId: string, timeoutMs = 10_000) {
+  let row: Record<string, any> | undefined;
+  await until(
+    async () => {
+      [row] = (await pg.query('SELECT * FROM voice_calls WHERE call_id = $1', [callId])).rows;
+      return (
+        !!row && row.emitted_revision !== null && row.emitted_revision === row.target_revision && !row.next_work_at
+      );
+    },
+    timeoutMs,
+    `call ${callId} settled (emitted_revision = target_revision, nothing scheduled)`,
+  );
+  return row!;
 }
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

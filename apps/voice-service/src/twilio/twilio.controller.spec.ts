@@ -11,9 +11,9 @@ import {
   callLogJobs,
   postTwilio,
   sha256,
-  sleep,
   startVoiceService,
   waitForCallLogs,
+  waitForSettledCall,
 } from '../testing/voice-test-kit';
 
 const TOKEN = 'twilio-auth-token-0123456789abcdef';
@@ -81,9 +81,12 @@ describe('Twilio status callbacks → one call log per call', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/text\/xml/);
     }
-    const jobs = await waitForCallLogs(voice.inbound, callSid, 1);
-    await sleep(300);
-    expect(await callLogJobs(voice.inbound, callSid)).toHaveLength(1);
+    await waitForCallLogs(voice.inbound, callSid, 1);
+    // Once the call owes nothing (the revision it owes is emitted, no work scheduled), no sweep or
+    // request will emit another revision of these callbacks: what is on the queue now is all of it.
+    expect((await waitForSettledCall(pg, callSid)).target_revision).toBe(0);
+    const jobs = await callLogJobs(voice.inbound, callSid);
+    expect(jobs).toHaveLength(1);
     const msg = jobs[0].data;
     expect(msg).toMatchObject({
       inboxId,
@@ -128,12 +131,7 @@ describe('Twilio status callbacks → one call log per call', () => {
       startedAt: '2026-11-25T10:00:00.000Z',
       transcript: 'thanks, solved',
     });
-    const deadline = Date.now() + 5000;
-    while (
-      Date.now() < deadline &&
-      (await rows(callSid))[0].emitted_revision !== (await rows(callSid))[0].target_revision
-    )
-      await sleep(25);
+    await waitForSettledCall(pg, callSid);
     const jobs = await callLogJobs(voice.inbound, callSid);
     // Whatever the interleaving, the newest revision carries everything.
     expect(jobs.at(-1)!.data.call).toMatchObject({
@@ -218,17 +216,19 @@ describe('Twilio status callbacks → one call log per call', () => {
     const h = sha256(audio);
     expect(existsSync(join(voice.blobDir, h.slice(0, 2), h.slice(2, 4), h))).toBe(true);
 
-    // A repeated recording callback changes nothing.
-    await postTwilio(voice.base, inboxId, TOKEN, recording);
+    // A repeated recording callback changes nothing: the transcript sent after it is revision 2, not 3,
+    // and once the call owes nothing no further revision can come of either.
+    expect((await postTwilio(voice.base, inboxId, TOKEN, recording)).status).toBe(200);
     await postTwilio(voice.base, inboxId, TOKEN, {
       AccountSid: ACCOUNT,
       CallSid: callSid,
       TranscriptionStatus: 'completed',
       TranscriptionText: 'my card 4111 1111 1111 1111 was charged twice',
     });
-    const all = await waitForCallLogs(voice.inbound, callSid, 3);
-    await sleep(300);
-    expect((await callLogJobs(voice.inbound, callSid)).map((j) => j.data.revision)).toEqual([0, 1, 2]);
+    expect((await waitForSettledCall(pg, callSid)).target_revision).toBe(2);
+    const all = await callLogJobs(voice.inbound, callSid);
+    expect(all.map((j) => j.data.revision)).toEqual([0, 1, 2]);
+    expect(twilio.requests.filter((p) => p === path)).toHaveLength(1); // the recording was downloaded once
     expect(all[2].data.call?.transcript).toBe('my card •••• •••• •••• 1111 was charged twice');
     expect(all[2].data.text).not.toContain('4111 1111');
     const [row] = await rows(callSid);
@@ -271,13 +271,14 @@ describe('Twilio status callbacks → one call log per call', () => {
     ]);
     const [again] = await waitForCallLogs(voice.inbound, callSid, 1);
     expect(again.data).toMatchObject({ revision: 0, call: { disposition: 'failed' } });
-    await sleep(100);
-    expect((await rows(callSid))[0]).toMatchObject({ emitted_revision: 0, next_work_at: null });
+    // The row is marked emitted right after the enqueue.
+    expect(await waitForSettledCall(pg, callSid)).toMatchObject({ emitted_revision: 0, next_work_at: null });
   });
 
   it('answers 401 to a bad signature and stores nothing', async () => {
     const callSid = sid();
     const params = call(callSid, { CallStatus: 'completed', CallDuration: '10' });
+    expect(await rows(callSid)).toEqual([]);
     const forged = await postTwilio(voice.base, inboxId, 'not-the-token-xxxxxxxxxxxxxxxxxxx', params);
     expect(forged.status).toBe(401);
     expect(await forged.json()).toMatchObject({ message: 'invalid X-Twilio-Signature' });
@@ -286,9 +287,15 @@ describe('Twilio status callbacks → one call log per call', () => {
     const internal = twilioSignature(TOKEN, `${voice.base}/webhooks/twilio/${inboxId}`, params);
     expect((await postTwilio(voice.base, inboxId, TOKEN, params, { signature: internal })).status).toBe(401);
     expect((await postTwilio(voice.base, inboxId, TOKEN, params, { signature: '' })).status).toBe(401);
-    await sleep(200);
+    // Refused before the fold: nothing stored. A genuine callback of the same call sent afterwards through
+    // the same path is the first event of the call, and its call log the only one (a forged 10 s
+    // call folded in first would make it revision 0 with 10 s, or this one a revision 1).
     expect(await rows(callSid)).toEqual([]);
-    expect(await callLogJobs(voice.inbound, callSid)).toEqual([]);
+    const genuine = call(callSid, { CallStatus: 'completed', CallDuration: '11' });
+    expect((await postTwilio(voice.base, inboxId, TOKEN, genuine)).status).toBe(200);
+    expect(await waitForSettledCall(pg, callSid)).toMatchObject({ target_revision: 0, events: [expect.anything()] });
+    const jobs = await callLogJobs(voice.inbound, callSid);
+    expect(jobs.map((j) => [j.data.revision, j.data.call?.durationSec])).toEqual([[0, 11]]);
   });
 
   it('answers 404 for an unknown inbox', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { INBOX_CHANGED_CHANNEL, InboxConfig } from '@oq/contracts';
+import { TEST_REDIS_URL } from '@oq/database/testing/test-env';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { PlatformConfig } from '../config/config';
@@ -8,6 +9,7 @@ import { HealthDetails } from '../health/health.controller';
 import { MetricsService } from '../metrics/metrics';
 import { DirectoryCopy } from './directory-copy';
 import { InboxDirectory, InboxDirectoryUnavailableError } from './inbox-directory';
+import { until } from '../../../../test/support/until';
 
 /** A local server speaking ticket-service's internal inbox API, counting calls and checking the token. */
 function internalApi(inboxes: Map<string, InboxConfig>, token: string) {
@@ -50,7 +52,7 @@ describe('InboxDirectory', () => {
   const inboxes = new Map<string, InboxConfig>();
   const voice = inbox('voice');
   const email = inbox('email');
-  const redis = new Redis('redis://127.0.0.1:6379');
+  const redis = new Redis(TEST_REDIS_URL);
 
   beforeAll(async () => {
     inboxes.set(voice.id, voice).set(email.id, email);
@@ -59,7 +61,7 @@ describe('InboxDirectory', () => {
     const port = (server.address() as { port: number }).port;
     const config = {
       SERVICE_NAME: 'directory-test',
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_URL: TEST_REDIS_URL,
       SERVICE_TOKEN: token,
       TICKET_SERVICE_URL: `http://127.0.0.1:${port}`,
       INBOX_REFRESH_MS: 60_000,
@@ -97,9 +99,7 @@ describe('InboxDirectory', () => {
   it('re-reads an inbox when ticket-service announces a change', async () => {
     inboxes.set(voice.id, { ...voice, enabled: false });
     await redis.publish(INBOX_CHANGED_CHANNEL, voice.id);
-    const deadline = Date.now() + 3000;
-    while ((await directory.get(voice.id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(await directory.get(voice.id)).toBeNull();
+    await until(async () => (await directory.get(voice.id)) === null, 3000, 'the disabled inbox dropped');
   });
 
   it('does not serve an inbox whose stored settings are invalid, and says so in the log, /health and metrics', async () => {
@@ -140,7 +140,7 @@ describe('InboxDirectory', () => {
 describe('InboxDirectory without ticket-service', () => {
   const token = 'service-token-for-directory-copy-test-01';
   const prefix = `{oqdir${process.pid}${randomUUID().slice(0, 6)}}`;
-  const redis = new Redis('redis://127.0.0.1:6379');
+  const redis = new Redis(TEST_REDIS_URL);
   const inboxes = new Map<string, InboxConfig>();
   const voice = { ...inbox('voice'), secrets: { signingSecret: 'pbx-signing-secret-never-in-redis' } };
   const started: InboxDirectory[] = [];
@@ -150,7 +150,7 @@ describe('InboxDirectory without ticket-service', () => {
   const boot = async (over: { url?: string; token?: string; prefix?: string } = {}) => {
     const config = {
       SERVICE_NAME: 'directory-copy-test',
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: over.prefix ?? prefix,
       SERVICE_TOKEN: over.token ?? token,
       TICKET_SERVICE_URL: over.url ?? url,
