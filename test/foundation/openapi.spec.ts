@@ -13,24 +13,10 @@ import {
   testServiceEnv,
   TestDatabase,
 } from '@oq/database/testing/test-env';
+import { SERVICES } from '../support/services';
 import { createHttpApp, HTTP_METHODS } from '@oq/platform';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { AppModule as ChatService } from '../../apps/chat-service/src/app.module';
-import { AppModule as EmailService } from '../../apps/email-service/src/app.module';
-import { AppModule as SlaWorker } from '../../apps/sla-worker/src/app.module';
-import { AppModule as SocialService } from '../../apps/social-service/src/app.module';
-import { AppModule as TicketService } from '../../apps/ticket-service/src/app.module';
-import { AppModule as VoiceService } from '../../apps/voice-service/src/app.module';
-
-const SERVICES: [string, Type<unknown>][] = [
-  ['ticket-service', TicketService],
-  ['sla-worker', SlaWorker],
-  ['email-service', EmailService],
-  ['social-service', SocialService],
-  ['voice-service', VoiceService],
-  ['chat-service', ChatService],
-];
 
 /** Operations that take no request body although their method could have one. */
 const NO_BODY = new Set([

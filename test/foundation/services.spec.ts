@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   createTestDatabase,
@@ -10,22 +9,10 @@ import {
   TestDatabase,
 } from '@oq/database/testing/test-env';
 import { ConfigError, createHttpApp } from '@oq/platform';
-import { AppModule as ChatService } from '../../apps/chat-service/src/app.module';
-import { AppModule as EmailService } from '../../apps/email-service/src/app.module';
-import { AppModule as SlaWorker } from '../../apps/sla-worker/src/app.module';
-import { AppModule as SocialService } from '../../apps/social-service/src/app.module';
-import { AppModule as TicketService } from '../../apps/ticket-service/src/app.module';
-import { AppModule as VoiceService } from '../../apps/voice-service/src/app.module';
 import { RedisServerProcess } from '../support/redis-server';
-
-const SERVICES: [string, Type<unknown>][] = [
-  ['ticket-service', TicketService],
-  ['sla-worker', SlaWorker],
-  ['email-service', EmailService],
-  ['social-service', SocialService],
-  ['voice-service', VoiceService],
-  ['chat-service', ChatService],
-];
+import { SERVICES } from '../support/services';
+import { AppModule as SocialService } from '../../apps/social-service/src/app.module';
+import { AppModule as VoiceService } from '../../apps/voice-service/src/app.module';
 
 /** What /health checks: social-service's intake needs Redis and an inbox list, not Postgres. */
 const CHECKS: Record<string, Record<string, string>> = {
