@@ -2,6 +2,7 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CONFIG, PlatformConfig } from '@oq/platform/config/config';
 import { assertNoPendingMigrations, createDataSource } from './data-source';
+import { REPOSITORIES } from './repositories';
 
 class DataSourceLifecycle implements OnApplicationShutdown {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
@@ -10,7 +11,7 @@ class DataSourceLifecycle implements OnApplicationShutdown {
   }
 }
 
-/** Provides the DataSource; the service refuses to boot while migrations are pending. */
+/** Provides the DataSource and every repository; the service refuses to boot while migrations are pending. */
 @Global()
 @Module({
   providers: [
@@ -34,7 +35,8 @@ class DataSourceLifecycle implements OnApplicationShutdown {
       },
     },
     DataSourceLifecycle,
+    ...REPOSITORIES,
   ],
-  exports: [DataSource],
+  exports: [DataSource, ...REPOSITORIES],
 })
 export class DatabaseModule {}

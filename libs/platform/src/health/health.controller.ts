@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Injectable, Optional, Res } from '@nestjs/comm
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Redis } from 'ioredis';
+import { ping } from '@oq/database/sql/db';
 import { DataSource } from 'typeorm';
 import { REDIS_PROBE } from '../redis/redis.module';
 
@@ -70,7 +71,7 @@ export class HealthController {
       }
     };
     await Promise.all([
-      this.ds ? probe('postgres', () => this.ds!.query('SELECT 1')) : Promise.resolve(),
+      this.ds ? probe('postgres', () => ping(this.ds!)) : Promise.resolve(),
       probe('redis', () => this.redis.ping()),
       ...[...this.details.checks].map(([name, check]) => probe(name, async () => check())),
     ]);
