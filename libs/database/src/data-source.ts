@@ -2,6 +2,8 @@ import * as pg from 'pg';
 import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { one, rows } from './sql/db';
+import { sql } from './sql/sql';
 
 export interface DatabaseOptions {
   url: string;
@@ -43,9 +45,10 @@ export class PendingMigrationsError extends Error {
 
 /** Names of migrations not yet applied to the connected database. */
 export async function pendingMigrations(ds: DataSource): Promise<string[]> {
-  const table = await ds.query(`SELECT to_regclass('public.migrations') AS t`);
+  const table = await one<{ t: string | null }>(ds, sql`SELECT to_regclass('public.migrations') AS t`);
   const applied = new Set<string>();
-  if (table[0].t) for (const row of await ds.query('SELECT name FROM migrations')) applied.add(row.name);
+  if (table.t)
+    for (const row of await rows<{ name: string }>(ds, sql`SELECT name FROM migrations`)) applied.add(row.name);
   return ds.migrations.map((m) => m.name ?? m.constructor.name).filter((n) => !applied.has(n));
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BlobStore } from './blob-store/blob-store';
 import { CONFIG, PlatformConfig, loadConfig } from './config/config';
 import { HealthController, HealthDetails } from './health/health.controller';
+import type { Logger as PinoLogger } from 'pino';
 import { LOGGER, PinoNestLogger, createLogger } from './logging/logger';
 import { MetricsController, MetricsService } from './metrics/metrics';
 import { RedisModule } from './redis/redis.module';
@@ -43,7 +44,7 @@ export class PlatformModule {
           inject: [CONFIG],
           useFactory: (config: PlatformConfig) => createLogger(config.SERVICE_NAME, config.LOG_LEVEL),
         },
-        { provide: PinoNestLogger, inject: [LOGGER], useFactory: (logger) => new PinoNestLogger(logger) },
+        { provide: PinoNestLogger, inject: [LOGGER], useFactory: (logger: PinoLogger) => new PinoNestLogger(logger) },
         {
           provide: BlobStore,
           inject: [CONFIG],

@@ -17,7 +17,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server as HttpServer } from 'node:http';
 import { Logger } from 'pino';
-import { Server, Socket } from 'socket.io';
+import { DefaultEventsMap, Server, Socket as IoSocket } from 'socket.io';
 import { z } from 'zod';
 import { AvailabilityService } from '../availability/availability.service';
 import { Config } from '../config';
@@ -26,6 +26,15 @@ import { CustomerAuthService } from '../identity/customer-auth.service';
 import { AttachmentService } from '../uploads/attachment.service';
 import { clientIp } from './client-ip';
 import { RateLimiter } from './rate-limiter.service';
+
+/** What a customer's socket carries once authenticated (set in the handshake middleware). */
+interface CustomerSocketData {
+  customer: Customer;
+  ip: string;
+  /** Typing is chatty: the last state sent, to drop repeats within a second. */
+  lastTyping?: { typing: boolean; at: number };
+}
+type Socket = IoSocket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, CustomerSocketData>;
 
 /** The customer socket.io path (agents use ticket-service's `/realtime`); REST lives beside it under /chat/:inboxId. */
 export const CHAT_SOCKET_PATH = '/chat/socket';
@@ -70,7 +79,7 @@ const MESSAGE_ROOM_TTL_SECONDS = 30 * 24 * 3600;
  */
 @Injectable()
 export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdown {
-  io!: Server;
+  io!: Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, CustomerSocketData>;
   private pub?: Redis;
   private sub?: Redis;
   private typingSub?: Redis;
@@ -92,7 +101,7 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
 
   async onApplicationBootstrap() {
     const http = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
-    this.io = new Server(http, {
+    this.io = new Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, CustomerSocketData>(http, {
       path: CHAT_SOCKET_PATH,
       serveClient: false,
       maxHttpBufferSize: 256 * 1024,
@@ -147,7 +156,7 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async onConnection(socket: Socket) {
-    const customer = socket.data.customer as Customer;
+    const customer = socket.data.customer;
     await socket.join(customer.rooms);
     socket.on('message:send', (payload: unknown, ack?: Ack) => void this.onSend(socket, payload, ack));
     socket.on('typing', (payload: unknown) => void this.onTyping(socket, payload));
@@ -167,7 +176,7 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async onSend(socket: Socket, payload: unknown, ack: Ack = () => undefined) {
-    const customer = socket.data.customer as Customer;
+    const customer = socket.data.customer;
     const fail = (error: string, message: string) => ack({ ok: false, error, message });
     const parsed = SendMessage.safeParse(payload);
     if (!parsed.success)
@@ -188,7 +197,7 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
       const window = this.config.CHAT_RATE_WINDOW_SECONDS;
       const refused = await this.limiter.check([
         { key: `msg:socket:${socket.id}`, limit: this.config.CHAT_SOCKET_MESSAGES_PER_WINDOW },
-        { key: `msg:ip:${socket.data.ip as string}`, limit: this.config.CHAT_IP_MESSAGES_PER_WINDOW },
+        { key: `msg:ip:${socket.data.ip}`, limit: this.config.CHAT_IP_MESSAGES_PER_WINDOW },
       ]);
       if (refused) {
         const perSocket = refused === 1;
@@ -263,9 +272,9 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
   private async onTyping(socket: Socket, payload: unknown) {
     const parsed = Typing.safeParse(payload);
     if (!parsed.success) return;
-    const customer = socket.data.customer as Customer;
+    const customer = socket.data.customer;
     // Typing is chatty: at most one event per second and state per socket.
-    const last = socket.data.lastTyping as { typing: boolean; at: number } | undefined;
+    const last = socket.data.lastTyping;
     if (last && last.typing === parsed.data.typing && Date.now() - last.at < 1000) return;
     socket.data.lastTyping = { typing: parsed.data.typing, at: Date.now() };
     const event: ChatCustomerTyping = {
@@ -291,7 +300,7 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
     const parsed = ReadReceipt.safeParse(payload);
     if (!parsed.success)
       return ack({ ok: false, error: 'invalid_receipt', message: 'messageIds must be message uuids' });
-    const customer = socket.data.customer as Customer;
+    const customer = socket.data.customer;
     const rooms = await this.redis.mget(...parsed.data.messageIds.map((id) => this.messageRoomKey(id)));
     const now = new Date().toISOString();
     const reports = parsed.data.messageIds

@@ -118,7 +118,7 @@ export function encodeCursor(values: unknown[]): string {
 
 export function decodeCursor(cursor: string, arity: number): string[] | null {
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(v) && v.length === arity && v.every((x) => typeof x === 'string')) return v;
   } catch {
     /* fall through: a malformed cursor is a 400 */

@@ -48,7 +48,7 @@ export function storableCallEvent(event: CallEvent): CallEvent {
 /** The originals of every event of a call, for the call log's `metadata.textAltered`. */
 export function callTextAltered(state: CallState): TextAltered | undefined {
   if (!state.originals) return undefined;
-  return { fields: Object.keys(JSON.parse(state.originals)), original: state.originals };
+  return { fields: Object.keys(JSON.parse(state.originals) as Record<string, unknown>), original: state.originals };
 }
 
 /** The call as far as all its events tell. */
@@ -79,7 +79,7 @@ export interface CallState {
 }
 
 const stable = (value: unknown): string =>
-  JSON.stringify(value, (_k, v) =>
+  JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(
           Object.keys(v as object)
@@ -136,7 +136,7 @@ export function foldCallEvents(
     state.answeredAt = minIso(state.answeredAt, e.answeredAt);
     state.endedAt = maxIso(state.endedAt, e.endedAt);
     state.durationSec = Math.max(state.durationSec, e.durationSec ?? 0);
-    if (e.originals) originals = { ...originals, ...JSON.parse(e.originals) };
+    if (e.originals) originals = { ...originals, ...(JSON.parse(e.originals) as Record<string, string>) };
   }
   if (originals) state.originals = encodeOriginals(originals);
   // A call cannot be answered before it started: an answer time bounds the start.

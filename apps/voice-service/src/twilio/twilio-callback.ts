@@ -51,7 +51,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function ticketRef(query: Record<string, unknown>): Pick<CallEvent, 'ticketId' | 'ticketNumber'> {
   const one = (name: string) => {
     const v = query[name];
-    const s = Array.isArray(v) ? v[0] : v;
+    const s: unknown = Array.isArray(v) ? (v as unknown[])[0] : v;
     return typeof s === 'string' && s.trim() ? s.trim() : undefined;
   };
   const ref: Pick<CallEvent, 'ticketId' | 'ticketNumber'> = {};

@@ -18,6 +18,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`migrate failed: ${err.message}`);
+  console.error(`migrate failed: ${(err as Error).message}`);
   process.exit(1);
 });

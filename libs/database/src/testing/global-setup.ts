@@ -39,7 +39,7 @@ export default async function globalSetup() {
       await admin.query(`ALTER DATABASE ${name} WITH is_template true`);
     }
     // Drop templates of older migration sets and test databases a crashed run left behind.
-    const stale = await admin.query(
+    const stale = await admin.query<{ datname: string }>(
       `SELECT datname FROM pg_database WHERE (datname LIKE 'oq_tpl_%' AND datname <> $1) OR datname LIKE 'oq_test_%'`,
       [name],
     );

@@ -43,7 +43,7 @@ export function registerJsonBodyParser(app: NestFastifyApplication): void {
     if (jsonDepth(text) > MAX_PAYLOAD_DEPTH) return problem(`JSON nested deeper than ${MAX_PAYLOAD_DEPTH} levels`);
     try {
       // As Fastify's own parser: a __proto__ / constructor.prototype key is refused, not merged.
-      return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+      return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) as unknown;
     } catch (err) {
       return problem(`invalid JSON: ${(err as Error).message}`);
     }

@@ -66,7 +66,7 @@ export function readContractRecords(dir: string): {
       if (!text) continue;
       let line: Line;
       try {
-        line = JSON.parse(text);
+        line = JSON.parse(text) as Line;
       } catch {
         continue; // a line cut short by a killed process
       }

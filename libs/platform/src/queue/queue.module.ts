@@ -194,10 +194,10 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object') continue;
-      const proto = Object.getPrototypeOf(instance);
+      const proto = Object.getPrototypeOf(instance) as Record<string, unknown> | null;
       if (!proto) continue;
       for (const method of this.scanner.getAllMethodNames(proto)) {
-        const meta = Reflect.getMetadata(JOB_HANDLER, proto[method]) as HandlerMeta | undefined;
+        const meta = Reflect.getMetadata(JOB_HANDLER, proto[method] as object) as HandlerMeta | undefined;
         if (!meta) continue;
         if (handlers.has(meta.name)) throw new Error(`two handlers registered for job ${meta.name}`);
         const fn = (instance[method] as (p: unknown, job: Job) => Promise<unknown>).bind(instance);

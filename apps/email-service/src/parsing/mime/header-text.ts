@@ -198,7 +198,7 @@ export function parseStructuredHeader(raw: Buffer | undefined, hints: CharsetHin
       continue;
     }
     const [, base, index, star, bare] = m;
-    const segments = extended.get(base) ?? new Map();
+    const segments = extended.get(base) ?? new Map<number, { text: string; encoded: boolean }>();
     extended.set(base, segments);
     const n = index === undefined ? 0 : Number(index);
     if (!segments.has(n)) segments.set(n, { text, encoded: bare !== undefined || star !== undefined });
