@@ -1,4 +1,4 @@
-import { CHAT_CUSTOMER_TYPING_CHANNEL, QueueName } from '@oq/contracts';
+import { CHAT_CUSTOMER_TYPING_CHANNEL, deliveryReportJobId, QueueName } from '@oq/contracts';
 import { TEST_REDIS_URL } from '@oq/database/testing/test-env';
 import { QueueService } from '@oq/platform';
 import { Redis } from 'ioredis';
@@ -185,9 +185,10 @@ describe('in-app chat', () => {
     // Read receipts count only for messages pushed to this customer.
     const stranger = await s.connect({ userId: 'u-4999', userHash: s.userHash('u-4999') });
     await stranger.socket.timeout(3000).emitWithAck('message:read', { messageIds: [replyId] });
-    // A receipt is queued (as chat-read-<message id>) before the ack: none was for the stranger's.
+    // A receipt is queued (its job id from the message) before the ack: none was for the stranger's.
     const delivery = s.ticket.get(QueueService).queue(QueueName.Delivery);
-    expect(await delivery.getJob(`chat-read-${replyId}`)).toBeUndefined();
+    const readJobId = deliveryReportJobId({ kind: 'read', inboxId: s.inboxId, messageId: replyId });
+    expect(await delivery.getJob(readJobId)).toBeUndefined();
     expect((await s.ds.query('SELECT delivery_status FROM messages WHERE id = $1', [replyId]))[0].delivery_status).toBe(
       'delivered',
     );

@@ -9,6 +9,7 @@ import {
   JobName,
   QUEUE_JOBS,
   QueueName,
+  deliveryReportJobId,
   inboundJobId,
   maskCardNumbers,
   parseJob,
@@ -146,6 +147,35 @@ describe('contracts', () => {
     expect(a).not.toBe(inboundJobId(inbox, 'm1', 1));
     expect(a).not.toContain(':');
     expect(slaTimerJobId(randomUUID(), 'first_reply', 'breach')).toHaveLength(24);
+  });
+
+  it('gives every channel service one delivery-report job id per report, distinct across kinds', () => {
+    const messageId = randomUUID();
+    const attempt = { kind: 'attempt', inboxId: inbox, messageId, attempt: 0, status: 'sent' } as const;
+    const ids = [
+      deliveryReportJobId(attempt),
+      deliveryReportJobId({ ...attempt, attempt: 1 }),
+      deliveryReportJobId({ ...attempt, status: 'failed' }),
+      deliveryReportJobId({ kind: 'read', inboxId: inbox, messageId }),
+      deliveryReportJobId({
+        kind: 'provider',
+        inboxId: inbox,
+        providerMessageId: messageId,
+        status: 'sent',
+        occurredAt: 'x',
+      }),
+      deliveryReportJobId({
+        kind: 'watermark',
+        inboxId: inbox,
+        to: 'psid|1',
+        watermark: '5',
+        status: 'read',
+        occurredAt: 'x',
+      }),
+    ];
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(deliveryReportJobId({ ...attempt })).toBe(ids[0]);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('masks Luhn-valid card numbers only', () => {

@@ -112,6 +112,34 @@ export function inboundJobId(inboxId: string, externalId: string, revision: numb
   return sha256Hex(`${inboxId}|${externalId}|${revision}`);
 }
 
+/**
+ * What makes one delivery report (or watermark) the same report when it is enqueued again — a
+ * webhook redelivered, a send job retried — so it is applied once, whichever service reports it:
+ *   - `provider`: a provider's own report of a message (webhooks): its id, status and timestamp;
+ *   - `watermark`: a provider's "everything up to here" report to one identity (Messenger);
+ *   - `attempt`: the outcome of one send attempt of a message (email, chat, social sends), by status;
+ *   - `read`: a chat customer's read receipt of a message (once is all there is).
+ */
+export type DeliveryReportKey =
+  | { kind: 'provider'; inboxId: string; providerMessageId: string; status: string; occurredAt: string }
+  | { kind: 'watermark'; inboxId: string; to: string; watermark: string; status: string; occurredAt: string }
+  | { kind: 'attempt'; inboxId: string; messageId: string; attempt: number; status: string }
+  | { kind: 'read'; inboxId: string; messageId: string };
+
+/** Delivery report job id: one convention for every channel service (sha256 of the report's key). */
+export function deliveryReportJobId(key: DeliveryReportKey): string {
+  switch (key.kind) {
+    case 'provider':
+      return sha256Hex(`dr|provider|${key.inboxId}|${key.providerMessageId}|${key.status}|${key.occurredAt}`);
+    case 'watermark':
+      return sha256Hex(`dr|watermark|${key.inboxId}|${key.to}|${key.watermark}|${key.status}|${key.occurredAt}`);
+    case 'attempt':
+      return sha256Hex(`dr|attempt|${key.inboxId}|${key.messageId}|${key.attempt}|${key.status}`);
+    case 'read':
+      return sha256Hex(`dr|read|${key.inboxId}|${key.messageId}`);
+  }
+}
+
 /** Outbound job id: one job per message and retry generation. */
 export function outboundJobId(messageId: string, attempt: number): string {
   return `${messageId}-${attempt}`;

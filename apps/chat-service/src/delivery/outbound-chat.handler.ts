@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JobName, OutboundMessage, QueueName } from '@oq/contracts';
+import { deliveryReportJobId, JobName, OutboundMessage, QueueName } from '@oq/contracts';
 import { JobHandler, LOGGER, MetricsService, QueueService } from '@oq/platform';
 import { UnrecoverableError } from 'bullmq';
 import { Logger } from 'pino';
@@ -77,7 +77,15 @@ export class OutboundChatHandler {
       outcome === 'offline'
         ? { ...base, status: 'failed', reason: CUSTOMER_OFFLINE, errorCode: 'offline' }
         : { ...base, status: outcome },
-      { jobId: `chat-${msg.messageId}-${msg.attempt}-${outcome}` },
+      {
+        jobId: deliveryReportJobId({
+          kind: 'attempt',
+          inboxId: msg.inboxId,
+          messageId: msg.messageId,
+          attempt: msg.attempt,
+          status: outcome,
+        }),
+      },
     );
     const delivered = outcome === 'delivered';
     return { delivered, outcome };

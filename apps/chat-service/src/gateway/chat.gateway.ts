@@ -6,6 +6,7 @@ import {
   CHAT_CUSTOMER_TYPING_CHANNEL,
   ChatAgentTyping,
   ChatCustomerTyping,
+  deliveryReportJobId,
   INBOUND_MESSAGE_VERSION,
   inboundJobId,
   JobName,
@@ -307,7 +308,7 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
       .filter((_id, i) => rooms[i] !== null && customer.rooms.includes(rooms[i]!))
       .map((messageId) => ({
         data: { v: 1 as const, inboxId: customer.inboxId, messageId, status: 'read' as const, occurredAt: now },
-        jobId: `chat-read-${messageId}`,
+        jobId: deliveryReportJobId({ kind: 'read', inboxId: customer.inboxId, messageId }),
       }));
     if (reports.length) await this.queues.addBulk(QueueName.Delivery, JobName.DeliveryReport, reports);
     ack({ ok: true });

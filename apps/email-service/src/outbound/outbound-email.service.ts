@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DeliveryReport, JobName, OutboundMessage, QueueName, generateEmailMessageId } from '@oq/contracts';
+import {
+  DeliveryReport,
+  JobName,
+  OutboundMessage,
+  QueueName,
+  deliveryReportJobId,
+  generateEmailMessageId,
+} from '@oq/contracts';
 import { BlobStore, CONFIG, JobHandler, LOGGER, MetricsService, QueueService, REDIS } from '@oq/platform';
 import { OutboundGate, deliveryRetryReporter, isFinalAttempt } from '@oq/platform/outbound';
 import { Job, UnrecoverableError } from 'bullmq';
@@ -159,6 +166,13 @@ export class OutboundEmailService {
       occurredAt: new Date().toISOString(),
     };
     // One report per job outcome: a redelivered job does not report twice.
-    await this.queues.add(QueueName.Delivery, JobName.DeliveryReport, data, { jobId: `email-${jobId}-${r.status}` });
+    const key = {
+      kind: 'attempt',
+      inboxId: msg.inboxId,
+      messageId: msg.messageId,
+      attempt: msg.attempt,
+      status: r.status,
+    } as const;
+    await this.queues.add(QueueName.Delivery, JobName.DeliveryReport, data, { jobId: deliveryReportJobId(key) });
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  deliveryReportJobId,
   AttachmentRef,
   InvalidPayloadError,
   JobName,
@@ -11,7 +12,6 @@ import {
 } from '@oq/contracts';
 import { BlobStore, BlobTooLargeError, CONFIG, JobHandler, LOGGER, QueueService, SafeFetchError } from '@oq/platform';
 import { Job, UnrecoverableError } from 'bullmq';
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Logger } from 'pino';
 import { Config } from '../config';
@@ -24,11 +24,6 @@ import { parseMessenger } from './messenger-parser';
 import { MediaRef, ParsedEvents, ParsedMessage } from './parsed';
 import { parseTelegram } from './telegram-parser';
 import { parseWhatsApp } from './whatsapp-parser';
-
-/** Delivery reports are deduplicated like inbound messages: the same status of the same message once. */
-export function deliveryReportJobId(inboxId: string, providerMessageId: string, status: string, at: string): string {
-  return createHash('sha256').update(`${inboxId}|${providerMessageId}|${status}|${at}`).digest('hex');
-}
 
 /**
  * Worker on `social.raw`: turns a verified webhook body into InboundMessages
@@ -95,7 +90,13 @@ export class SocialRawWorker {
         JobName.DeliveryReport,
         parsed.reports.map((r) => ({
           data: { v: 1 as const, ...r },
-          jobId: deliveryReportJobId(r.inboxId, r.providerMessageId ?? r.messageId!, r.status, r.occurredAt),
+          jobId: deliveryReportJobId({
+            kind: 'provider',
+            inboxId: r.inboxId,
+            providerMessageId: r.providerMessageId ?? r.messageId!,
+            status: r.status,
+            occurredAt: r.occurredAt,
+          }),
         })),
       );
     if (parsed.watermarks.length)
@@ -104,12 +105,14 @@ export class SocialRawWorker {
         JobName.DeliveryWatermark,
         parsed.watermarks.map((w) => ({
           data: { v: 1 as const, ...w },
-          jobId: deliveryReportJobId(
-            w.inboxId,
-            `watermark|${w.to.kind}|${w.to.value}|${w.watermark}`,
-            w.status,
-            w.occurredAt,
-          ),
+          jobId: deliveryReportJobId({
+            kind: 'watermark',
+            inboxId: w.inboxId,
+            to: `${w.to.kind}|${w.to.value}`,
+            watermark: String(w.watermark),
+            status: w.status,
+            occurredAt: w.occurredAt,
+          }),
         })),
       );
     return { messages: messages.length, reports: parsed.reports.length + parsed.watermarks.length };

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JobName, OutboundMessage, QueueName, checkPlatformRules } from '@oq/contracts';
+import { JobName, OutboundMessage, QueueName, checkPlatformRules, deliveryReportJobId } from '@oq/contracts';
 import { CONFIG, JobHandler, LOGGER, QueueService, REDIS } from '@oq/platform';
 import { OutboundGate, deliveryRetryReporter, isFinalAttempt } from '@oq/platform/outbound';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
@@ -7,7 +7,6 @@ import { Redis } from 'ioredis';
 import { Logger } from 'pino';
 import { Config } from '../config';
 import { SocialInboxes } from '../inboxes/social-inboxes.service';
-import { deliveryReportJobId } from '../ingest/social-raw.worker';
 import { ProviderError } from '../providers/provider-error';
 import { PartProgress, SocialSender } from './social-sender';
 
@@ -122,7 +121,15 @@ export class OutboundWorker {
       QueueName.Delivery,
       JobName.DeliveryReport,
       { v: 1, inboxId: msg.inboxId, messageId: msg.messageId, occurredAt, ...r },
-      { jobId: deliveryReportJobId(msg.inboxId, `${msg.messageId}-${msg.attempt}`, r.status, String(job.id)) },
+      {
+        jobId: deliveryReportJobId({
+          kind: 'attempt',
+          inboxId: msg.inboxId,
+          messageId: msg.messageId,
+          attempt: msg.attempt,
+          status: r.status,
+        }),
+      },
     );
   }
 
