@@ -10,6 +10,7 @@ import {
   QUEUE_JOBS,
   QueueName,
   deliveryReportJobId,
+  redisKey,
   inboundJobId,
   maskCardNumbers,
   parseJob,
@@ -204,5 +205,15 @@ describe('email threading ids', () => {
     expect(ticketNumberFromSubject('no token')).toBeNull();
     expect(replySubject('Refund please', 10234)).toBe('Re: Refund please [#10234]');
     expect(replySubject('RE: Refund please [#10234]', 10234)).toBe('RE: Refund please [#10234]');
+  });
+});
+
+describe('redisKey', () => {
+  it('builds <prefix>:<area>:<name>[:<id>…] under a hash tag and refuses anything else', () => {
+    expect(redisKey('{oq}', 'chat', 'rl', 'conn:ip:::1')).toBe('{oq}:chat:rl:conn:ip:::1');
+    expect(redisKey('{oq}', 'sla', 'reconciler-lock')).toBe('{oq}:sla:reconciler-lock');
+    expect(() => redisKey('oq', 'chat', 'rl')).toThrow(/not a hash tag/);
+    expect(() => redisKey('{oq}', 'Chat', 'rl')).toThrow(/bad Redis key word/);
+    expect(() => redisKey('{oq}', 'chat', 'rl', '')).toThrow(/empty id/);
   });
 });

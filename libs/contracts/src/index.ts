@@ -15,3 +15,4 @@ export * from './host-patterns';
 export * from './inbox-settings';
 export * from './phone';
 export * from './demo';
+export * from './redis-keys';

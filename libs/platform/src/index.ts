@@ -18,3 +18,4 @@ export * from './platform.module';
 export * from './crypto/secret-box';
 export * from './inboxes/inbox-directory';
 export * from './fetch';
+export * from './redis/token-bucket';

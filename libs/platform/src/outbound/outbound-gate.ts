@@ -1,7 +1,8 @@
-import { JobName, QueueName } from '@oq/contracts';
+import { JobName, QueueName, redisKey } from '@oq/contracts';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QueueService } from '../queue/queue.module';
+import { TokenBuckets } from '../redis/token-bucket';
 
 /**
  * Shared outbound toolkit for the channel services' delivery workers
@@ -92,37 +93,6 @@ export function parseRetryAfterMs(header: string | null | undefined, fallbackMs 
   return Math.min(Math.max(ms, 0), 3_600_000);
 }
 
-// KEYS[1] bucket hash, KEYS[2] pause key. ARGV: perSecond, burst, cost.
-// Returns 0 when a token was taken, else the ms to wait (nothing taken).
-const TAKE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local pausedUntil = tonumber(redis.call('GET', KEYS[2]) or '0')
-if pausedUntil > now then return pausedUntil - now end
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1]) or burst
-local ts = tonumber(b[2]) or now
-if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end
-local wait = 0
-if tokens >= cost then tokens = tokens - cost else wait = math.ceil((cost - tokens) * 1000 / rate) end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(math.max(now, ts)))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 60000)
-return wait
-`;
-
-// KEYS[1] pause key. ARGV: ms. Extends (never shortens) the pause.
-const PAUSE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local untilMs = now + tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if untilMs > current then redis.call('SET', KEYS[1], tostring(untilMs), 'PX', tonumber(ARGV[1]) + 1000) end
-return untilMs
-`;
-
 // KEYS[1] conversation zset. ARGV: member (job id), score (createdAt ms), job key prefix, ttl ms.
 // Enters the member (keeping its first score) and returns the head that is in its
 // way, or '' when the member is the head. Heads whose job hash is gone or finished are dropped.
@@ -140,55 +110,53 @@ return redis.call('ZRANGE', KEYS[1], 0, 0)[1] or ''
 `;
 
 type ScriptRedis = Redis & {
-  oqOutboundTake(bucket: string, pause: string, perSecond: number, burst: number, cost: number): Promise<number>;
-  oqOutboundPause(pause: string, ms: number): Promise<number>;
   oqOutboundEnter(zset: string, member: string, score: number, jobKeyPrefix: string, ttlMs: number): Promise<string>;
 };
 
 function withScripts(redis: Redis): ScriptRedis {
   const r = redis as ScriptRedis;
-  if (typeof r.oqOutboundTake !== 'function') {
-    redis.defineCommand('oqOutboundTake', { numberOfKeys: 2, lua: TAKE_SCRIPT });
-    redis.defineCommand('oqOutboundPause', { numberOfKeys: 1, lua: PAUSE_SCRIPT });
+  if (typeof r.oqOutboundEnter !== 'function') {
     redis.defineCommand('oqOutboundEnter', { numberOfKeys: 1, lua: ENTER_SCRIPT });
   }
   return r;
 }
 
-/** Token bucket per inbox in Redis, shared by every replica of a channel service. */
+/** Token bucket per inbox in Redis (libs/platform's TokenBuckets), shared by every replica of a channel service. */
 export class InboxRateLimiter {
-  private readonly redis: ScriptRedis;
+  private readonly buckets: TokenBuckets;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     /** Queue prefix (hash tag) such as `{oq}`. */
     private readonly prefix: string,
   ) {
-    this.redis = withScripts(redis);
+    this.buckets = new TokenBuckets(redis);
+  }
+
+  private pauseKey(inboxId: string): string {
+    return redisKey(this.prefix, 'outbound', 'pause', inboxId);
   }
 
   /** Takes one token: 0 → go; n > 0 → wait n ms (no token taken). */
   async take(inboxId: string, limit: RateLimit, cost = 1): Promise<number> {
     if (!(limit.perSecond > 0) || !(limit.burst >= cost)) throw new Error(`invalid rate limit for inbox ${inboxId}`);
-    return Number(
-      await this.redis.oqOutboundTake(
-        `${this.prefix}:outbound:rate:${inboxId}`,
-        `${this.prefix}:outbound:pause:${inboxId}`,
-        limit.perSecond,
-        limit.burst,
-        cost,
-      ),
-    );
+    const bucket = {
+      key: redisKey(this.prefix, 'outbound', 'rate', inboxId),
+      capacity: limit.burst,
+      perSecond: limit.perSecond,
+    };
+    const r = await this.buckets.take(this.pauseKey(inboxId), [bucket], cost);
+    return r.ok ? 0 : r.waitMs;
   }
 
   /** Pauses one inbox (a provider 429 with Retry-After); other inboxes are not affected. */
   async pause(inboxId: string, ms: number): Promise<void> {
-    await this.redis.oqOutboundPause(`${this.prefix}:outbound:pause:${inboxId}`, Math.max(1, Math.ceil(ms)));
+    await this.buckets.pause(this.pauseKey(inboxId), ms);
   }
 
   /** Remaining pause of an inbox in ms (0 when not paused). */
   async pausedFor(inboxId: string): Promise<number> {
-    const key = `${this.prefix}:outbound:pause:${inboxId}`;
+    const key = this.pauseKey(inboxId);
     const [[, until], [, time]] = (await this.redis.multi().get(key).time().exec()) as [
       [null, string | null],
       [null, [string, string]],
