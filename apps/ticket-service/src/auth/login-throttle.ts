@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { redisKey } from '@oq/contracts';
 import { CONFIG, REDIS } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { Config } from '../config';
@@ -23,17 +24,24 @@ export class RetryLaterException extends HttpException {
   }
 }
 
+/*
+ * KEYS[1] per (email, address), KEYS[2] per address — and, for one release, KEYS[3] / KEYS[4]
+ * the same counters under their names before the Redis key convention (`{oq}login-failures:…`),
+ * which the previous release's replicas still count in during a rolling deploy: a budget is the
+ * sum of both names, new attempts count under the new name. The old names expire within
+ * LOGIN_LOCKOUT_SECONDS of the last old replica stopping; the release after drops them.
+ */
+
 /**
  * Checks the budgets and takes one attempt from each in one step, so parallel requests cannot
- * all read the same count: KEYS[1] per (email, address), KEYS[2] per address;
- * ARGV = max per pair, max per address, window seconds.
+ * all read the same count. ARGV = max per pair, max per address, window seconds.
  * Returns {0} when taken, {1, ttl} when the pair is over, {2, ttl} when the address is.
  */
 const RESERVE = `
-local pair = tonumber(redis.call('GET', KEYS[1]) or '0')
-if pair >= tonumber(ARGV[1]) then return {1, redis.call('TTL', KEYS[1])} end
-local addr = tonumber(redis.call('GET', KEYS[2]) or '0')
-if addr >= tonumber(ARGV[2]) then return {2, redis.call('TTL', KEYS[2])} end
+local function count(a, b) return tonumber(redis.call('GET', a) or '0') + tonumber(redis.call('GET', b) or '0') end
+local function ttl(a, b) return math.max(redis.call('TTL', a), redis.call('TTL', b)) end
+if count(KEYS[1], KEYS[3]) >= tonumber(ARGV[1]) then return {1, ttl(KEYS[1], KEYS[3])} end
+if count(KEYS[2], KEYS[4]) >= tonumber(ARGV[2]) then return {2, ttl(KEYS[2], KEYS[4])} end
 redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
 redis.call('INCR', KEYS[2])
@@ -41,25 +49,31 @@ redis.call('EXPIRE', KEYS[2], ARGV[3], 'NX')
 return {0}
 `;
 
-/** Gives back one attempt on each key given (never below zero; an expired key stays gone). */
+/** Gives back one attempt on each budget (never below zero; an expired key stays gone). */
 const REFUND = `
-for _, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+local function refund(a, b)
+  if tonumber(redis.call('GET', a) or '0') > 0 then redis.call('DECR', a)
+  elseif tonumber(redis.call('GET', b) or '0') > 0 then redis.call('DECR', b) end
 end
+refund(KEYS[1], KEYS[3])
+refund(KEYS[2], KEYS[4])
 return 0
 `;
 
 /** Success: the pair's count is cleared, the address gets this one attempt back. */
 const SUCCEED = `
-redis.call('DEL', KEYS[1])
-if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+redis.call('DEL', KEYS[1], KEYS[3])
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2])
+elseif tonumber(redis.call('GET', KEYS[4]) or '0') > 0 then redis.call('DECR', KEYS[4]) end
 return 0
 `;
 
+type Keys = [pair: string, addr: string, legacyPair: string, legacyAddr: string];
+
 type ThrottleRedis = Redis & {
-  oqLoginReserve(pair: string, addr: string, maxPair: number, maxAddr: number, window: number): Promise<number[]>;
-  oqLoginRefund(pair: string, addr: string): Promise<number>;
-  oqLoginSucceed(pair: string, addr: string): Promise<number>;
+  oqLoginReserve(...args: [...Keys, maxPair: number, maxAddr: number, window: number]): Promise<number[]>;
+  oqLoginRefund(...keys: Keys): Promise<number>;
+  oqLoginSucceed(...keys: Keys): Promise<number>;
 };
 
 /**
@@ -84,24 +98,29 @@ export class LoginThrottle {
   ) {
     this.redis = redis as ThrottleRedis;
     // defineCommand is idempotent per name; EVALSHA with EVAL fallback after a script flush.
-    redis.defineCommand('oqLoginReserve', { numberOfKeys: 2, lua: RESERVE });
-    redis.defineCommand('oqLoginRefund', { numberOfKeys: 2, lua: REFUND });
-    redis.defineCommand('oqLoginSucceed', { numberOfKeys: 2, lua: SUCCEED });
+    redis.defineCommand('oqLoginReserve', { numberOfKeys: 4, lua: RESERVE });
+    redis.defineCommand('oqLoginRefund', { numberOfKeys: 4, lua: REFUND });
+    redis.defineCommand('oqLoginSucceed', { numberOfKeys: 4, lua: SUCCEED });
   }
 
   // Hashed: keys show up in Redis tooling, emails and addresses need not.
-  private keys(email: string, ip: string): [string, string] {
+  private keys(email: string, ip: string): Keys {
     const id = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
-    const prefix = this.config.QUEUE_PREFIX; // a hash tag: both keys live in one cluster slot
-    return [`${prefix}login-failures:${id(`${email.toLowerCase()}|${ip}`)}`, `${prefix}login-address:${id(ip)}`];
+    const prefix = this.config.QUEUE_PREFIX; // a hash tag: all keys live in one cluster slot
+    const pair = id(`${email.toLowerCase()}|${ip}`);
+    const addr = id(ip);
+    return [
+      redisKey(prefix, 'auth', 'login-failures', pair),
+      redisKey(prefix, 'auth', 'login-address', addr),
+      `${prefix}login-failures:${pair}`,
+      `${prefix}login-address:${addr}`,
+    ];
   }
 
   /** Takes one attempt from both budgets or throws 429 (Retry-After = the blocking window's rest). */
   async reserve(email: string, ip: string): Promise<void> {
-    const [pair, addr] = this.keys(email, ip);
     const [verdict, ttl] = await this.redis.oqLoginReserve(
-      pair,
-      addr,
+      ...this.keys(email, ip),
       this.config.LOGIN_MAX_FAILURES,
       this.config.LOGIN_MAX_FAILURES_PER_ADDRESS,
       this.config.LOGIN_LOCKOUT_SECONDS,
