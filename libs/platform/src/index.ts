@@ -19,3 +19,4 @@ export * from './crypto/secret-box';
 export * from './inboxes/inbox-directory';
 export * from './fetch';
 export * from './redis/token-bucket';
+export * from './redis/redis-lease';

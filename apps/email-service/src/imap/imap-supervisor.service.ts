@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { BlobStore, CONFIG, LOGGER, REDIS } from '@oq/platform';
+import { redisKey } from '@oq/contracts';
+import { BlobStore, CONFIG, LeaseName, LOGGER, REDIS, RedisLease } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
 import { Config } from '../config';
 import { EmailInbox, InboxDirectory } from '../inboxes/inbox-directory.service';
 import { MailIngestService } from '../ingest/mail-ingest.service';
-import { RedisLease } from '../lease/redis-lease';
 import { CursorStore } from './cursor.store';
 import { MailboxSync } from './mailbox-sync';
 
@@ -56,8 +56,13 @@ export class ImapSupervisor implements OnApplicationBootstrap, OnApplicationShut
     return [...this.running.values()].map((r) => r.sync);
   }
 
-  private leaseKey(inboxId: string): string {
-    return `${this.config.QUEUE_PREFIX}email-imap-lease:${inboxId}`;
+  /** The mailbox's lease; the name before the Redis key convention is held too, for one release. */
+  private leaseName(inboxId: string): LeaseName {
+    const prefix = this.config.QUEUE_PREFIX;
+    return {
+      key: redisKey(prefix, 'email', 'imap-lease', inboxId),
+      legacyKeys: [`${prefix}email-imap-lease:${inboxId}`],
+    };
   }
 
   private reconcile(): Promise<void> {
@@ -88,7 +93,7 @@ export class ImapSupervisor implements OnApplicationBootstrap, OnApplicationShut
   private async tryStart(inbox: EmailInbox) {
     const lease: RedisLease = new RedisLease(
       this.redis,
-      this.leaseKey(inbox.id),
+      this.leaseName(inbox.id),
       this.replicaId,
       this.config.EMAIL_LEASE_TTL_MS,
       (reason) => {

@@ -16,7 +16,7 @@ import {
   until,
   waitForMailbox,
 } from '../testing/email-test-kit';
-import { RedisLease } from './redis-lease';
+import { RedisLease } from '@oq/platform';
 
 const USER = 'leased@example.test';
 const PASS = 'pw';
@@ -37,7 +37,8 @@ describe('one IMAP connection per mailbox across replicas', () => {
   let holder: ChildProcess | undefined;
   let replica: NestFastifyApplication | undefined;
   const prefix = testQueuePrefix();
-  const leaseKey = `${prefix}email-imap-lease:${INBOX}`;
+  const leaseKey = `${prefix}:email:imap-lease:${INBOX}`;
+  const legacyLeaseKey = `${prefix}email-imap-lease:${INBOX}`;
 
   beforeAll(async () => {
     [dovecot, api, db] = await Promise.all([
@@ -90,6 +91,7 @@ describe('one IMAP connection per mailbox across replicas', () => {
     await until(() => supervisor.held().length === 1, TTL + 2000, 'takeover');
     expect(Date.now() - killedAt).toBeLessThanOrEqual(TTL + 2000);
     expect(await probe.redis.get(leaseKey)).toBe(supervisor.replicaId);
+    expect(await probe.redis.get(legacyLeaseKey)).toBe(supervisor.replicaId);
 
     await waitForMailbox(replica);
     await until(async () => (await externalIds()).length === 2, 5000, 'mail 2 after takeover');
@@ -99,13 +101,14 @@ describe('one IMAP connection per mailbox across replicas', () => {
     await replica.close();
     replica = undefined;
     expect(await probe.redis.get(leaseKey)).toBeNull();
+    expect(await probe.redis.get(legacyLeaseKey)).toBeNull();
   }, 120_000);
 
   it('a lease is renewed only by its holder and reports its loss', async () => {
     const key = `${prefix}lease-unit:${randomUUID()}`;
     const lost: string[] = [];
-    const a = new RedisLease(probe.redis, key, 'a', 600, (r) => lost.push(r));
-    const b = new RedisLease(probe.redis, key, 'b', 600, () => undefined);
+    const a = new RedisLease(probe.redis, { key }, 'a', 600, (r) => lost.push(r));
+    const b = new RedisLease(probe.redis, { key }, 'b', 600, () => undefined);
     expect(await a.acquire()).toBe(true);
     expect(await b.acquire()).toBe(false);
     // Letting more than the 600 ms TTL pass is the scenario, not a wait for something to happen: had
@@ -117,5 +120,27 @@ describe('one IMAP connection per mailbox across replicas', () => {
     expect(a.isHeld).toBe(false);
     await a.release();
     expect(await probe.redis.get(key)).toBe('intruder'); // not ours: left alone
+  });
+
+  it('holds a renamed lease under both names, so the previous release never holds it beside us', async () => {
+    const key = `${prefix}:test:lease:${randomUUID()}`;
+    const legacy = `${prefix}lease-old:${randomUUID()}`;
+    // A replica of the previous release holds the old name: this release must not take the lease.
+    await probe.redis.set(legacy, 'old-replica', 'PX', 5000);
+    const ours = new RedisLease(probe.redis, { key, legacyKeys: [legacy] }, 'new', 5000, () => undefined);
+    expect(await ours.acquire()).toBe(false);
+    expect(await probe.redis.exists(key)).toBe(0);
+    await probe.redis.del(legacy);
+    expect(await ours.acquire()).toBe(true);
+    // Now the old release's SET NX on its name fails: we hold it too.
+    expect(await probe.redis.set(legacy, 'old-replica', 'PX', 5000, 'NX')).toBeNull();
+    await ours.release();
+    expect(await probe.redis.exists(key, legacy)).toBe(0);
+
+    // A turn: one claimer per TTL, never renewed.
+    const turn = { key: `${prefix}:test:turn:${randomUUID()}` };
+    const claims = await Promise.all(['a', 'b', 'c'].map((o) => RedisLease.claimTurn(probe.redis, turn, o, 5000)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await probe.redis.pttl(turn.key)).toBeGreaterThan(4000);
   });
 });
