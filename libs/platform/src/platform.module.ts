@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { z } from 'zod';
 import { BlobStore } from './blob-store/blob-store';
@@ -9,8 +10,15 @@ import { MetricsController, MetricsService } from './metrics/metrics';
 import { RedisModule } from './redis/redis.module';
 import { ServiceTokenGuard } from './auth/service-token.guard';
 
-/** The process environment a service reads; tests override it to boot several instances in one process. */
+/** The process environment a service reads; tests pass their own to boot several instances in one process. */
 export const ENV = Symbol('ENV');
+
+/**
+ * The environment of the app being created (createHttpApp's `env`), seen by the ENV provider while
+ * Nest resolves providers inside `appEnvironment.run(env, create)`: several apps with different
+ * environments can be created in one process, concurrently, without a testing compiler.
+ */
+export const appEnvironment = new AsyncLocalStorage<NodeJS.ProcessEnv>();
 
 export interface PlatformOptions {
   service: string;
@@ -30,7 +38,7 @@ export class PlatformModule {
       imports: [RedisModule],
       controllers: [HealthController, MetricsController],
       providers: [
-        { provide: ENV, useValue: process.env },
+        { provide: ENV, useFactory: (): NodeJS.ProcessEnv => appEnvironment.getStore() ?? process.env },
         {
           provide: CONFIG,
           inject: [ENV],

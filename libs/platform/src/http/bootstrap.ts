@@ -8,7 +8,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'pino';
 import { BaseConfigSchema, CONFIG, ConfigError, PlatformConfig } from '../config/config';
 import { LOGGER, PinoNestLogger, correlation } from '../logging/logger';
-import { ENV } from '../platform.module';
+import { appEnvironment } from '../platform.module';
 import { openRedisConnections } from '../redis/redis';
 import { DEFAULT_BODY_LIMIT, applyRouteBodyLimits } from './body-limit';
 import { BodyProblemInterceptor, registerJsonBodyParser } from './json-body';
@@ -19,11 +19,7 @@ export interface HttpAppOptions {
   env?: NodeJS.ProcessEnv;
   /** Title for the OpenAPI document at /docs. */
   title: string;
-  /** Lets a test swap providers before the app is compiled. */
-  override?: (builder: OverrideBuilder) => void;
 }
-
-type OverrideBuilder = { overrideProvider: (token: unknown) => { useValue: (v: unknown) => unknown } };
 
 /**
  * Creates a service's Fastify app with JSON logging, request correlation ids, raw bodies
@@ -59,6 +55,7 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
     throw err;
   }
   app.useLogger(app.get(PinoNestLogger));
+  app.flushLogs();
   registerJsonBodyParser(app);
   app.useGlobalInterceptors(new BodyProblemInterceptor(app.get(Reflector)));
   const logger = app.get<Logger>(LOGGER);
@@ -129,18 +126,19 @@ export async function runService(
   }
 }
 
-async function compileApp(
+function compileApp(
   module: Type<unknown>,
   adapter: FastifyAdapter,
   options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
-  if (!options.env)
-    return NestFactory.create<NestFastifyApplication>(module, adapter, { rawBody: true, bufferLogs: true });
-  // Built through the testing compiler so ENV can be replaced before providers resolve.
-  const { Test } = await import('@nestjs/testing');
-  const builder = Test.createTestingModule({ imports: [module] });
-  builder.overrideProvider(ENV).useValue(options.env);
-  options.override?.(builder as unknown as OverrideBuilder);
-  const moduleRef = await builder.compile();
-  return moduleRef.createNestApplication<NestFastifyApplication>(adapter, { rawBody: true, bufferLogs: true });
+  return appEnvironment.run(options.env ?? process.env, () =>
+    // A failed boot throws (runService prints one clear line): Nest neither exits the process nor
+    // flushes its buffered narration and stack trace to the console; a good boot flushes them to pino.
+    NestFactory.create<NestFastifyApplication>(module, adapter, {
+      rawBody: true,
+      bufferLogs: true,
+      abortOnError: false,
+      autoFlushLogs: false,
+    }),
+  );
 }
