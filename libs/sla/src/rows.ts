@@ -1,4 +1,4 @@
-import { Clock, ClockEvent, ClockStateName, Measures } from './clock';
+import { Clock, ClockStateName, Measures } from './clock';
 import { SlaMetricName } from './policy';
 import { BusinessCalendar, businessTime, CALENDAR_TIME, Schedule } from './schedule';
 
@@ -28,7 +28,6 @@ export interface ClockRow {
 }
 
 const ms = (d: Date | null): number | null => (d ? d.getTime() : null);
-const date = (n: number | null): Date | null => (n === null ? null : new Date(n));
 
 export function clockFromRow(r: ClockRow): Clock {
   return {
@@ -49,41 +48,6 @@ export function clockFromRow(r: ClockRow): Clock {
   };
 }
 
-/** Column values of a clock, in the order of CLOCK_COLUMNS. */
-export const CLOCK_COLUMNS = [
-  'metric',
-  'policy_id',
-  'state',
-  'business_time',
-  'target_seconds',
-  'started_at',
-  'due_at',
-  'warn_at',
-  'warned_at',
-  'paused_at',
-  'paused_seconds',
-  'fulfilled_at',
-  'breached_at',
-] as const;
-
-export function clockValues(c: Clock): unknown[] {
-  return [
-    c.metric,
-    c.policyId,
-    c.state,
-    c.businessTime,
-    c.targetSeconds,
-    new Date(c.startedAt),
-    date(c.dueAt),
-    date(c.warnAt),
-    date(c.warnedAt),
-    date(c.pausedAt),
-    c.pausedSeconds,
-    date(c.fulfilledAt),
-    date(c.breachedAt),
-  ];
-}
-
 /** How a clock of a policy with this schedule (or none) measures time. */
 export function measuresFor(businessClock: boolean, schedule: Schedule | null): Measures {
   if (!schedule) return { clock: CALENDAR_TIME, business: null };
@@ -102,33 +66,4 @@ function calendarFor(s: Schedule): BusinessCalendar {
     calendars.set(key, cal);
   }
   return cal;
-}
-
-/** A parameterised statement (built here, run by the caller: this library does no I/O). */
-export interface SqlStatement {
-  sql: string;
-  params: unknown[];
-}
-
-/** Appends trail events of one clock instance (the trail is insert-only). */
-export function trailInsert(slaId: string, events: ClockEvent[]): SqlStatement {
-  const params: unknown[] = [];
-  const rows = events.map((e, i) => {
-    params.push(slaId, e.kind, new Date(e.at), e.businessSeconds, e.calendarSeconds, JSON.stringify(e.data));
-    const b = i * 6;
-    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}::jsonb)`;
-  });
-  return {
-    sql: `INSERT INTO ticket_sla_events (ticket_sla_id, kind, at, business_seconds, calendar_seconds, data) VALUES ${rows.join(', ')}`,
-    params,
-  };
-}
-
-/** Writes a clock's state back to its row, bumping its version. */
-export function clockUpdate(slaId: string, c: Clock): SqlStatement {
-  const sets = CLOCK_COLUMNS.map((col, i) => `${col} = $${i + 2}`).join(', ');
-  return {
-    sql: `UPDATE ticket_sla SET ${sets}, version = version + 1, updated_at = now() WHERE id = $1`,
-    params: [slaId, ...clockValues(c)],
-  };
 }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { QueueName, slaTimerJobId } from '@oq/contracts';
-import { CONFIG, LOGGER, REDIS } from '@oq/platform';
+import { QueueName, redisKey, slaTimerJobId } from '@oq/contracts';
+import { SlaRepository } from '@oq/database';
+import { CONFIG, LOGGER, REDIS, RedisLease } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { Config } from '../config';
 import { SlaFiringService } from './sla-firing.service';
-import { SlaTimersService, TimerRow, wantedTimers } from './sla-timers.service';
+import { SlaTimersService, wantedTimers } from './sla-timers.service';
 
 const BATCH = 1000;
 
@@ -26,7 +26,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   private readonly owner = randomUUID();
 
   constructor(
-    private readonly ds: DataSource,
+    private readonly sla: SlaRepository,
     private readonly firing: SlaFiringService,
     private readonly timers: SlaTimersService,
     @Inject(REDIS) private readonly redis: Redis,
@@ -48,14 +48,19 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
 
   private async tick() {
     if (this.running) return;
-    const key = `${this.config.QUEUE_PREFIX}:sla-reconciler-lock`;
-    const lock = await this.redis
-      .set(key, this.owner, 'PX', Math.max(1000, this.config.SLA_RECONCILE_MS - 200), 'NX')
-      .catch((err: Error) => {
-        this.logger.warn({ err: err.message }, 'reconciler lock unavailable');
-        return null;
-      });
-    if (lock !== 'OK') return;
+    // One replica per interval; the name before the Redis key convention is claimed too, for one release.
+    const prefix = this.config.QUEUE_PREFIX;
+    const turn = { key: redisKey(prefix, 'sla', 'reconciler-lock'), legacyKeys: [`${prefix}:sla-reconciler-lock`] };
+    const mine = await RedisLease.claimTurn(
+      this.redis,
+      turn,
+      this.owner,
+      Math.max(1000, this.config.SLA_RECONCILE_MS - 200),
+    ).catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'reconciler lock unavailable');
+      return false;
+    });
+    if (!mine) return;
     this.running = this.runOnce()
       .catch((err: Error) => this.logger.error({ err: err.message }, 'SLA reconcile failed'))
       .finally(() => (this.running = undefined));
@@ -66,13 +71,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     let fired = 0;
     // Overdue: fire directly (each under its row lock; a concurrent timer or replica makes it a no-op).
     for (;;) {
-      const due = (await this.ds.query(
-        `(SELECT ticket_id, metric FROM ticket_sla WHERE state = 'active' AND due_at <= now() ORDER BY due_at LIMIT $1)
-         UNION
-         (SELECT ticket_id, metric FROM ticket_sla WHERE state = 'active' AND warned_at IS NULL AND warn_at <= now()
-           ORDER BY warn_at LIMIT $1)`,
-        [BATCH],
-      )) as { ticket_id: string; metric: TimerRow['metric'] }[];
+      const due = await this.sla.overdue(BATCH);
       let acted = 0;
       for (const d of due) {
         const r = await this.firing.fire(d.ticket_id, d.metric);
@@ -86,12 +85,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     let after = new Date(0);
     let afterId = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const rows = (await this.ds.query(
-        `SELECT id, ticket_id, metric, state, due_at, warn_at, warned_at, breached_at FROM ticket_sla
-          WHERE state = 'active' AND due_at <= now() + make_interval(secs => $1) AND (due_at, id) > ($2, $3)
-          ORDER BY due_at, id LIMIT $4`,
-        [this.config.SLA_REARM_HORIZON_MS / 1000, after, afterId, BATCH],
-      )) as (TimerRow & { id: string })[];
+      const rows = await this.sla.dueWithin(
+        this.config.SLA_REARM_HORIZON_MS / 1000,
+        { dueAt: after, id: afterId },
+        BATCH,
+      );
       if (!rows.length) break;
       const ids = rows.flatMap((r) => {
         const w = wantedTimers(r);

@@ -2,19 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { buildJob, JobName, QueueName, SlaMetric, TicketCommand, TicketCommandAction } from '@oq/contracts';
 import { LOGGER, MetricsService } from '@oq/platform';
-import { check, clockFromRow, ClockRow, clockUpdate, measuresFor, Schedule, trailInsert } from '@oq/sla';
+import { DueClockRow, OutboxJob, OutboxRepository, SlaRepository } from '@oq/database';
+import { check, clockFromRow, measuresFor } from '@oq/sla';
 import { Logger } from 'pino';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { z } from 'zod';
-
-interface FiringRow extends ClockRow {
-  team_id: string;
-  assignee_id: string | null;
-  escalation: { warning?: unknown[]; breach?: unknown[] } | null;
-  timezone: string | null;
-  weekly: Schedule['weekly'] | null;
-  holidays: Schedule['holidays'] | null;
-}
 
 export interface FireResult {
   warned: boolean;
@@ -28,7 +20,7 @@ const Actions = z.array(TicketCommandAction);
 /**
  * Records warnings and breaches. sla-worker owns SLA timers: it reads and writes
  * `ticket_sla` / `ticket_sla_events` and writes `outbox` rows directly in
- * Postgres, but never writes tickets — escalations go to ticket-service as
+ * Postgres (the same INSERT as ticket-service's OutboxService), but never writes tickets — escalations go to ticket-service as
  * TicketCommands (through the outbox, so a command exists iff the breach committed).
  *
  * The clock row is re-read under `SELECT … FOR UPDATE`: two replicas, a late
@@ -44,6 +36,8 @@ export class SlaFiringService {
 
   constructor(
     private readonly ds: DataSource,
+    private readonly sla: SlaRepository,
+    private readonly outbox: OutboxRepository,
     metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -58,16 +52,8 @@ export class SlaFiringService {
 
   async fire(ticketId: string, metric: SlaMetric, now = Date.now()): Promise<FireResult> {
     const result = await this.ds.transaction(async (m) => {
-      const [row] = (await m.query(
-        `SELECT s.*, t.team_id, t.assignee_id, p.warning_percent, p.escalation, sc.timezone, sc.weekly, sc.holidays
-           FROM ticket_sla s
-           JOIN tickets t ON t.id = s.ticket_id
-           LEFT JOIN sla_policies p ON p.id = s.policy_id
-           LEFT JOIN sla_schedules sc ON sc.id = p.schedule_id
-          WHERE s.ticket_id = $1 AND s.metric = $2 AND s.state = 'active'
-          FOR UPDATE OF s`,
-        [ticketId, metric],
-      )) as FiringRow[];
+      const sla = this.sla.with(m);
+      const row = await sla.lockRunningClock(ticketId, metric);
       // Answered, paused, solved or already breached by someone else: nothing to do.
       if (!row) return { warned: false, breached: false, notDueUntil: null, lateMs: 0 };
       const clock = clockFromRow(row);
@@ -81,13 +67,11 @@ export class SlaFiringService {
         );
         return { warned: false, breached: false, notDueUntil: next.length ? Math.min(...next) : null, lateMs: 0 };
       }
-      const update = clockUpdate(row.id, t.clock);
-      await m.query(update.sql, update.params);
-      const trail = trailInsert(row.id, t.events);
-      await m.query(trail.sql, trail.params);
+      await sla.updateClock(row.id, t.clock);
+      await sla.appendTrail(row.id, t.events);
       const warned = t.events.some((e) => e.kind === 'warn');
       const breached = t.events.some((e) => e.kind === 'breach');
-      await this.announce(m, row, warned, breached, t.clock.dueAt, now);
+      await this.outbox.with(m).insertMany(this.announcements(row, warned, breached, t.clock.dueAt, now));
       return { warned, breached, notDueUntil: null, lateMs: breached ? now - (clock.dueAt ?? now) : 0 };
     });
     if (result.warned) this.warnings.inc({ metric });
@@ -100,20 +84,19 @@ export class SlaFiringService {
   }
 
   /** sla.warning / sla.breached events (the relay fans them out to agents) and the policy's escalation commands. */
-  private async announce(
-    m: EntityManager,
-    row: FiringRow,
+  private announcements(
+    row: DueClockRow,
     warned: boolean,
     breached: boolean,
     dueAt: number | null,
     now: number,
-  ) {
-    const entries: { queue: QueueName; name: JobName; jobId: string | null; payload: unknown }[] = [];
+  ): OutboxJob[] {
+    const entries: OutboxJob[] = [];
     const stages = [...(warned ? (['warning'] as const) : []), ...(breached ? (['breach'] as const) : [])];
     for (const stage of stages) {
       entries.push({
         queue: QueueName.Sla,
-        name: JobName.TicketEvent,
+        jobName: JobName.TicketEvent,
         jobId: null,
         payload: buildJob(JobName.TicketEvent, {
           v: 1,
@@ -144,17 +127,11 @@ export class SlaFiringService {
       };
       entries.push({
         queue: QueueName.TicketCommands,
-        name: JobName.TicketCommand,
+        jobName: JobName.TicketCommand,
         jobId: commandId,
         payload: buildJob(JobName.TicketCommand, command),
       });
     }
-    if (!entries.length) return;
-    const params: unknown[] = [];
-    const values = entries.map((e, i) => {
-      params.push(e.queue, e.name, e.jobId, JSON.stringify(e.payload));
-      return `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}::jsonb)`;
-    });
-    await m.query(`INSERT INTO outbox (queue, job_name, job_id, payload) VALUES ${values.join(', ')}`, params);
+    return entries;
   }
 }

@@ -1,21 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JobName, QueueName, SlaMetric, slaTimerJobId } from '@oq/contracts';
+import { JobName, QueueName, slaTimerJobId } from '@oq/contracts';
+import { SlaRepository, SlaTimerRow } from '@oq/database';
 import { QueueService, REDIS } from '@oq/platform';
 import { Redis } from 'ioredis';
-import { DataSource } from 'typeorm';
 
 export type Stage = 'warning' | 'breach';
 
 /** The latest clock of each metric of a ticket, as far as timers care. */
-export interface TimerRow {
-  ticket_id: string;
-  metric: SlaMetric;
-  state: string;
-  due_at: Date | null;
-  warn_at: Date | null;
-  warned_at: Date | null;
-  breached_at: Date | null;
-}
+export type TimerRow = SlaTimerRow;
 
 /** What timers a clock needs now: instants per stage, null where none should exist. */
 export function wantedTimers(r: TimerRow): Record<Stage, Date | null> {
@@ -36,19 +28,14 @@ export function wantedTimers(r: TimerRow): Record<Stage, Date | null> {
 @Injectable()
 export class SlaTimersService {
   constructor(
-    private readonly ds: DataSource,
+    private readonly sla: SlaRepository,
     private readonly queues: QueueService,
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
   /** Re-arms every timer of a ticket from the clocks as committed in Postgres. */
   async rearmTicket(ticketId: string): Promise<number> {
-    // Latest instance per metric (uses ticket_sla_ticket_idx).
-    const rows = (await this.ds.query(
-      `SELECT DISTINCT ON (metric) ticket_id, metric, state, due_at, warn_at, warned_at, breached_at
-         FROM ticket_sla WHERE ticket_id = $1 ORDER BY metric, created_at DESC`,
-      [ticketId],
-    )) as TimerRow[];
+    const rows = await this.sla.latestClocks(ticketId);
     let armed = 0;
     for (const r of rows) armed += await this.sync(r, true);
     return armed;

@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BlobRepository } from '@oq/database';
 import { BlobStore, CONFIG, LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -36,6 +37,7 @@ export class BlobGcService implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
+    private readonly index: BlobRepository,
     private readonly blobs: BlobStore,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -68,44 +70,14 @@ export class BlobGcService implements OnApplicationBootstrap, OnApplicationShutd
     let after: { at: Date; sha256: string } | null = null;
     for (;;) {
       const batch = await this.ds.transaction(async (m) => {
-        const locked: { sha256: string; uploaded_at: Date }[] = await m.query(
-          `SELECT sha256, uploaded_at FROM blobs
-            WHERE NOT referenced AND uploaded_at < $1
-              AND ($2::timestamptz IS NULL OR (uploaded_at, sha256) > ($2::timestamptz, $3::bpchar))
-            ORDER BY uploaded_at, sha256 LIMIT ${BATCH}
-            FOR UPDATE SKIP LOCKED`,
-          [cutoff, after?.at ?? null, after?.sha256 ?? null],
-        );
+        const index = this.index.with(m);
+        const locked = await index.lockCollectable(cutoff, after, BATCH);
         if (!locked.length) return null;
         const shas = locked.map((r) => r.sha256);
         // A new statement, so a new snapshot: it sees the messages of replies that held these rows before us.
-        // Unreplayed dead letters may still bring a message with the same bytes back: keep those too.
-        // So may suppressed mail (its payload's attachments), whose raw source admins download: their
-        // rows are only ever soft-deleted, so — like a message's — the reference is for good.
-        const deleted: { sha256: string }[] = rowsOf(
-          await m.query(
-            `DELETE FROM blobs b
-              WHERE b.sha256 = ANY($1::bpchar[])
-                AND NOT EXISTS (
-                  SELECT 1 FROM messages msg
-                   WHERE msg.attachments <> '[]'::jsonb
-                     AND msg.attachments @> jsonb_build_array(jsonb_build_object('sha256', b.sha256::text)))
-                AND NOT EXISTS (
-                  SELECT 1 FROM dead_letters d
-                   WHERE d.replayed_at IS NULL
-                     AND (strpos(d.payload::text, b.sha256::text) > 0
-                          OR position(convert_to(b.sha256::text, 'UTF8') IN d.payload_bytes) > 0))
-                AND NOT EXISTS (SELECT 1 FROM suppressed_mails s WHERE s.raw_sha256 = b.sha256)
-                AND NOT EXISTS (
-                  SELECT 1 FROM suppressed_mails s
-                   WHERE s.message->'attachments' @> jsonb_build_array(jsonb_build_object('sha256', b.sha256::text)))
-              RETURNING b.sha256`,
-            [shas],
-          ),
-        );
-        const gone = new Set(deleted.map((r) => r.sha256));
+        const gone = new Set(await index.deleteUnreferenced(shas));
         const kept = shas.filter((s) => !gone.has(s));
-        if (kept.length) await m.query(`UPDATE blobs SET referenced = true WHERE sha256 = ANY($1::bpchar[])`, [kept]);
+        if (kept.length) await index.markReferenced(kept);
         return { locked, deleted: [...gone], kept: kept.length };
       });
       if (!batch) break;
@@ -120,9 +92,4 @@ export class BlobGcService implements OnApplicationBootstrap, OnApplicationShutd
     }
     return result;
   }
-}
-
-/** TypeORM resolves DELETE … RETURNING to [rows, count] on Postgres. */
-function rowsOf<T>(res: unknown): T[] {
-  return (Array.isArray(res) && Array.isArray(res[0]) ? res[0] : res) as T[];
 }

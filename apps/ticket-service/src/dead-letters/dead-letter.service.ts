@@ -9,9 +9,10 @@ import {
   payloadText,
   toStorableText,
 } from '@oq/contracts';
+import { Db, DeadLetterListRow, DeadLetterRepository, DeadLetterRow } from '@oq/database';
 import { LOGGER, QueueService } from '@oq/platform';
 import { Logger } from 'pino';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 
 export interface DeadLetterInput {
   queue: QueueName | string;
@@ -43,22 +44,7 @@ export class DeadLetterNotFoundError extends Error {
   }
 }
 
-interface Row {
-  id: string;
-  queue: string;
-  job_name: string;
-  job_id: string | null;
-  payload: unknown;
-  payload_bytes: Buffer | null;
-  reason: string;
-  created_at: Date;
-  replayed_at: Date | null;
-  replay_count: number;
-  /** created_at with full microsecond precision (a JS Date would truncate the cursor). */
-  cursor_at: string;
-}
-
-const view = (r: Row): DeadLetterView => {
+const view = (r: DeadLetterRow): DeadLetterView => {
   const shown = r.payload_bytes ? showPayload(r.payload_bytes) : { payload: r.payload };
   return {
     id: r.id,
@@ -103,13 +89,14 @@ export class DeadLetterNotReplayableError extends Error {
 export class DeadLetterService {
   constructor(
     private readonly ds: DataSource,
+    private readonly letters: DeadLetterRepository,
     private readonly queues: QueueService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /** Records inside the caller's transaction when given one, so it commits with the decision. */
-  async record(input: DeadLetterInput, manager: EntityManager = this.ds.manager): Promise<string> {
-    return (await this.insert(input, null, manager))!;
+  async record(input: DeadLetterInput, manager?: Db): Promise<string> {
+    return (await this.insert(input, null, manager ? this.letters.with(manager) : this.letters))!;
   }
 
   /**
@@ -117,34 +104,29 @@ export class DeadLetterService {
    * completion was lost) and returns the letter's id either way.
    */
   async recordOnce(sourceKey: string, input: DeadLetterInput): Promise<string> {
-    const id = await this.insert(input, sourceKey, this.ds.manager);
+    const id = await this.insert(input, sourceKey, this.letters);
     if (id) return id;
-    const [row] = await this.ds.query('SELECT id FROM dead_letters WHERE source_key = $1', [sourceKey]);
-    return row.id as string;
+    return this.letters.idBySourceKey(sourceKey);
   }
 
-  private async insert(input: DeadLetterInput, sourceKey: string | null, manager: EntityManager) {
+  private async insert(input: DeadLetterInput, sourceKey: string | null, letters: DeadLetterRepository) {
     const bytes = Buffer.isBuffer(input.payload) ? input.payload : Buffer.from(payloadText(input.payload), 'utf8');
     // Bytes, not jsonb: the payload may hold exactly what jsonb refuses. The reason names the
     // payload's faults, so it is made storable too (a reason is ours to word, not customer data).
-    const rows: { id: string }[] = await manager.query(
-      `INSERT INTO dead_letters (queue, job_name, job_id, payload_bytes, reason, source_key)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source_key) DO NOTHING RETURNING id`,
-      [
-        toStorableText(String(input.queue)),
-        toStorableText(String(input.jobName)),
-        input.jobId == null ? null : toStorableText(input.jobId),
-        bytes,
-        toStorableText(input.reason).slice(0, 4000),
-        sourceKey,
-      ],
-    );
-    if (!rows.length) return null;
+    const id = await letters.insert({
+      queue: toStorableText(String(input.queue)),
+      jobName: toStorableText(String(input.jobName)),
+      jobId: input.jobId == null ? null : toStorableText(input.jobId),
+      payloadBytes: bytes,
+      reason: toStorableText(input.reason).slice(0, 4000),
+      sourceKey,
+    });
+    if (!id) return null;
     this.logger.warn(
-      { deadLetterId: rows[0].id, queue: input.queue, jobId: input.jobId, reason: input.reason },
+      { deadLetterId: id, queue: input.queue, jobId: input.jobId, reason: input.reason },
       'job dead-lettered',
     );
-    return rows[0].id;
+    return id;
   }
 
   /** Newest first; `cursor` is the `nextCursor` of the previous page. */
@@ -153,19 +135,16 @@ export class DeadLetterService {
     nextCursor: string | null;
   }> {
     const limit = Math.min(Math.max(opts.limit ?? 50, 1), 200);
-    const params: unknown[] = [limit + 1];
-    const where: string[] = [];
-    if (!opts.includeReplayed) where.push('replayed_at IS NULL');
+    let after: { at: string; id: string } | undefined;
     if (opts.cursor) {
       const [at, id] = decodeCursor(opts.cursor);
-      params.push(at, id);
-      where.push('(created_at, id) < ($2::timestamptz, $3::uuid)');
+      after = { at, id };
     }
-    const rows: Row[] = await this.ds.query(
-      `SELECT *, created_at::text AS cursor_at FROM dead_letters ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id DESC LIMIT $1`,
-      params,
-    );
+    const rows: DeadLetterListRow[] = await this.letters.list({
+      limit: limit + 1,
+      includeReplayed: !!opts.includeReplayed,
+      after,
+    });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -184,11 +163,11 @@ export class DeadLetterService {
     return r.payload_bytes ?? Buffer.from(JSON.stringify(r.payload), 'utf8');
   }
 
-  private async row(id: string): Promise<Row> {
+  private async row(id: string): Promise<DeadLetterRow> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new DeadLetterNotFoundError(id);
-    const rows: Row[] = await this.ds.query('SELECT * FROM dead_letters WHERE id = $1', [id]);
-    if (!rows.length) throw new DeadLetterNotFoundError(id);
-    return rows[0];
+    const row = await this.letters.find(id);
+    if (!row) throw new DeadLetterNotFoundError(id);
+    return row;
   }
 
   /**
@@ -199,9 +178,9 @@ export class DeadLetterService {
   async replay(id: string): Promise<{ id: string; jobId: string; queue: string }> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new DeadLetterNotFoundError(id);
     return this.ds.transaction(async (manager) => {
-      const rows: Row[] = await manager.query('SELECT * FROM dead_letters WHERE id = $1 FOR UPDATE', [id]);
-      if (!rows.length) throw new DeadLetterNotFoundError(id);
-      const row = rows[0];
+      const letters = this.letters.with(manager);
+      const row = await letters.lock(id);
+      if (!row) throw new DeadLetterNotFoundError(id);
       if (!Object.values(QueueName).includes(row.queue as QueueName) || !isJobName(row.job_name))
         throw new Error(`dead letter ${id} names an unknown queue/job (${row.queue}/${row.job_name})`);
       const jobId = `dl-${row.id}-${row.replay_count + 1}`;
@@ -211,10 +190,7 @@ export class DeadLetterService {
       await this.queues
         .queue(row.queue as QueueName)
         .add(row.job_name, shown.payload, jobOptions(row.job_name as JobName, { jobId }));
-      await manager.query(
-        'UPDATE dead_letters SET replayed_at = now(), replay_count = replay_count + 1 WHERE id = $1',
-        [id],
-      );
+      await letters.markReplayed(id);
       this.logger.info({ deadLetterId: id, jobId, queue: row.queue }, 'dead letter replayed');
       return { id, jobId, queue: row.queue };
     });

@@ -1,20 +1,12 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { JobName, QueueName, TicketEvent, isJobName, jobOptions, parseJob } from '@oq/contracts';
+import { listenForOutbox, OutboxRepository, OutboxRow } from '@oq/database';
 import { CONFIG, LOGGER, MetricsService, PlatformConfig, QueueService } from '@oq/platform';
 import { Counter } from 'prom-client';
 import * as pg from 'pg';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { TicketEventBus } from './outbox.service';
-
-interface OutboxRow {
-  id: string;
-  queue: string;
-  job_name: string;
-  job_id: string | null;
-  payload: unknown;
-  delay_ms: number;
-}
 
 const CLAIM_LIMIT = 500;
 const POLL_MS = 1000;
@@ -39,6 +31,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   constructor(
     private readonly ds: DataSource,
+    private readonly outbox: OutboxRepository,
     private readonly queues: QueueService,
     private readonly bus: TicketEventBus,
     @Inject(CONFIG) private readonly config: PlatformConfig,
@@ -50,10 +43,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     // Read on scrape: the oldest row's age is the relay's lag, whichever replica relays.
     Object.assign(lag, {
       collect: async () => {
-        const [row] = await this.ds.query(
-          'SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) AS s FROM outbox',
-        );
-        lag.set(Number(row.s));
+        lag.set(await this.outbox.lagSeconds());
       },
     });
   }
@@ -89,7 +79,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     client.on('notification', () => this.wake());
     try {
       await client.connect();
-      await client.query('LISTEN outbox');
+      await listenForOutbox(client);
       this.wake(); // rows committed while we were not listening
     } catch (err) {
       retry(err as Error);
@@ -125,11 +115,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private async relayOnce(): Promise<number> {
     const events: TicketEvent[] = [];
     const count = await this.ds.transaction(async (manager) => {
-      const [rows]: [OutboxRow[]] = await manager.query(
-        `DELETE FROM outbox WHERE id IN (
-           SELECT id FROM outbox ORDER BY id LIMIT ${CLAIM_LIMIT} FOR UPDATE SKIP LOCKED
-         ) RETURNING id, queue, job_name, job_id, payload, delay_ms`,
-      );
+      const outbox = this.outbox.with(manager);
+      const rows = await outbox.claim(CLAIM_LIMIT);
       if (!rows.length) return 0;
       rows.sort((a, b) => Number(a.id) - Number(b.id));
       const byQueue = new Map<QueueName, OutboxRow[]>();
@@ -163,16 +150,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         // A row naming a queue this build does not know would block the relay forever: park it visibly.
         for (const r of undeliverable)
           this.logger.error({ outboxId: r.id, queue: r.queue, job: r.job_name }, 'outbox row for unknown queue/job');
-        await manager.query(
-          `INSERT INTO dead_letters (queue, job_name, job_id, payload_bytes, reason)
-           SELECT q, n, j, convert_to(p, 'UTF8'), 'outbox row names an unknown queue or job'
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(q, n, j, p)`,
-          [
-            undeliverable.map((r) => r.queue),
-            undeliverable.map((r) => r.job_name),
-            undeliverable.map((r) => r.job_id ?? `outbox-${r.id}`),
-            undeliverable.map((r) => JSON.stringify(r.payload)),
-          ],
+        await outbox.deadLetter(
+          undeliverable.map((r) => ({
+            queue: r.queue,
+            jobName: r.job_name,
+            jobId: r.job_id ?? `outbox-${r.id}`,
+            payloadText: JSON.stringify(r.payload),
+          })),
         );
       }
       for (const [queue, list] of byQueue) this.relayed.inc({ queue }, list.length);

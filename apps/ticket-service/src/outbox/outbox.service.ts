@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JobName, JobPayloadInput, QueueName, TicketEvent, buildJob } from '@oq/contracts';
+import { Db, OutboxRepository } from '@oq/database';
 import { Subject } from 'rxjs';
-import { EntityManager } from 'typeorm';
 
 export interface OutboxEntry {
   queue: QueueName;
@@ -48,19 +48,10 @@ export class OutboxService {
     });
   }
 
-  async write(manager: EntityManager, entries: OutboxEntry[]): Promise<void> {
-    if (!entries.length) return;
-    const params: unknown[] = [];
-    const rows = entries.map((e, i) => {
-      params.push(e.queue, e.jobName, e.jobId ?? null, JSON.stringify(e.payload), e.delayMs ?? 0);
-      const b = i * 5;
-      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}::jsonb, $${b + 5})`;
-    });
-    // One multi-row INSERT: the statement-level trigger sends one pg_notify per commit.
-    await manager.query(
-      `INSERT INTO outbox (queue, job_name, job_id, payload, delay_ms) VALUES ${rows.join(', ')}`,
-      params,
-    );
+  /** In the caller's transaction (`manager`), as one INSERT: the trigger wakes the relay once per commit. */
+  async write(manager: Db, entries: OutboxEntry[]): Promise<void> {
+    // Bound per call rather than injected: callers (and specs) construct this service without Nest.
+    await new OutboxRepository(manager).insertMany(entries);
   }
 }
 

@@ -1,6 +1,7 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { Db, SlaPolicyView, SlaRepository, SlaScheduleView } from '@oq/database';
 import { BusinessCalendar, ScheduleError } from '@oq/sla';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { SlaClockService } from './sla-clock.service';
 import { PolicyBody, ScheduleBody } from './sla.dto';
 
@@ -12,50 +13,17 @@ function pgCode(err: unknown): string | undefined {
   );
 }
 
-const SCHEDULE_VIEW = `id, name, timezone, weekly, holidays, created_at AS "createdAt", updated_at AS "updatedAt"`;
-const POLICY_VIEW = `id, name, position, conditions, targets, schedule_id AS "scheduleId", warning_percent AS "warningPercent",
-  escalation, active, created_at AS "createdAt", updated_at AS "updatedAt"`;
-
 /** Stores a validated schedule: the one INSERT the admin API and the demo seed share. */
-export async function insertSchedule(m: EntityManager, body: ScheduleBody): Promise<{ id: string }> {
-  const [row] = await m.query(
-    `INSERT INTO sla_schedules (name, timezone, weekly, holidays) VALUES ($1, $2, $3::jsonb, $4::jsonb)
-     RETURNING ${SCHEDULE_VIEW}`,
-    [body.name, body.timezone, JSON.stringify(body.weekly), JSON.stringify(body.holidays)],
-  );
-  return row;
+export function insertSchedule(db: Db, body: ScheduleBody): Promise<SlaScheduleView> {
+  return new SlaRepository(db).insertSchedule(body);
 }
-
-const policyValues = (body: PolicyBody) => [
-  body.name,
-  JSON.stringify(body.conditions),
-  JSON.stringify(body.targets),
-  body.scheduleId,
-  body.warningPercent,
-  JSON.stringify(body.escalation),
-  body.active,
-];
 
 /**
  * Stores a validated policy (the admin API and the demo seed share it): at `body.position`, or after
  * the active ones. Concurrent writers are serialised on the position lock, so call it in a transaction.
  */
-export async function insertPolicy(m: EntityManager, body: PolicyBody): Promise<{ id: string }> {
-  await m.query(`SELECT pg_advisory_xact_lock(hashtext('sla_policies_position'))`);
-  const position = body.position ?? (await nextPosition(m));
-  const [row] = await m.query(
-    `INSERT INTO sla_policies (name, conditions, targets, schedule_id, warning_percent, escalation, active, position)
-     VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, $6::jsonb, $7, $8) RETURNING ${POLICY_VIEW}`,
-    [...policyValues(body), position],
-  );
-  return row;
-}
-
-async function nextPosition(m: EntityManager): Promise<number> {
-  const [{ position }] = await m.query(
-    `SELECT coalesce(max(position) + 1, 0) AS position FROM sla_policies WHERE active`,
-  );
-  return position;
+export function insertPolicy(db: Db, body: PolicyBody): Promise<SlaPolicyView> {
+  return new SlaRepository(db).insertPolicy(body);
 }
 
 /**
@@ -67,6 +35,7 @@ async function nextPosition(m: EntityManager): Promise<number> {
 export class SlaAdminService {
   constructor(
     private readonly ds: DataSource,
+    private readonly sla: SlaRepository,
     private readonly clocks: SlaClockService,
   ) {}
 
@@ -79,13 +48,13 @@ export class SlaAdminService {
     }
   }
 
-  listSchedules() {
-    return this.ds.query(`SELECT ${SCHEDULE_VIEW} FROM sla_schedules ORDER BY name`);
+  listSchedules(): Promise<SlaScheduleView[]> {
+    return this.sla.listSchedules();
   }
 
-  async getSchedule(id: string) {
+  async getSchedule(id: string): Promise<SlaScheduleView> {
     if (!UUID_RE.test(id)) throw new NotFoundException('schedule not found');
-    const [row] = await this.ds.query(`SELECT ${SCHEDULE_VIEW} FROM sla_schedules WHERE id = $1`, [id]);
+    const row = await this.sla.findSchedule(id);
     if (!row) throw new NotFoundException('schedule not found');
     return row;
   }
@@ -94,7 +63,7 @@ export class SlaAdminService {
     this.validateSchedule(body);
     this.clocks.invalidatePolicies();
     try {
-      return await insertSchedule(this.ds.manager, body);
+      return await this.sla.insertSchedule(body);
     } catch (err) {
       if (pgCode(err) === '23505') throw new ConflictException(`a schedule named "${body.name}" already exists`);
       throw err;
@@ -106,12 +75,7 @@ export class SlaAdminService {
     this.validateSchedule(body);
     this.clocks.invalidatePolicies();
     try {
-      const [rows] = await this.ds.query(
-        `UPDATE sla_schedules SET name = $2, timezone = $3, weekly = $4::jsonb, holidays = $5::jsonb, updated_at = now()
-          WHERE id = $1 RETURNING ${SCHEDULE_VIEW}`,
-        [id, body.name, body.timezone, JSON.stringify(body.weekly), JSON.stringify(body.holidays)],
-      );
-      return rows[0];
+      return await this.sla.updateSchedule(id, body);
     } catch (err) {
       if (pgCode(err) === '23505') throw new ConflictException(`a schedule named "${body.name}" already exists`);
       throw err;
@@ -120,18 +84,18 @@ export class SlaAdminService {
 
   async deleteSchedule(id: string) {
     await this.getSchedule(id);
-    const [{ n }] = await this.ds.query(`SELECT count(*)::int AS n FROM sla_policies WHERE schedule_id = $1`, [id]);
+    const n = await this.sla.countPoliciesOnSchedule(id);
     if (n > 0) throw new ConflictException(`schedule is used by ${n} SLA polic${n === 1 ? 'y' : 'ies'}`);
-    await this.ds.query(`DELETE FROM sla_schedules WHERE id = $1`, [id]);
+    await this.sla.deleteSchedule(id);
   }
 
-  listPolicies() {
-    return this.ds.query(`SELECT ${POLICY_VIEW} FROM sla_policies ORDER BY active DESC, position, created_at`);
+  listPolicies(): Promise<SlaPolicyView[]> {
+    return this.sla.listPolicies();
   }
 
-  async getPolicy(id: string) {
+  async getPolicy(id: string): Promise<SlaPolicyView> {
     if (!UUID_RE.test(id)) throw new NotFoundException('policy not found');
-    const [row] = await this.ds.query(`SELECT ${POLICY_VIEW} FROM sla_policies WHERE id = $1`, [id]);
+    const row = await this.sla.findPolicy(id);
     if (!row) throw new NotFoundException('policy not found');
     return row;
   }
@@ -167,21 +131,12 @@ export class SlaAdminService {
     this.clocks.invalidatePolicies();
     try {
       const saved = await this.ds.transaction(async (m) => {
-        if (!id) return insertPolicy(m, body);
+        const sla = this.sla.with(m);
+        if (!id) return sla.insertPolicy(body);
         // Serialise position assignment between concurrent admin edits.
-        await m.query(`SELECT pg_advisory_xact_lock(hashtext('sla_policies_position'))`);
-        let position = body.position;
-        if (position === undefined)
-          [{ position }] = await m.query(`SELECT position FROM sla_policies WHERE id = $1`, [id]);
-        const [row] = await m
-          .query(
-            `UPDATE sla_policies SET name = $2, conditions = $3::jsonb, targets = $4::jsonb, schedule_id = $5,
-             warning_percent = $6, escalation = $7::jsonb, active = $8, position = $9, updated_at = now()
-             WHERE id = $1 RETURNING ${POLICY_VIEW}`,
-            [id, ...policyValues(body), position],
-          )
-          .then((r: unknown[][]) => r[0]);
-        return row;
+        await sla.lockPolicyPositions();
+        const position = body.position ?? (await sla.policyPosition(id));
+        return sla.updatePolicy(id, body, position);
       });
       this.clocks.invalidatePolicies(); // again after commit: a read in between may have cached the old list
       return saved;
@@ -196,42 +151,23 @@ export class SlaAdminService {
   async deletePolicy(id: string): Promise<{ deleted: boolean; deactivated: boolean }> {
     await this.getPolicy(id);
     this.clocks.invalidatePolicies();
-    const [{ used }] = await this.ds.query(`SELECT EXISTS (SELECT 1 FROM ticket_sla WHERE policy_id = $1) AS used`, [
-      id,
-    ]);
-    if (used) {
-      await this.ds.query(`UPDATE sla_policies SET active = false, updated_at = now() WHERE id = $1`, [id]);
+    if (await this.sla.policyInUse(id)) {
+      await this.sla.deactivatePolicy(id);
       return { deleted: false, deactivated: true };
     }
-    await this.ds.query(`DELETE FROM sla_policies WHERE id = $1`, [id]);
+    await this.sla.deletePolicy(id);
     return { deleted: true, deactivated: false };
   }
 
   /** A ticket's clocks, oldest first, each with its append-only trail. */
   async trail(ticketId: string) {
-    const clocks = await this.ds.query(
-      `SELECT id, metric, policy_id AS "policyId", state, business_time AS "businessTime", target_seconds AS "targetSeconds",
-              started_at AS "startedAt", due_at AS "dueAt", warn_at AS "warnAt", warned_at AS "warnedAt",
-              paused_at AS "pausedAt", paused_seconds AS "pausedSeconds", fulfilled_at AS "fulfilledAt",
-              breached_at AS "breachedAt"
-         FROM ticket_sla WHERE ticket_id = $1 ORDER BY created_at, id`,
-      [ticketId],
-    );
-    const events = clocks.length
-      ? await this.ds.query(
-          `SELECT ticket_sla_id AS "slaId", kind, at, business_seconds AS "businessSeconds",
-                  calendar_seconds AS "calendarSeconds", data
-             FROM ticket_sla_events WHERE ticket_sla_id = ANY($1::uuid[]) ORDER BY id`,
-          [clocks.map((c: { id: string }) => c.id)],
-        )
-      : [];
+    const clocks = await this.sla.clocksOfTicket(ticketId);
+    const events = clocks.length ? await this.sla.trailOf(clocks.map((c) => c.id)) : [];
     return {
       ticketId,
-      clocks: clocks.map((c: { id: string }) => ({
+      clocks: clocks.map((c) => ({
         ...c,
-        events: events
-          .filter((e: { slaId: string }) => e.slaId === c.id)
-          .map(({ slaId: _, ...e }: { slaId: string }) => e),
+        events: events.filter((e) => e.slaId === c.id).map(({ slaId: _, ...e }) => e),
       })),
     };
   }

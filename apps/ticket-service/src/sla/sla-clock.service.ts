@@ -1,15 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { isDoneStatus, pausesResolution } from '@oq/contracts';
+import { SlaRepository, SlaTicketRow } from '@oq/database';
 import {
   activate,
   cancel,
   Clock,
-  CLOCK_COLUMNS,
   clockFromRow,
   ClockRow,
   ClockEvent,
-  clockUpdate,
-  clockValues,
   fulfil,
   isOpen,
   isRunning,
@@ -23,7 +21,6 @@ import {
   selectPolicy,
   SlaMetricName,
   targetFor,
-  trailInsert,
   Transition,
 } from '@oq/sla';
 import { EntityManager } from 'typeorm';
@@ -43,19 +40,6 @@ export interface IngestedMessage {
 
 const POLICY_CACHE_MS = 1000;
 
-interface TicketRow {
-  id: string;
-  status: string;
-  priority: string;
-  channel: string;
-  inbox_id: string | null;
-  team_id: string;
-  assignee_id: string | null;
-  tags: string[];
-  category_id: string | null;
-  type: string;
-}
-
 interface PolicyRow extends PolicyLike {
   schedule: Schedule | null;
 }
@@ -71,7 +55,7 @@ interface Slot {
 class TicketClocks {
   readonly slots: Slot[];
   constructor(
-    readonly ticket: TicketRow,
+    readonly ticket: SlaTicketRow,
     readonly policy: PolicyRow | null,
     rows: ClockRow[],
     /** Whether first_reply ever ran on this ticket (a fulfilled or cancelled one is not re-opened). */
@@ -296,22 +280,7 @@ export class SlaClockService {
 
   private async readPolicies(manager: EntityManager): Promise<PolicyRow[]> {
     // Few active policies (an admin-curated list): read them all and match in memory.
-    const rows = (await manager.query(
-      `SELECT p.id, p.position, p.conditions, p.targets, p.schedule_id, p.warning_percent,
-              s.timezone, s.weekly, s.holidays
-         FROM sla_policies p LEFT JOIN sla_schedules s ON s.id = p.schedule_id
-        WHERE p.active ORDER BY p.position`,
-    )) as {
-      id: string;
-      position: number;
-      conditions: PolicyRow['conditions'];
-      targets: PolicyRow['targets'];
-      schedule_id: string | null;
-      warning_percent: number | null;
-      timezone: string | null;
-      weekly: Schedule['weekly'] | null;
-      holidays: Schedule['holidays'] | null;
-    }[];
+    const rows = await sla(manager).activePolicies();
     return rows.map((p): PolicyRow => ({
       id: p.id,
       position: p.position,
@@ -324,13 +293,9 @@ export class SlaClockService {
   }
 
   private async load(manager: EntityManager, ticketId: string, opened: boolean): Promise<TicketClocks | null> {
+    const repo = sla(manager);
     // Serialises clock changes per ticket (two first messages must not both start first_reply).
-    const [ticket] = (await manager.query(
-      `SELECT t.id, t.status, t.priority, t.channel, t.inbox_id, t.team_id, t.assignee_id, t.tags, t.category_id, t.type,
-              EXISTS (SELECT 1 FROM ticket_sla s WHERE s.ticket_id = t.id AND s.metric = 'first_reply') AS ever
-         FROM tickets t WHERE t.id = $1 FOR NO KEY UPDATE OF t`,
-      [ticketId],
-    )) as (TicketRow & { ever: boolean })[];
+    const ticket = await repo.lockTicket(ticketId);
     if (!ticket) return null;
     const policies = await this.policies(manager);
     const policy = selectPolicy(policies, {
@@ -345,12 +310,7 @@ export class SlaClockService {
     // Row locks: sla-worker takes the same locks before it warns or breaches, so the two never interleave.
     // A ticket opened in this transaction is invisible to everyone else: no clocks yet, nothing to lock.
     if (opened) return new TicketClocks(ticket, policy, [], false);
-    const rows = (await manager.query(
-      `SELECT * FROM ticket_sla
-        WHERE ticket_id = $1 AND (state IN ('active', 'paused') OR (state = 'breached' AND fulfilled_at IS NULL))
-        ORDER BY created_at FOR UPDATE`,
-      [ticketId],
-    )) as ClockRow[];
+    const rows: ClockRow[] = await repo.lockOpenClocks(ticketId);
     for (const r of rows) {
       if (r.policy_id === policy?.id) r.warning_percent = policy.warningPercent;
       else r.warning_percent = null;
@@ -359,33 +319,18 @@ export class SlaClockService {
   }
 
   private async save(manager: EntityManager, c: TicketClocks, dirty: Slot[]) {
+    const repo = sla(manager);
     for (const slot of dirty) {
-      const values = clockValues(slot.clock);
-      if (slot.id === null) {
-        const cols = ['ticket_id', ...CLOCK_COLUMNS];
-        const [row] = await manager.query(
-          `INSERT INTO ticket_sla (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
-          [c.ticket.id, ...values],
-        );
-        slot.id = row.id as string;
-      } else {
-        const update = clockUpdate(slot.id, slot.clock);
-        await manager.query(update.sql, update.params);
-      }
-      if (slot.events.length) {
-        const trail = trailInsert(slot.id, slot.events);
-        await manager.query(trail.sql, trail.params);
-      }
+      if (slot.id === null) slot.id = await repo.insertClock(c.ticket.id, slot.clock);
+      else await repo.updateClock(slot.id, slot.clock);
+      await repo.appendTrail(slot.id, slot.events);
       slot.events = [];
       slot.dirty = false;
     }
     // The queue orders by next_due_at: the earliest due of clocks still waiting (breached ones sort first).
-    await manager.query(
-      `UPDATE tickets SET next_due_at = (
-         SELECT min(due_at) FROM ticket_sla
-          WHERE ticket_id = $1 AND fulfilled_at IS NULL AND state IN ('active', 'breached'))
-        WHERE id = $1`,
-      [c.ticket.id],
-    );
+    await repo.refreshNextDue(c.ticket.id);
   }
 }
+
+/** The clock statements on the caller's transaction (constructed per call: the service takes no DataSource). */
+const sla = (manager: EntityManager) => new SlaRepository(manager);

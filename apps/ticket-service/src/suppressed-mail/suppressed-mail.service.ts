@@ -1,5 +1,12 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { AttachmentRef, InboundMessage, InvalidPayloadError, JobName, parseJob } from '@oq/contracts';
+import {
+  SuppressedMailListRow,
+  SuppressedMailRepository,
+  SuppressedMailRow,
+  SuppressedMailWithMessage,
+  Viewer,
+} from '@oq/database';
 import { BlobStore, LOGGER } from '@oq/platform';
 import { Readable } from 'node:stream';
 import { Logger } from 'pino';
@@ -8,39 +15,12 @@ import { InboundConsumer, InboundRejectedError, isRetryableIngestError } from '.
 import { writeTicketAudit } from '../tickets/ticket-audit';
 import { badCursor } from '../tickets/tickets.service';
 import { decodeCursor, encodeCursor } from '../tickets/ticket.view';
-import { Viewer } from '../tickets/viewer';
 import { SuppressedMailListQuery } from './suppressed-mail.dto';
 
 /** How much of the mail's text the detail view shows. */
 export const TEXT_PREVIEW_CHARS = 10_000;
 const RELEASE_ATTEMPTS = 3;
-const LIST_COLUMNS = `s.id, s.inbox_id, s.external_id, s.reason, s.detail, s.sender_address, s.sender_name, s.subject,
-  s.raw_sha256, s.raw_size, s.imap_uid, s.received_at, s.created_at, s.released_at, s.released_by,
-  s.released_ticket_id, s.released_message_id`;
-
-interface Row {
-  id: string;
-  inbox_id: string;
-  external_id: string;
-  reason: string;
-  detail: string;
-  sender_address: string;
-  sender_name: string | null;
-  subject: string | null;
-  raw_sha256: string;
-  raw_size: string;
-  imap_uid: string | null;
-  received_at: Date;
-  created_at: Date;
-  released_at: Date | null;
-  released_by: string | null;
-  released_ticket_id: string | null;
-  released_message_id: string | null;
-  message?: InboundMessage;
-  cursor_at?: string;
-}
-
-const item = (r: Row) => ({
+const item = (r: SuppressedMailRow) => ({
   id: r.id,
   inboxId: r.inbox_id,
   reason: r.reason,
@@ -67,6 +47,7 @@ export interface ReleaseResult {
 export class SuppressedMailService {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
+    private readonly mails: SuppressedMailRepository,
     private readonly blobs: BlobStore,
     private readonly inbound: InboundConsumer,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -74,23 +55,21 @@ export class SuppressedMailService {
 
   /** Newest first; `cursor` is the `nextCursor` of the previous page. */
   async list(query: SuppressedMailListQuery) {
-    const params: unknown[] = [];
-    const p = (v: unknown) => (params.push(v), `$${params.length}`);
-    const where = ['s.deleted_at IS NULL', `s.released_at IS ${query.released ? 'NOT ' : ''}NULL`];
-    if (query.inboxId) where.push(`s.inbox_id = ${p(query.inboxId)}`);
-    if (query.reason) where.push(`s.reason = ${p(query.reason)}`);
+    let after: { at: string; id: string } | undefined;
     if (query.cursor) {
       const c = decodeCursor(query.cursor, 2);
       if (!c || !/^[0-9a-f-]{36}$/i.test(c[1])) throw badCursor();
-      where.push(`(s.created_at, s.id) < (${p(c[0])}::timestamptz, ${p(c[1])}::uuid)`);
+      after = { at: c[0], id: c[1] };
     }
-    let rows: Row[];
+    let rows: SuppressedMailListRow[];
     try {
-      rows = await this.ds.query(
-        `SELECT ${LIST_COLUMNS}, s.created_at::text AS cursor_at FROM suppressed_mails s
-          WHERE ${where.join(' AND ')} ORDER BY s.created_at DESC, s.id DESC LIMIT ${p(query.limit + 1)}`,
-        params,
-      );
+      rows = await this.mails.list({
+        released: query.released,
+        inboxId: query.inboxId,
+        reason: query.reason,
+        after,
+        limit: query.limit + 1,
+      });
     } catch (err) {
       // A cursor whose time Postgres cannot read is as malformed as one that does not decode.
       if (query.cursor && (err as { code?: string }).code?.startsWith('22')) throw badCursor();
@@ -106,8 +85,8 @@ export class SuppressedMailService {
 
   /** The item with the mail's text (a preview) and attachments, from the stored payload. */
   async get(id: string) {
-    const r = await this.row(id, true);
-    const msg = r.message!;
+    const r = await this.rowWithMessage(id);
+    const msg = r.message;
     const text = msg.text ?? '';
     return {
       ...item(r),
@@ -145,8 +124,8 @@ export class SuppressedMailService {
 
   /** An attachment the stored payload names. */
   async attachment(id: string, sha256: string): Promise<{ ref: AttachmentRef; stream: Readable }> {
-    const r = await this.row(id, true);
-    const ref = (r.message!.attachments ?? []).find((a: AttachmentRef) => a.sha256 === sha256);
+    const r = await this.rowWithMessage(id);
+    const ref = (r.message.attachments ?? []).find((a: AttachmentRef) => a.sha256 === sha256);
     if (!ref || !(await this.blobs.exists(sha256))) throw new NotFoundException('attachment not found');
     return { ref, stream: this.blobs.read(sha256) };
   }
@@ -177,10 +156,8 @@ export class SuppressedMailService {
     try {
       await qr.startTransaction();
       const m = qr.manager;
-      const [r]: Row[] = await m.query(
-        `SELECT ${LIST_COLUMNS}, s.message FROM suppressed_mails s WHERE s.id = $1 AND s.deleted_at IS NULL FOR UPDATE`,
-        [id],
-      );
+      const mails = this.mails.with(m);
+      const r = await mails.lockForRelease(id);
       if (!r) throw new NotFoundException(`suppressed mail ${id} not found`);
       if (r.released_at) {
         await qr.commitTransaction();
@@ -205,11 +182,7 @@ export class SuppressedMailService {
       if (outcome.status !== 'created' && outcome.status !== 'updated' && outcome.status !== 'duplicate')
         throw new ConflictException({ statusCode: 409, message: `cannot release: ingest answered ${outcome.status}` });
       const { ticketId, messageId } = outcome;
-      await m.query(
-        `UPDATE suppressed_mails SET released_at = now(), released_by = $2, released_ticket_id = $3,
-                released_message_id = $4 WHERE id = $1`,
-        [id, admin.id, ticketId, messageId],
-      );
+      await mails.markReleased(id, admin.id, ticketId, messageId);
       await writeTicketAudit(m, ticketId, admin.id, 'suppressed_mail_released', {
         suppressedMailId: id,
         reason: r.reason,
@@ -232,26 +205,24 @@ export class SuppressedMailService {
 
   /** Soft delete: gone for every route, the row (and so the raw source) is kept. Deleting again is a no-op. */
   async remove(id: string): Promise<void> {
-    const [rows]: [unknown[], number] = await this.ds.query(
-      'UPDATE suppressed_mails SET deleted_at = coalesce(deleted_at, now()) WHERE id = $1 RETURNING id',
-      [id],
-    );
-    if (!rows.length) throw new NotFoundException(`suppressed mail ${id} not found`);
+    if (!(await this.mails.softDelete(id))) throw new NotFoundException(`suppressed mail ${id} not found`);
   }
 
-  private async row(id: string, withMessage = false): Promise<Row> {
-    const [r]: Row[] = await this.ds.query(
-      `SELECT ${LIST_COLUMNS}${withMessage ? ', s.message' : ''} FROM suppressed_mails s
-        WHERE s.id = $1 AND s.deleted_at IS NULL`,
-      [id],
-    );
+  private async row(id: string): Promise<SuppressedMailRow> {
+    const r = await this.mails.find(id);
+    if (!r) throw new NotFoundException(`suppressed mail ${id} not found`);
+    return r;
+  }
+
+  private async rowWithMessage(id: string): Promise<SuppressedMailWithMessage> {
+    const r = await this.mails.findWithMessage(id);
     if (!r) throw new NotFoundException(`suppressed mail ${id} not found`);
     return r;
   }
 }
 
 /** The stored message as it would have been had it not been suppressed, saying who let it in. */
-function released(msg: InboundMessage, r: Row, admin: Viewer): InboundMessage {
+function released(msg: InboundMessage, r: SuppressedMailRow, admin: Viewer): InboundMessage {
   const email = msg.email && { ...msg.email };
   if (email) delete email.suppressed;
   return {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InboundMessage, SuppressionReason, TextAltered, encodeOriginals, maskCardNumbers } from '@oq/contracts';
-import { EntityManager } from 'typeorm';
+import { Db, SuppressedMailRepository } from '@oq/database';
 
 export interface SuppressedOutcome {
   status: 'suppressed';
@@ -19,36 +19,29 @@ export interface SuppressedOutcome {
  */
 @Injectable()
 export class SuppressedMailStore {
+  constructor(private readonly mails: SuppressedMailRepository) {}
+
   /** `msg` as ingest masked it (maskMessage): card numbers never reach the database. */
-  async file(manager: EntityManager, msg: InboundMessage): Promise<SuppressedOutcome> {
+  async file(manager: Db, msg: InboundMessage): Promise<SuppressedOutcome> {
+    const mails = this.mails.with(manager);
     const suppressed = msg.email!.suppressed!;
     const imapUid = (msg.metadata.imap as { uid?: unknown } | undefined)?.uid;
-    const rows: { id: string }[] = await manager.query(
-      `INSERT INTO suppressed_mails (inbox_id, external_id, reason, detail, sender_address, sender_name, subject,
-         raw_sha256, raw_size, message, imap_uid, received_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)
-       ON CONFLICT (inbox_id, external_id) DO NOTHING RETURNING id`,
-      [
-        msg.inboxId,
-        msg.externalId,
-        suppressed.reason,
-        suppressed.detail,
-        msg.sender.value,
-        msg.sender.displayName?.trim() || null,
-        msg.subject ?? null,
-        suppressed.raw.sha256,
-        suppressed.raw.size,
-        JSON.stringify(storedPayload(msg)),
-        typeof imapUid === 'number' && Number.isSafeInteger(imapUid) && imapUid >= 0 ? imapUid : null,
-        msg.receivedAt,
-      ],
-    );
-    if (rows.length)
-      return { status: 'suppressed', suppressedMailId: rows[0].id, reason: suppressed.reason, filed: true };
-    const [known]: { id: string; reason: SuppressionReason }[] = await manager.query(
-      'SELECT id, reason FROM suppressed_mails WHERE inbox_id = $1 AND external_id = $2',
-      [msg.inboxId, msg.externalId],
-    );
+    const id = await mails.file({
+      inboxId: msg.inboxId,
+      externalId: msg.externalId,
+      reason: suppressed.reason,
+      detail: suppressed.detail,
+      senderAddress: msg.sender.value,
+      senderName: msg.sender.displayName?.trim() || null,
+      subject: msg.subject ?? null,
+      rawSha256: suppressed.raw.sha256,
+      rawSize: suppressed.raw.size,
+      message: storedPayload(msg),
+      imapUid: typeof imapUid === 'number' && Number.isSafeInteger(imapUid) && imapUid >= 0 ? imapUid : null,
+      receivedAt: msg.receivedAt,
+    });
+    if (id) return { status: 'suppressed', suppressedMailId: id, reason: suppressed.reason, filed: true };
+    const known = await mails.findFiled(msg.inboxId, msg.externalId);
     return { status: 'suppressed', suppressedMailId: known.id, reason: known.reason, filed: false };
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { VoiceCallRepository, VoiceCallRow, VoiceCallSave } from '@oq/database';
 import { LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { CallEvent, CallState, contentHash, eventDigest, foldCallEvents, inconsistency, isFinal } from './call-event';
 import { InvalidCallRecordError } from './call-record-error';
 
@@ -35,13 +36,14 @@ export const recordingPending = (state: CallState) =>
 /**
  * The voice_calls table. Every change to a call happens under its row lock
  * (SELECT … FOR UPDATE), so concurrent callbacks of one call fold one after the
- * other and the revision bookkeeping cannot race. Plain SQL: this is the
- * webhook's hot path (three statements on the primary key).
+ * other and the revision bookkeeping cannot race. Plain SQL (VoiceCallRepository):
+ * this is the webhook's hot path (three statements on the primary key).
  */
 @Injectable()
 export class CallStore {
   constructor(
     private readonly ds: DataSource,
+    private readonly calls: VoiceCallRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -68,11 +70,8 @@ export class CallStore {
     event: CallEvent,
     digest: string,
   ): Promise<{ outcome: ApplyOutcome; row: CallRow } | null> {
-    const found = await this.ds.query(`SELECT xmin::text AS version, ${COLUMNS} FROM voice_calls ${BY_KEY}`, [
-      inboxId,
-      event.callId,
-    ]);
-    const row = found.length ? toRow(found[0]) : emptyRow(inboxId, event.callId);
+    const found = await this.calls.findVersioned(inboxId, event.callId);
+    const row = found ? toRow(found) : emptyRow(inboxId, event.callId);
     // A digest that is committed stays committed: a duplicate needs no lock.
     if (row.events.some((e) => e.digest === digest)) return { outcome: 'duplicate', row };
     if (row.events.length >= MAX_EVENTS_PER_CALL) return null;
@@ -81,21 +80,10 @@ export class CallStore {
     // Judged again under the lock: the verdict must not rest on a version that may be stale.
     if (inconsistency(state)) return null;
     const saved = planSave({ ...row, events }, state);
-    const written = found.length
-      ? await this.ds.query(`UPDATE voice_calls SET ${SAVE_SET} ${BY_KEY} AND xmin = $11::text::xid RETURNING 1`, [
-          ...saveParams(saved),
-          found[0].version,
-        ])
-      : await this.ds.query(
-          `INSERT INTO voice_calls (inbox_id, call_id, events, state, final, target_revision, content_hash,
-                                    emitted_revision, next_work_at, provider)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${NEXT_WORK_AT}, $11)
-           ON CONFLICT (inbox_id, call_id) DO NOTHING RETURNING 1`,
-          [...saveParams(saved), event.provider],
-        );
-    // typeorm returns [rows, affected] for UPDATE … RETURNING and rows for INSERT … RETURNING.
-    const rows = (found.length ? written[0] : written) as unknown[];
-    return rows.length ? { outcome: 'stored', row: saved.row } : null;
+    const written = found
+      ? await this.calls.saveIfVersion(toSave(saved), found.version)
+      : await this.calls.insertIfAbsent(toSave(saved), event.provider);
+    return written ? { outcome: 'stored', row: saved.row } : null;
   }
 
   private applyLocked(
@@ -104,15 +92,9 @@ export class CallStore {
     digest: string,
   ): Promise<{ outcome: ApplyOutcome; row: CallRow }> {
     return this.ds.transaction(async (m) => {
-      // One round trip creates the row if needed, takes its lock and reads it
-      // (ON CONFLICT DO UPDATE locks the existing row like SELECT … FOR UPDATE).
-      const rows = await m.query(
-        `INSERT INTO voice_calls AS c (inbox_id, call_id, provider) VALUES ($1, $2, $3)
-         ON CONFLICT (inbox_id, call_id) DO UPDATE SET provider = c.provider
-         RETURNING ${COLUMNS}`,
-        [inboxId, event.callId, event.provider],
-      );
-      const row = toRow(rows[0]);
+      const calls = this.calls.with(m);
+      // One round trip creates the row if needed, takes its lock and reads it.
+      const row = toRow(await calls.createOrLock(inboxId, event.callId, event.provider));
       if (row.events.some((e) => e.digest === digest)) return { outcome: 'duplicate' as const, row };
       if (row.events.length >= MAX_EVENTS_PER_CALL) {
         this.logger.warn({ inboxId, callId: event.callId }, 'call has too many distinct events; event ignored');
@@ -122,7 +104,7 @@ export class CallStore {
       const state = foldCallEvents(events, row.state);
       const bad = inconsistency(state);
       if (bad) throw new InvalidCallRecordError(bad.field, bad.reason);
-      return { outcome: 'stored' as const, row: await this.save(m, { ...row, events }, state) };
+      return { outcome: 'stored' as const, row: await save(calls, { ...row, events }, state) };
     });
   }
 
@@ -132,38 +114,35 @@ export class CallStore {
    * (content_hash is always the latest), the next revision is owed at once.
    */
   async markEmitted(row: CallRow, revision: number, sentHash: string, recordingStillPending: boolean): Promise<void> {
-    await this.ds.query(
-      `UPDATE voice_calls
-          SET emitted_revision = GREATEST(COALESCE(emitted_revision, -1), $3),
-              target_revision = CASE WHEN content_hash <> $4 THEN GREATEST(target_revision, $3 + 1) ELSE target_revision END,
-              next_work_at = CASE
-                WHEN content_hash <> $4 OR target_revision > $3 THEN now() + make_interval(secs => $6::float8 / 1000)
-                WHEN $5::boolean THEN next_work_at
-              END,
-              updated_at = now()
-        WHERE inbox_id = $1 AND call_id = $2`,
-      [row.inboxId, row.callId, revision, sentHash, recordingStillPending, SWEEP_GRACE_MS],
+    await this.calls.markEmitted(
+      row.inboxId,
+      row.callId,
+      { revision, sentHash, recordingStillPending },
+      SWEEP_GRACE_MS,
     );
   }
 
   /** Applies a change to the call's state (a downloaded recording, an emitted revision) under its lock. */
   async mutate(inboxId: string, callId: string, change: (row: CallRow) => void): Promise<CallRow> {
     return this.ds.transaction(async (m) => {
-      const row = await this.lock(m, inboxId, callId);
+      const calls = this.calls.with(m);
+      const locked = await calls.lock(inboxId, callId);
+      if (!locked) throw new Error(`call ${callId} of inbox ${inboxId} not found`);
+      const row = toRow(locked);
       change(row);
-      return this.save(m, row, foldCallEvents(row.events, row.state));
+      return save(calls, row, foldCallEvents(row.events, row.state));
     });
   }
 
   async read(inboxId: string, callId: string): Promise<CallRow | null> {
-    const rows = await this.ds.query(`${SELECT} WHERE inbox_id = $1 AND call_id = $2`, [inboxId, callId]);
-    return rows.length ? toRow(rows[0]) : null;
+    const row = await this.calls.find(inboxId, callId);
+    return row ? toRow(row) : null;
   }
 
   /** Whether Postgres answers at all: tells an outage from a fold that failed for its own reasons. */
   async reachable(): Promise<boolean> {
     try {
-      await this.ds.query('SELECT 1');
+      await this.calls.ping();
       return true;
     } catch {
       return false;
@@ -172,24 +151,16 @@ export class CallStore {
 
   /** Calls whose work the request path left unfinished (crash, Redis outage) or whose recording retry is due. */
   async due(limit: number): Promise<{ inboxId: string; callId: string }[]> {
-    const rows: { inbox_id: string; call_id: string }[] = await this.ds.query(
-      `SELECT inbox_id, call_id FROM voice_calls WHERE next_work_at <= now() ORDER BY next_work_at LIMIT $1`,
-      [limit],
-    );
+    const rows = await this.calls.due(limit);
     return rows.map((r) => ({ inboxId: r.inbox_id, callId: r.call_id }));
   }
+}
 
-  private async lock(m: EntityManager, inboxId: string, callId: string): Promise<CallRow> {
-    const rows = await m.query(`${SELECT} WHERE inbox_id = $1 AND call_id = $2 FOR UPDATE`, [inboxId, callId]);
-    if (!rows.length) throw new Error(`call ${callId} of inbox ${inboxId} not found`);
-    return toRow(rows[0]);
-  }
-
-  private async save(m: EntityManager, row: CallRow, state: CallState): Promise<CallRow> {
-    const saved = planSave(row, state);
-    await m.query(`UPDATE voice_calls SET ${SAVE_SET} ${BY_KEY}`, saveParams(saved));
-    return saved.row;
-  }
+/** Saves a row the caller holds locked (`calls` is on its transaction). */
+async function save(calls: VoiceCallRepository, row: CallRow, state: CallState): Promise<CallRow> {
+  const saved = planSave(row, state);
+  await calls.save(toSave(saved));
+  return saved.row;
 }
 
 interface PlannedSave {
@@ -222,25 +193,20 @@ function planSave(row: CallRow, state: CallState): PlannedSave {
   };
 }
 
-const BY_KEY = 'WHERE inbox_id = $1 AND call_id = $2';
-const NEXT_WORK_AT = 'CASE WHEN $9::boolean THEN now() + make_interval(secs => $10::float8 / 1000) END';
-const SAVE_SET = `events = $3, state = $4, final = $5, target_revision = $6, content_hash = $7, emitted_revision = $8,
-                  next_work_at = ${NEXT_WORK_AT}, updated_at = now()`;
-
-/** $1…$10 of SAVE_SET / BY_KEY. */
-function saveParams({ row, work, delayMs }: PlannedSave): unknown[] {
-  return [
-    row.inboxId,
-    row.callId,
-    JSON.stringify(row.events),
-    JSON.stringify(row.state),
-    row.final,
-    row.targetRevision,
-    row.contentHash,
-    row.emittedRevision,
+/** What the repository writes for a planned save. */
+function toSave({ row, work, delayMs }: PlannedSave): VoiceCallSave {
+  return {
+    inboxId: row.inboxId,
+    callId: row.callId,
+    events: row.events,
+    state: row.state,
+    final: row.final,
+    targetRevision: row.targetRevision,
+    contentHash: row.contentHash,
+    emittedRevision: row.emittedRevision,
     work,
     delayMs,
-  ];
+  };
 }
 
 /** A call not stored yet, as the table's defaults would make it. */
@@ -264,18 +230,16 @@ function recordingRetryDelayMs(state: CallState): number | null {
   return [5_000, 30_000, 120_000, 600_000][Math.min(attempts - 1, 3)];
 }
 
-const COLUMNS = 'inbox_id, call_id, events, state, final, target_revision, content_hash, emitted_revision';
-const SELECT = `SELECT ${COLUMNS} FROM voice_calls`;
-
-function toRow(r: Record<string, unknown>): CallRow {
+/** The row as voice-service reads its JSON: events and state are only ever written by this store. */
+function toRow(r: VoiceCallRow): CallRow {
   return {
-    inboxId: r.inbox_id as string,
-    callId: r.call_id as string,
+    inboxId: r.inbox_id,
+    callId: r.call_id,
     events: r.events as CallRow['events'],
-    state: r.state as CallState,
-    final: r.final as boolean,
-    targetRevision: r.target_revision as number | null,
-    contentHash: r.content_hash as string | null,
-    emittedRevision: r.emitted_revision as number | null,
+    state: r.state as unknown as CallState,
+    final: r.final,
+    targetRevision: r.target_revision,
+    contentHash: r.content_hash,
+    emittedRevision: r.emitted_revision,
   };
 }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { InboxConfig, InboundMessage, QueueName } from '@oq/contracts';
+import type { VoiceCallRecord } from '@oq/database';
 import { TestDatabase, testServiceEnv, TEST_REDIS_URL } from '@oq/database/testing/test-env';
 import { createHttpApp, SERVICE_TOKEN_HEADER } from '@oq/platform';
 import { Job, Queue } from 'bullmq';
@@ -246,11 +247,11 @@ export async function waitForCallLogs(queue: Queue, callId: string, count: numbe
  * only a new callback can produce another revision — which is what makes "no further call log"
  * assertable without waiting for a while. Returns the voice_calls row.
  */
-export async function waitForSettledCall(pg: Client, callId: string, timeoutMs = 10_000) {
-  let row: Record<string, any> | undefined;
+export async function waitForSettledCall(pg: Client, callId: string, timeoutMs = 10_000): Promise<VoiceCallRecord> {
+  let row: VoiceCallRecord | undefined;
   await until(
     async () => {
-      [row] = (await pg.query('SELECT * FROM voice_calls WHERE call_id = $1', [callId])).rows;
+      [row] = (await pg.query<VoiceCallRecord>('SELECT * FROM voice_calls WHERE call_id = $1', [callId])).rows;
       return (
         !!row && row.emitted_revision !== null && row.emitted_revision === row.target_revision && !row.next_work_at
       );
