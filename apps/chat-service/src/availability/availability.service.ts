@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { AgentRepository } from '@oq/database';
 import { BusinessCalendar, openingAt } from '@oq/sla';
 import { DateTime } from 'luxon';
-import { DataSource } from 'typeorm';
 import { ChatInbox } from '../inboxes/chat-inbox';
 
 export interface Availability {
@@ -24,7 +24,7 @@ const PRESENCE_TTL_MS = 5000;
 export class AvailabilityService {
   private readonly presence = new Map<string, { at: number; online: Promise<boolean> }>();
 
-  constructor(private readonly ds: DataSource) {}
+  constructor(private readonly agents: AgentRepository) {}
 
   async of(inbox: ChatInbox, now = DateTime.utc()): Promise<Availability> {
     const hours = businessHours(inbox, now);
@@ -40,15 +40,7 @@ export class AvailabilityService {
   private agentsOnline(teamId: string): Promise<boolean> {
     const cached = this.presence.get(teamId);
     if (cached && Date.now() - cached.at < PRESENCE_TTL_MS) return cached.online;
-    const online = this.ds
-      .query(
-        `SELECT EXISTS (
-           SELECT 1 FROM agents a JOIN agent_teams at ON at.agent_id = a.id
-           WHERE at.team_id = $1 AND a.active AND a.presence = 'online') AS online`,
-        [teamId],
-      )
-      .then((rows: { online: boolean }[]) => rows[0]?.online === true)
-      .catch(() => false);
+    const online = this.agents.anyOnlineInTeam(teamId).catch(() => false);
     this.presence.set(teamId, { at: Date.now(), online });
     return online;
   }

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IdentityRef } from '@oq/contracts';
+import { ChatVisitorRepository } from '@oq/database';
 import { CONFIG, LOGGER, REDIS, safeEqual } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { jwtVerify } from 'jose';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { Config } from '../config';
 import { ChatInbox } from '../inboxes/chat-inbox';
 import { ChatInboxes } from '../inboxes/inbox-directory.service';
@@ -29,7 +29,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export class CustomerAuthService {
   constructor(
     private readonly inboxes: ChatInboxes,
-    private readonly ds: DataSource,
+    private readonly visitors: ChatVisitorRepository,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(CONFIG) private readonly config: Config,
@@ -58,11 +58,7 @@ export class CustomerAuthService {
 
   async issueVisitor(inbox: ChatInbox): Promise<{ visitorId: string; token: string }> {
     const token = `v1.${randomBytes(32).toString('base64url')}`;
-    const rows: { id: string }[] = await this.ds.query(
-      'INSERT INTO chat_visitors (inbox_id, token_hash) VALUES ($1, $2) RETURNING id',
-      [inbox.id, sha256(token)],
-    );
-    return { visitorId: rows[0].id, token };
+    return { visitorId: await this.visitors.insert(inbox.id, sha256(token)), token };
   }
 
   async authenticate(creds: CustomerCredentials): Promise<Customer> {
@@ -96,10 +92,7 @@ export class CustomerAuthService {
     const identity: IdentityRef = { kind: 'app_user', value: user.userId };
     if (visitorId) {
       // The visitor signed in: remember it, so replies addressed to the visitor reach the user later too.
-      await this.ds.query('UPDATE chat_visitors SET app_user_id = $2, last_seen_at = now() WHERE id = $1', [
-        visitorId,
-        user.userId,
-      ]);
+      await this.visitors.linkAppUser(visitorId, user.userId);
       await this.redis.del(this.userVisitorsKey(inbox.id, user.userId));
     }
     const earlier = await this.userVisitors(inbox.id, user.userId);
@@ -169,25 +162,18 @@ export class CustomerAuthService {
     const key = this.userVisitorsKey(inboxId, userId);
     const cached = await this.redis.smembers(key);
     if (cached.length) return cached.filter((m) => m !== '-');
-    const rows: { id: string }[] = await this.ds.query(
-      'SELECT id FROM chat_visitors WHERE inbox_id = $1 AND app_user_id = $2 ORDER BY created_at LIMIT 20',
-      [inboxId, userId],
-    );
+    const ids = await this.visitors.idsOfAppUser(inboxId, userId, 20);
     await this.redis
       .multi()
-      .sadd(key, '-', ...rows.map((r) => r.id))
+      .sadd(key, '-', ...ids)
       .expire(key, 24 * 3600)
       .exec();
-    return rows.map((r) => r.id);
+    return ids;
   }
 
   private async verifyVisitor(inbox: ChatInbox, token: string): Promise<{ id: string; appUserId: string | null }> {
-    // TypeORM resolves UPDATE … RETURNING to [rows, rowCount].
-    const [rows]: [{ id: string; app_user_id: string | null }[], number] = await this.ds.query(
-      'UPDATE chat_visitors SET last_seen_at = now() WHERE token_hash = $1 AND inbox_id = $2 RETURNING id, app_user_id',
-      [sha256(token), inbox.id],
-    );
-    if (!rows.length) throw new CustomerAuthError('invalid_visitor', 'unknown visitor token');
-    return { id: rows[0].id, appUserId: rows[0].app_user_id };
+    const row = await this.visitors.touchByToken(sha256(token), inbox.id);
+    if (!row) throw new CustomerAuthError('invalid_visitor', 'unknown visitor token');
+    return { id: row.id, appUserId: row.app_user_id };
   }
 }

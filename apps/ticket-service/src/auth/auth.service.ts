@@ -1,8 +1,8 @@
 import { HttpStatus, Inject, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { AgentRepository } from '@oq/database';
 import { CONFIG, LOGGER, MetricsService } from '@oq/platform';
 import { Logger } from 'pino';
 import { Counter } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { Config } from '../config';
 import { AuthenticatedAgent } from './authenticated-agent';
 import { LoginThrottle, RetryLaterException } from './login-throttle';
@@ -27,7 +27,7 @@ export class AuthService {
   private readonly refused: Counter<string>;
 
   constructor(
-    private readonly ds: DataSource,
+    private readonly agents: AgentRepository,
     private readonly tokens: TokenService,
     private readonly throttle: LoginThrottle,
     @Inject(CONFIG) private readonly config: Config,
@@ -94,15 +94,11 @@ export class AuthService {
   private async check(email: string, password: string) {
     // The token version is read with the hash it belongs to: a password change racing this
     // login bumps the version, so a token for the old password is born revoked.
-    const rows: { id: string; password_hash: string; active: boolean; token_version: number }[] = await this.ds.query(
-      'SELECT id, password_hash, active, token_version FROM agents WHERE lower(email) = lower($1)',
-      [email],
-    );
-    const row = rows[0];
+    const row = await this.agents.credentialsByEmail(email);
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
     this.checks.inc({ result: ok ? 'match' : 'mismatch' });
     const agent = ok && row?.active ? await this.tokens.loadAgent(row.id) : null;
-    if (!agent) return null;
+    if (!agent || !row) return null;
     if (needsRehash(row.password_hash)) await this.rehash(row.id, row.password_hash, password);
     return { agent, tokenVersion: row.token_version };
   }
@@ -115,11 +111,7 @@ export class AuthService {
   private async rehash(agentId: string, oldHash: string, password: string) {
     try {
       const hash = await hashPassword(password);
-      await this.ds.query('UPDATE agents SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [
-        agentId,
-        oldHash,
-        hash,
-      ]);
+      await this.agents.upgradePasswordHash(agentId, oldHash, hash);
       this.logger.info({ agentId }, 'password re-hashed with current scrypt parameters');
     } catch (err) {
       this.logger.warn({ agentId, err: (err as Error).message }, 'password re-hash failed');
@@ -127,18 +119,7 @@ export class AuthService {
   }
 
   async profile(agentId: string): Promise<AgentProfile> {
-    const rows = await this.ds.query(
-      `SELECT a.id, a.email, a.name, a.role, a.presence, a.presence_at,
-              coalesce(json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name)
-                       FILTER (WHERE t.id IS NOT NULL), '[]') AS teams
-         FROM agents a
-         LEFT JOIN agent_teams at ON at.agent_id = a.id
-         LEFT JOIN teams t ON t.id = at.team_id
-        WHERE a.id = $1
-        GROUP BY a.id`,
-      [agentId],
-    );
-    const r = rows[0];
+    const r = await this.agents.profile(agentId);
     if (!r) throw new NotFoundException('agent not found');
     return {
       id: r.id,
@@ -152,10 +133,7 @@ export class AuthService {
   }
 
   async setPresence(agent: AuthenticatedAgent, presence: 'online' | 'away' | 'offline'): Promise<AgentProfile> {
-    await this.ds.query('UPDATE agents SET presence = $2, presence_at = now(), updated_at = now() WHERE id = $1', [
-      agent.id,
-      presence,
-    ]);
+    await this.agents.setPresence(agent.id, presence);
     return this.profile(agent.id);
   }
 }

@@ -1,4 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AgentRepository } from '@oq/database';
 import { TestDatabase, testServiceEnv } from '@oq/database/testing/test-env';
 import { createHttpApp } from '@oq/platform';
 import { DataSource } from 'typeorm';
@@ -15,12 +16,10 @@ export async function insertAgent(
   teamIds: string[] = [],
 ): Promise<string> {
   cachedHash ??= hashPassword(TEST_PASSWORD);
-  const [row] = await ds.query(
-    'INSERT INTO agents (email, name, password_hash, role) VALUES ($1, $1, $2, $3) RETURNING id',
-    [email, await cachedHash, role],
-  );
-  for (const teamId of teamIds) await ds.query('INSERT INTO agent_teams VALUES ($1, $2)', [row.id, teamId]);
-  return row.id;
+  const agents = new AgentRepository(ds);
+  const id = await agents.insert({ email, name: email, passwordHash: await cachedHash, role });
+  await agents.addTeams(id, teamIds);
+  return id;
 }
 
 export async function loginToken(base: string, email: string, password = TEST_PASSWORD): Promise<string> {
@@ -33,13 +32,17 @@ export async function loginToken(base: string, email: string, password = TEST_PA
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
-/** fetch with a bearer token and JSON body; returns status and parsed body. */
+/**
+ * fetch with a bearer token and JSON body; returns status and parsed body. The body is `any` on
+ * purpose: specs assert on whatever shape the endpoint answers (a spec-only helper).
+ */
 export async function call(
   base: string,
   token: string | null,
   method: string,
   path: string,
   body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
@@ -50,6 +53,7 @@ export async function call(
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { AgentRepository } from '@oq/database';
 import { CONFIG } from '@oq/platform';
 import { JWTPayload, SignJWT, jwtVerify } from 'jose';
-import { DataSource } from 'typeorm';
 import { Config } from '../config';
 import { AuthenticatedAgent } from './authenticated-agent';
 
@@ -21,7 +21,7 @@ export class TokenService {
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
-    private readonly ds: DataSource,
+    private readonly agents: AgentRepository,
   ) {
     this.key = new TextEncoder().encode(config.JWT_SECRET);
   }
@@ -83,16 +83,7 @@ export class TokenService {
   }
 
   private async loadAgentRow(agentId: string): Promise<{ agent: AuthenticatedAgent; tokenVersion: number } | null> {
-    const rows: { id: string; role: 'admin' | 'agent'; token_version: number; team_ids: string[] }[] =
-      await this.ds.query(
-        `SELECT a.id, a.role, a.token_version,
-                coalesce(array_agg(at.team_id) FILTER (WHERE at.team_id IS NOT NULL), '{}') AS team_ids
-           FROM agents a LEFT JOIN agent_teams at ON at.agent_id = a.id
-          WHERE a.id = $1 AND a.active
-          GROUP BY a.id`,
-        [agentId],
-      );
-    const row = rows[0];
+    const row = await this.agents.findActiveForAuth(agentId);
     return row
       ? { agent: { id: row.id, role: row.role, teamIds: row.team_ids }, tokenVersion: row.token_version }
       : null;

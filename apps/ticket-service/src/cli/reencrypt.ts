@@ -1,3 +1,5 @@
+// Deep imports, as the CLI's (reencrypt-secrets.ts): the package indexes pull in the platform module.
+import { InboxRepository } from '@oq/database/repositories/inboxes.repository';
 import type { SecretBox } from '@oq/platform/crypto/secret-box';
 import { DataSource } from 'typeorm';
 
@@ -14,9 +16,8 @@ export interface ReencryptResult {
  */
 export async function reencryptInboxSecrets(ds: DataSource, box: SecretBox): Promise<ReencryptResult> {
   return ds.transaction(async (m) => {
-    const rows: { id: string; secrets: string }[] = await m.query(
-      'SELECT id, secrets FROM inboxes WHERE secrets IS NOT NULL ORDER BY id FOR UPDATE',
-    );
+    const inboxes = new InboxRepository(m);
+    const rows = await inboxes.lockAllWithSecrets();
     let rotated = 0;
     for (const row of rows) {
       if (!box.needsRotation(row.secrets)) continue;
@@ -26,10 +27,7 @@ export async function reencryptInboxSecrets(ds: DataSource, box: SecretBox): Pro
       } catch (err) {
         throw new Error(`inbox ${row.id}: cannot decrypt its secrets (${(err as Error).message}); nothing was changed`);
       }
-      await m.query('UPDATE inboxes SET secrets = $2, updated_at = now() WHERE id = $1', [
-        row.id,
-        box.encrypt(plaintext, row.id),
-      ]);
+      await inboxes.setSecrets(row.id, box.encrypt(plaintext, row.id));
       rotated++;
     }
     return { inboxes: rows.length, rotated };

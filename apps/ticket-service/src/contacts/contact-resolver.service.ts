@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IdentityKind, IdentityRef, normalizePhone, VERIFIED_IDENTITY_KINDS } from '@oq/contracts';
-import { EntityManager } from 'typeorm';
+import { ContactRepository, Db } from '@oq/database';
 import { ContactMergeService } from './contact-merge.service';
 
 export interface ResolvedIdentity {
@@ -50,13 +50,10 @@ export function normalizeIdentity(ref: IdentityRef): IdentityRef {
 export class ContactResolverService {
   constructor(private readonly merges: ContactMergeService) {}
 
-  async find(manager: EntityManager, ref: IdentityRef): Promise<{ contactId: string; identityId: string } | null> {
+  async find(manager: Db, ref: IdentityRef): Promise<{ contactId: string; identityId: string } | null> {
     const { kind, value } = normalizeIdentity(ref);
-    const rows: { id: string; contact_id: string }[] = await manager.query(
-      'SELECT id, contact_id FROM contact_identities WHERE kind = $1 AND value = $2',
-      [kind, value],
-    );
-    return rows.length ? { contactId: rows[0].contact_id, identityId: rows[0].id } : null;
+    const row = await contacts(manager).findIdentity(kind, value);
+    return row ? { contactId: row.contact_id, identityId: row.id } : null;
   }
 
   /**
@@ -64,7 +61,7 @@ export class ContactResolverService {
    * used by ingest and by "create a ticket on behalf of a customer".
    */
   async findOrCreate(
-    manager: EntityManager,
+    manager: Db,
     ref: IdentityRef,
     opts: {
       name?: string;
@@ -82,27 +79,19 @@ export class ContactResolverService {
     }
 
     // Contact (unless given) and identity in one round trip; the identity insert is the real guard.
-    const [row]: { contact_id: string; identity_id: string | null }[] = await manager.query(
-      `WITH c AS (
-         INSERT INTO contacts (name) SELECT $6 WHERE $1::uuid IS NULL RETURNING id),
-       owner AS (SELECT COALESCE($1::uuid, (SELECT id FROM c)) AS id),
-       i AS (
-         INSERT INTO contact_identities (contact_id, kind, value, verified, linked_identity_id)
-         SELECT id, $2, $3, $4, $5 FROM owner ON CONFLICT (kind, value) DO NOTHING RETURNING id)
-       SELECT (SELECT id FROM owner) AS contact_id, (SELECT id FROM i) AS identity_id`,
-      [
-        opts.contactId ?? null,
-        kind,
-        value,
-        opts.verified ?? VERIFIED_IDENTITY_KINDS.includes(kind),
-        opts.linkedIdentityId ?? null,
-        opts.name ?? null,
-      ],
-    );
+    const repo = contacts(manager);
+    const row = await repo.createIdentity({
+      contactId: opts.contactId ?? null,
+      kind,
+      value,
+      verified: opts.verified ?? VERIFIED_IDENTITY_KINDS.includes(kind),
+      linkedIdentityId: opts.linkedIdentityId ?? null,
+      name: opts.name ?? null,
+    });
     if (row.identity_id) return { contactId: row.contact_id, identityId: row.identity_id, created: true };
 
     // Lost a race with another transaction: use its identity, drop the contact we made.
-    if (!opts.contactId) await manager.query('DELETE FROM contacts WHERE id = $1', [row.contact_id]);
+    if (!opts.contactId) await repo.deleteContact(row.contact_id);
     const winner = await this.find(manager, { kind, value });
     if (!winner) throw new Error(`identity ${kind} vanished while resolving`);
     return { ...winner, created: false };
@@ -115,7 +104,7 @@ export class ContactResolverService {
    * if the sender's identity is a verified kind; otherwise agents get a suggestion.
    */
   async resolveSender(
-    manager: EntityManager,
+    manager: Db,
     sender: InboundSender,
     /** What the caller already read about the sender's identity (null: known not to exist). */
     known?: KnownSender | null,
@@ -162,10 +151,7 @@ export class ContactResolverService {
     } else if (sender.displayName && (!known || known.unnamed)) {
       // A contact without a name takes the first one it gets; a name it has is never replaced by a
       // later message's (each message keeps its own, messages.sender_name).
-      await manager.query(
-        `UPDATE contacts SET name = $2, updated_at = now() WHERE id = $1 AND coalesce(btrim(name), '') = ''`,
-        [own.contactId, sender.displayName],
-      );
+      await contacts(manager).nameIfUnnamed(own.contactId, sender.displayName);
     }
 
     for (const l of linked) {
@@ -186,13 +172,15 @@ export class ContactResolverService {
         }
       }
       // Record which phone identity a wa_id stands for (first link wins; never overwritten silently).
-      await manager.query(
-        'UPDATE contact_identities SET linked_identity_id = $2 WHERE id = $1 AND linked_identity_id IS NULL',
-        [own.identityId, other.identityId],
-      );
+      await contacts(manager).linkIdentity(own.identityId, other.identityId);
     }
     return { ...own, created, mergedContactIds, suggested };
   }
+}
+
+/** Bound per call: every method runs in the caller's transaction (and specs construct this service without Nest). */
+function contacts(manager: Db): ContactRepository {
+  return new ContactRepository(manager);
 }
 
 function sameIdentity(a: IdentityRef, b: IdentityRef): boolean {

@@ -11,11 +11,11 @@ import {
   applyDecorators,
 } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
+import { IdempotencyKeyRow, IdempotencyRepository } from '@oq/database';
 import { ApiBadRequestReason, ApiErrors } from '@oq/platform';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, from, of, throwError } from 'rxjs';
 import { catchError, mergeMap } from 'rxjs/operators';
-import { DataSource } from 'typeorm';
 import { AuthenticatedAgent } from '../auth/authenticated-agent';
 
 /** Documents Idempotency-Key on an operation that uses IdempotencyInterceptor. */
@@ -50,7 +50,7 @@ const KEEP = '24 hours';
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+  constructor(@Inject(IdempotencyRepository) private readonly keys: IdempotencyRepository) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const req = ctx.switchToHttp().getRequest<FastifyRequest & { agent?: AuthenticatedAgent }>();
@@ -77,18 +77,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
           return of(stored.response ?? undefined);
         }
         return next.handle().pipe(
-          mergeMap((body) =>
-            from(
-              this.ds.query(
-                `UPDATE idempotency_keys SET status_code = $3, response = $4::jsonb WHERE agent_id = $1 AND key = $2`,
-                [agentId, key, reply.statusCode, body === undefined ? null : JSON.stringify(body)],
-              ),
-            ).pipe(mergeMap(() => of(body))),
+          mergeMap((body: unknown) =>
+            from(this.keys.storeResponse(agentId, key, reply.statusCode, body)).pipe(mergeMap(() => of(body))),
           ),
-          catchError((err) =>
-            from(this.ds.query(`DELETE FROM idempotency_keys WHERE agent_id = $1 AND key = $2`, [agentId, key])).pipe(
-              mergeMap(() => throwError(() => err)),
-            ),
+          catchError((err: unknown) =>
+            from(this.keys.release(agentId, key)).pipe(mergeMap(() => throwError(() => err))),
           ),
         );
       }),
@@ -102,23 +95,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
     method: string,
     path: string,
     bodyHash: string,
-  ): Promise<{ status_code: number; response: unknown } | null> {
+  ): Promise<(IdempotencyKeyRow & { status_code: number }) | null> {
     // Expired keys are swept now and then by whichever request happens along (indexed on created_at).
-    if (Math.random() < 0.01)
-      await this.ds.query(`DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval`, [KEEP]);
-    const claimed = await this.ds.query(
-      `INSERT INTO idempotency_keys (agent_id, key, method, path, body_hash) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (agent_id, key) DO UPDATE SET method = EXCLUDED.method, path = EXCLUDED.path,
-              body_hash = EXCLUDED.body_hash, created_at = now()
-         WHERE idempotency_keys.status_code IS NULL AND idempotency_keys.created_at < now() - $6::interval
-       RETURNING key`,
-      [agentId, key, method, path, bodyHash, `${ABANDONED_AFTER_MS} milliseconds`],
-    );
-    if (claimed.length) return null;
-    const [row] = await this.ds.query(
-      `SELECT method, path, body_hash, status_code, response FROM idempotency_keys WHERE agent_id = $1 AND key = $2`,
-      [agentId, key],
-    );
+    if (Math.random() < 0.01) await this.keys.sweepExpired(KEEP);
+    if (await this.keys.claim({ agentId, key, method, path, bodyHash }, `${ABANDONED_AFTER_MS} milliseconds`))
+      return null;
+    const row = await this.keys.find(agentId, key);
     if (!row) return this.claim(agentId, key, method, path, bodyHash);
     if (row.method !== method || row.path !== path || row.body_hash !== bodyHash)
       throw new UnprocessableEntityException({
@@ -132,7 +114,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         message: `a request with Idempotency-Key ${key} is still in progress`,
         reason: 'idempotency_in_progress',
       });
-    return row as { status_code: number; response: unknown };
+    return { ...row, status_code: row.status_code };
   }
 }
 

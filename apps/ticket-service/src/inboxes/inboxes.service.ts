@@ -1,26 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { INBOX_CHANGED_CHANNEL, InboxConfig, InboxConfigProblem, checkInboxConfig } from '@oq/contracts';
+import { InboxRepository, InboxRow } from '@oq/database';
 import { LOGGER, REDIS, SecretBox } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { CreateInboxBody, InboxView, UpdateInboxBody } from './inboxes.dto';
 import { decryptInboxSecrets, encryptInboxSecrets } from './secret-box.provider';
-
-interface InboxRow {
-  id: string;
-  channel: InboxConfig['channel'];
-  name: string;
-  address: string;
-  default_team_id: string;
-  enabled: boolean;
-  demo: boolean;
-  settings: Record<string, unknown>;
-  secrets: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,52 +15,44 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export class InboxesService {
   constructor(
     private readonly ds: DataSource,
+    private readonly inboxes: InboxRepository,
     private readonly box: SecretBox,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async list(channel?: string): Promise<InboxView[]> {
-    const rows: InboxRow[] = await this.ds.query(
-      `SELECT * FROM inboxes WHERE ($1::text IS NULL OR channel = $1) ORDER BY channel, name, id`,
-      [channel ?? null],
-    );
-    return rows.map((r) => this.view(r));
+    return (await this.inboxes.list(channel)).map((r) => this.view(r));
   }
 
   async get(id: string): Promise<InboxView> {
-    return this.view(await this.row(this.ds.manager, id));
+    return this.view(await this.row(this.inboxes, id));
   }
 
   async create(body: CreateInboxBody): Promise<InboxView> {
     const settings = checkChannelConfig(body.channel, body.settings, body.secrets);
     // The id is chosen here because it is the AAD the secrets are sealed with.
     const id = randomUUID();
-    const row = await this.write(async (m) => {
-      const rows: InboxRow[] = await m.query(
-        `INSERT INTO inboxes (id, channel, name, address, default_team_id, enabled, settings, secrets)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING *`,
-        [
-          id,
-          body.channel,
-          body.name,
-          body.address,
-          body.defaultTeamId,
-          body.enabled,
-          JSON.stringify(settings),
-          encryptInboxSecrets(this.box, id, body.secrets),
-        ],
-      );
-      return rows[0];
-    });
+    const row = await this.write((inboxes) =>
+      inboxes.insert({
+        id,
+        channel: body.channel,
+        name: body.name,
+        address: body.address,
+        defaultTeamId: body.defaultTeamId,
+        enabled: body.enabled,
+        settings,
+        secrets: encryptInboxSecrets(this.box, id, body.secrets),
+      }),
+    );
     await this.announce(id);
     this.logger.info({ inboxId: id, channel: body.channel }, 'inbox created');
     return this.view(row);
   }
 
   async update(id: string, body: UpdateInboxBody): Promise<InboxView> {
-    const row = await this.write(async (m) => {
-      const current = await this.row(m, id, true);
+    const row = await this.write(async (inboxes) => {
+      const current = await this.row(inboxes, id, true);
       let settings = body.settings ?? current.settings;
       let secrets = current.secrets;
       // What a write leaves must be valid — except a write that changes neither settings nor secrets
@@ -87,21 +66,15 @@ export class InboxesService {
         settings = checkChannelConfig(current.channel, settings, merged);
         if (body.secrets) secrets = encryptInboxSecrets(this.box, id, merged);
       }
-      await m.query(
-        `UPDATE inboxes SET name = $2, address = $3, default_team_id = $4, enabled = $5, settings = $6::jsonb,
-                secrets = $7, updated_at = now()
-          WHERE id = $1`,
-        [
-          id,
-          body.name ?? current.name,
-          body.address ?? current.address,
-          body.defaultTeamId ?? current.default_team_id,
-          body.enabled ?? current.enabled,
-          JSON.stringify(settings),
-          secrets,
-        ],
-      );
-      return this.row(m, id);
+      await inboxes.update(id, {
+        name: body.name ?? current.name,
+        address: body.address ?? current.address,
+        defaultTeamId: body.defaultTeamId ?? current.default_team_id,
+        enabled: body.enabled ?? current.enabled,
+        settings,
+        secrets,
+      });
+      return this.row(inboxes, id);
     });
     await this.announce(id);
     this.logger.info({ inboxId: id, fields: Object.keys(body) }, 'inbox updated');
@@ -110,9 +83,9 @@ export class InboxesService {
 
   /** Deleting an inbox that already carried conversations would orphan history: disable it instead (409). */
   async remove(id: string): Promise<void> {
-    await this.write(async (m) => {
-      await this.row(m, id, true);
-      await m.query('DELETE FROM inboxes WHERE id = $1', [id]);
+    await this.write(async (inboxes) => {
+      await this.row(inboxes, id, true);
+      await inboxes.delete(id);
     });
     await this.announce(id);
     this.logger.info({ inboxId: id }, 'inbox deleted');
@@ -120,15 +93,11 @@ export class InboxesService {
 
   /** What channel services receive over the internal API: secrets decrypted. */
   async configs(channel?: string): Promise<InboxConfig[]> {
-    const rows: InboxRow[] = await this.ds.query(
-      `SELECT * FROM inboxes WHERE ($1::text IS NULL OR channel = $1) ORDER BY created_at, id`,
-      [channel ?? null],
-    );
-    return rows.map((r) => this.config(r));
+    return (await this.inboxes.listInCreationOrder(channel)).map((r) => this.config(r));
   }
 
   async configOf(id: string): Promise<InboxConfig> {
-    return this.config(await this.row(this.ds.manager, id));
+    return this.config(await this.row(this.inboxes, id));
   }
 
   /** Tells every channel service replica to reload this inbox (they also refresh everything every 60 s). */
@@ -171,17 +140,17 @@ export class InboxesService {
     };
   }
 
-  private async row(m: EntityManager, id: string, lock = false): Promise<InboxRow> {
+  private async row(inboxes: InboxRepository, id: string, lock = false): Promise<InboxRow> {
     if (!UUID_RE.test(id)) throw new NotFoundException('inbox not found');
-    const rows: InboxRow[] = await m.query(`SELECT * FROM inboxes WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`, [id]);
-    if (!rows[0]) throw new NotFoundException('inbox not found');
-    return rows[0];
+    const row = await (lock ? inboxes.findForUpdate(id) : inboxes.find(id));
+    if (!row) throw new NotFoundException('inbox not found');
+    return row;
   }
 
   /** One transaction; constraint violations become the 4xx the admin can act on. */
-  private async write<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+  private async write<T>(fn: (inboxes: InboxRepository) => Promise<T>): Promise<T> {
     try {
-      return await this.ds.transaction(fn);
+      return await this.ds.transaction((m) => fn(this.inboxes.with(m)));
     } catch (err) {
       const pg = err as { code?: string; constraint?: string; detail?: string };
       if (pg.code === '23505') throw new ConflictException('an inbox with this channel and address already exists');

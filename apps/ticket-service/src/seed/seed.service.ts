@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { AgentRepository, InboxRepository, TeamRepository } from '@oq/database';
 import { CONFIG, LOGGER, SecretBox } from '@oq/platform';
 import { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
@@ -26,6 +27,9 @@ export const DEMO_TEAM = 'Payments support';
 export class SeedService implements OnApplicationBootstrap {
   constructor(
     private readonly ds: DataSource,
+    private readonly agents: AgentRepository,
+    private readonly teams: TeamRepository,
+    private readonly inboxRows: InboxRepository,
     private readonly box: SecretBox,
     private readonly inboxes: InboxesService,
     @Inject(CONFIG) private readonly config: Config,
@@ -34,7 +38,7 @@ export class SeedService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap() {
     const created = await this.ds.transaction(async (m) => {
-      await m.query('SELECT pg_advisory_xact_lock($1)', [SEED_LOCK]);
+      await this.agents.with(m).lockFirstStart(SEED_LOCK);
       const admin = await this.ensureAdmin(m);
       const inboxIds = this.config.SEED_DEMO ? await this.seedDemo(m) : [];
       return { admin, inboxIds };
@@ -45,20 +49,16 @@ export class SeedService implements OnApplicationBootstrap {
   }
 
   private async ensureAdmin(m: EntityManager): Promise<{ email: string; password: string | null } | null> {
-    const admins = await m.query(`SELECT 1 FROM agents WHERE role = 'admin' LIMIT 1`);
-    if (admins.length) return null;
+    const agents = this.agents.with(m);
+    if (await agents.adminExists()) return null;
     const email = this.config.ADMIN_EMAIL;
     const password = this.config.ADMIN_PASSWORD ?? randomBytes(15).toString('base64url');
-    const rows = await m.query(
-      `INSERT INTO agents (email, name, password_hash, role) VALUES ($1, 'Administrator', $2, 'admin')
-       ON CONFLICT ((lower(email))) DO NOTHING RETURNING id`,
-      [email, await hashPassword(password)],
-    );
-    if (!rows.length) {
+    const agentId = await agents.insertBootstrapAdmin(email, await hashPassword(password));
+    if (!agentId) {
       this.logger.warn({ email }, 'no admin exists and ADMIN_EMAIL belongs to an existing agent: not promoting it');
       return null;
     }
-    this.logger.info({ agentId: rows[0].id, email }, 'bootstrap admin created');
+    this.logger.info({ agentId, email }, 'bootstrap admin created');
     return { email, password: this.config.ADMIN_PASSWORD ? null : password };
   }
 
@@ -76,13 +76,9 @@ export class SeedService implements OnApplicationBootstrap {
   }
 
   private async seedDemo(m: EntityManager): Promise<string[]> {
-    await m.query(`INSERT INTO teams (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [DEMO_TEAM]);
-    const [team] = await m.query(`SELECT id FROM teams WHERE name = $1`, [DEMO_TEAM]);
-    await m.query(
-      `INSERT INTO agent_teams (agent_id, team_id) SELECT id, $1 FROM agents WHERE role = 'admin' ON CONFLICT DO NOTHING`,
-      [team.id],
-    );
-    await this.seedDemoSla(m, team.id);
+    const teamId = await this.teams.with(m).ensure(DEMO_TEAM);
+    await this.agents.with(m).addAdminsToTeam(teamId);
+    await this.seedDemoSla(m, teamId);
     const at: DemoEndpoints = {
       demoKey: this.config.DEMO_KEY,
       providersUrl: this.config.DEMO_PROVIDERS_URL,
@@ -94,27 +90,22 @@ export class SeedService implements OnApplicationBootstrap {
     for (const inbox of demoInboxes()) {
       const id = randomUUID(); // chosen first: it is the AAD of the inbox's secrets
       const connection = demoConnection(inbox, id, at);
-      const rows = await m.query(
-        `INSERT INTO inboxes (id, channel, name, address, default_team_id, settings, secrets, demo)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, true)
-         ON CONFLICT (channel, address) DO NOTHING RETURNING id`,
-        [
-          id,
-          inbox.channel,
-          inbox.name,
-          inbox.address,
-          team.id,
-          JSON.stringify({ ...inbox.settings, ...connection?.settings }),
-          encryptInboxSecrets(this.box, id, connection?.secrets ?? inbox.secrets),
-        ],
-      );
-      if (rows.length) changed.push(id);
+      const inserted = await this.inboxRows.with(m).insertDemo({
+        id,
+        channel: inbox.channel,
+        name: inbox.name,
+        address: inbox.address,
+        defaultTeamId: teamId,
+        settings: { ...inbox.settings, ...connection?.settings },
+        secrets: encryptInboxSecrets(this.box, id, connection?.secrets ?? inbox.secrets),
+      });
+      if (inserted) changed.push(id);
       else {
         const reconnected = await this.reconnectDemoInbox(m, inbox, at);
         if (reconnected) changed.push(reconnected);
       }
     }
-    if (changed.length) this.logger.info({ teamId: team.id, inboxes: changed.length }, 'demo inboxes seeded');
+    if (changed.length) this.logger.info({ teamId, inboxes: changed.length }, 'demo inboxes seeded');
     return changed;
   }
 
@@ -125,29 +116,31 @@ export class SeedService implements OnApplicationBootstrap {
    * Returns the id when it wrote.
    */
   private async reconnectDemoInbox(m: EntityManager, inbox: DemoInbox, at: DemoEndpoints): Promise<string | null> {
-    const [row] = await m.query(
-      `SELECT id, settings, secrets, demo FROM inboxes WHERE channel = $1 AND address = $2 FOR UPDATE`,
-      [inbox.channel, inbox.address],
-    );
+    const inboxes = this.inboxRows.with(m);
+    // The insert ran into it, so it exists unless an admin deleted it since (the seed lock does not hold edits off).
+    const row = await inboxes.lockByAddress(inbox.channel, inbox.address);
+    if (!row) throw new Error(`demo inbox ${inbox.channel} ${inbox.address} vanished while seeding`);
     const connection = demoConnection(inbox, row.id, at);
     if (!connection) return null;
     const settings = { ...row.settings, ...connection.settings };
     const secrets = decryptInboxSecrets(this.box, row.id, row.secrets);
     const sameSecrets = Object.entries(connection.secrets).every(([k, v]) => secrets[k] === v);
     if (row.demo && sameSecrets && isDeepStrictEqual(settings, row.settings)) return null;
-    await m.query(
-      `UPDATE inboxes SET demo = true, settings = $2::jsonb, secrets = $3, updated_at = now() WHERE id = $1`,
-      [row.id, JSON.stringify(settings), encryptInboxSecrets(this.box, row.id, { ...secrets, ...connection.secrets })],
+    await inboxes.saveDemoConnection(
+      row.id,
+      settings,
+      encryptInboxSecrets(this.box, row.id, { ...secrets, ...connection.secrets }),
     );
     return row.id;
   }
 
   /** The demo team's schedule and policy (demo-sla.ts), once: an admin's later edits are kept. */
   private async seedDemoSla(m: EntityManager, teamId: string) {
-    let [schedule] = await m.query(`SELECT id FROM sla_schedules WHERE name = $1`, [DEMO_SCHEDULE_NAME]);
-    if (!schedule) schedule = await insertSchedule(m, demoSchedule());
-    if ((await m.query(`SELECT 1 FROM sla_policies WHERE name = $1`, [DEMO_POLICY_NAME])).length) return;
-    await insertPolicy(m, demoPolicy(teamId, schedule.id));
-    this.logger.info({ teamId, scheduleId: schedule.id }, 'demo SLA policy seeded');
+    const teams = this.teams.with(m);
+    const scheduleId =
+      (await teams.slaScheduleIdByName(DEMO_SCHEDULE_NAME)) ?? (await insertSchedule(m, demoSchedule())).id;
+    if (await teams.slaPolicyExists(DEMO_POLICY_NAME)) return;
+    await insertPolicy(m, demoPolicy(teamId, scheduleId));
+    this.logger.info({ teamId, scheduleId }, 'demo SLA policy seeded');
   }
 }
