@@ -1,10 +1,10 @@
 import { Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import { AttachmentRef } from '@oq/contracts';
+import { Db, MessageRepository } from '@oq/database';
 import { BlobStore, BlobTooLargeError, LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { Readable } from 'node:stream';
-import { DataSource, EntityManager } from 'typeorm';
-import { Viewer, visibleTicketSql } from '../tickets/viewer';
+import { Viewer } from '../tickets/viewer';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** A declared type we can echo back safely; anything else is served as opaque bytes. */
@@ -18,7 +18,7 @@ const MIME = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126
 @Injectable()
 export class AttachmentsService {
   constructor(
-    @Inject(DataSource) private readonly ds: DataSource,
+    private readonly messages: MessageRepository,
     private readonly blobs: BlobStore,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -35,13 +35,7 @@ export class AttachmentsService {
     }
     // Same bytes, same row: uploading twice is harmless, restarts the garbage collector's grace period
     // and adds the uploader (having the bytes is what lets them attach the hash).
-    await this.ds.query(
-      `INSERT INTO blobs (sha256, size, content_type, uploaded_by) VALUES ($1, $2, $3, ARRAY[$4::uuid])
-       ON CONFLICT (sha256) DO UPDATE SET uploaded_at = now(),
-         uploaded_by = CASE WHEN $4::uuid = ANY(blobs.uploaded_by) THEN blobs.uploaded_by
-                            ELSE blobs.uploaded_by || $4::uuid END`,
-      [stored.sha256, stored.size, contentType, uploader.id],
-    );
+    await this.messages.recordUpload(stored.sha256, stored.size, contentType, uploader.id);
     return { sha256: stored.sha256, size: stored.size, filename, contentType };
   }
 
@@ -55,39 +49,17 @@ export class AttachmentsService {
    * FOR KEY SHARE holds the blob rows until the message commits: the garbage collector skips
    * locked rows, and one it locked first is gone by the time this reads it (→ 404).
    */
-  async attachable(
-    m: EntityManager,
-    viewer: Viewer,
-    refs: { sha256: string; filename?: string }[],
-  ): Promise<AttachmentRef[]> {
+  async attachable(m: Db, viewer: Viewer, refs: { sha256: string; filename?: string }[]): Promise<AttachmentRef[]> {
     if (!refs.length) return [];
     const shas = [...new Set(refs.map((r) => r.sha256))];
     const found = new Map<string, { size: number; contentType: string }>();
-    const uploads: { sha256: string; size: string; content_type: string; mine: boolean }[] = await m.query(
-      `SELECT sha256, size, content_type, $2::uuid = ANY(uploaded_by) AS mine
-         FROM blobs WHERE sha256 = ANY($1::bpchar[]) FOR KEY SHARE`,
-      [shas, viewer.id],
-    );
+    const messages = this.messages.with(m);
+    const uploads = await messages.lockUploads(shas, viewer.id);
     for (const u of uploads)
       if (u.mine) found.set(u.sha256.trim(), { size: Number(u.size), contentType: u.content_type });
     const rest = shas.filter((s) => !found.has(s));
     if (rest.length) {
-      // One message per hash is enough; `<> '[]'` and `@>` let the partial GIN index find the candidates.
-      const params: unknown[] = [rest];
-      const seen: { sha256: string; size: string; content_type: string }[] = await m.query(
-        `SELECT w.sha256, s.size, s.content_type FROM unnest($1::text[]) w(sha256)
-           CROSS JOIN LATERAL (
-             SELECT a.ref->>'size' AS size, a.ref->>'contentType' AS content_type
-               FROM messages msg
-               JOIN tickets t ON t.id = msg.ticket_id
-              CROSS JOIN LATERAL jsonb_array_elements(msg.attachments) a(ref)
-              WHERE msg.attachments <> '[]'::jsonb
-                AND msg.attachments @> jsonb_build_array(jsonb_build_object('sha256', w.sha256))
-                AND a.ref->>'sha256' = w.sha256
-                AND ${visibleTicketSql('t', viewer, params)}
-              LIMIT 1) s`,
-        params,
-      );
+      const seen = await messages.seenOnVisibleTickets(viewer, rest);
       for (const r of seen) found.set(r.sha256, { size: Number(r.size), contentType: r.content_type });
     }
     return refs.map((r, i) => {
@@ -101,20 +73,12 @@ export class AttachmentsService {
   /** The attachment as referenced by a message of a visible ticket; 404 in every other case. */
   async open(viewer: Viewer, sha256: string, ticketId: string): Promise<{ ref: AttachmentRef; stream: Readable }> {
     if (!SHA256.test(sha256)) throw new NotFoundException('attachment not found');
-    const params: unknown[] = [ticketId, JSON.stringify([{ sha256 }]), sha256];
-    const [row] = await this.ds.query(
-      `SELECT a.ref FROM tickets t
-         JOIN messages m ON m.ticket_id = t.id AND m.attachments @> $2::jsonb
-         CROSS JOIN LATERAL jsonb_array_elements(m.attachments) a(ref)
-        WHERE t.id = $1 AND a.ref->>'sha256' = $3 AND ${visibleTicketSql('t', viewer, params)}
-        LIMIT 1`,
-      params,
-    );
-    if (!row) throw new NotFoundException('attachment not found');
+    const ref = await this.messages.attachmentOnVisibleTicket(viewer, ticketId, sha256);
+    if (!ref) throw new NotFoundException('attachment not found');
     if (!(await this.blobs.exists(sha256))) {
       this.logger.error({ sha256, ticketId }, 'attachment referenced by a message is missing from the blob store');
       throw new NotFoundException('attachment not found');
     }
-    return { ref: row.ref as AttachmentRef, stream: this.blobs.read(sha256) };
+    return { ref, stream: this.blobs.read(sha256) };
   }
 }

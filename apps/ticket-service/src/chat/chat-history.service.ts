@@ -1,6 +1,6 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { ChatHistoryPage, IdentityRef } from '@oq/contracts';
-import { DataSource } from 'typeorm';
+import { MessageRepository } from '@oq/database';
 
 interface Cursor {
   at: string;
@@ -18,12 +18,12 @@ function decode(cursor: string): Cursor {
 /**
  * A chat customer's conversation as the customer may see it: their messages and
  * agents' replies on this chat inbox, across all their tickets. Internal notes,
- * system entries and other channels' messages are filtered in SQL, so a bug in
- * a caller can never leak them.
+ * system entries and other channels' messages are filtered in SQL
+ * (MessageRepository.chatHistory), so a bug in a caller can never leak them.
  */
 @Injectable()
 export class ChatHistoryService {
-  constructor(private readonly ds: DataSource) {}
+  constructor(private readonly messages: MessageRepository) {}
 
   async page(
     inboxId: string,
@@ -32,39 +32,7 @@ export class ChatHistoryService {
     limit: number,
   ): Promise<ChatHistoryPage> {
     const after = cursor ? decode(cursor) : null;
-    const kinds = identities.map((i) => i.kind);
-    const values = identities.map((i) => i.value);
-    // Plain SQL: keyset pagination over (created_at, id) of the customer's tickets' messages.
-    const rows: {
-      id: string;
-      ticket_id: string;
-      direction: 'inbound' | 'outbound';
-      text: string;
-      attachments: unknown[];
-      external_id: string | null;
-      delivery_status: string | null;
-      created_at: Date;
-    }[] = await this.ds.query(
-      `WITH ident AS (
-         SELECT ci.contact_id FROM contact_identities ci
-         JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON q.kind = ci.kind AND q.value = ci.value
-       ),
-       people AS (
-         SELECT contact_id AS id FROM ident
-         UNION SELECT c.merged_into_id FROM contacts c JOIN ident ON ident.contact_id = c.id WHERE c.merged_into_id IS NOT NULL
-       ),
-       tix AS (SELECT t.id FROM tickets t WHERE t.requester_id IN (SELECT id FROM people))
-       SELECT m.id, m.ticket_id, m.direction, m.text, m.attachments, m.external_id, m.delivery_status, m.created_at
-       FROM messages m
-       WHERE m.ticket_id IN (SELECT id FROM tix)
-         AND m.inbox_id = $1
-         AND m.kind = 'message'
-         AND m.direction IN ('inbound', 'outbound')
-         AND ($4::timestamptz IS NULL OR (m.created_at, m.id) < ($4::timestamptz, $5::uuid))
-       ORDER BY m.created_at DESC, m.id DESC
-       LIMIT $6`,
-      [inboxId, kinds, values, after?.at ?? null, after?.id ?? null, limit + 1],
-    );
+    const rows = await this.messages.chatHistory(inboxId, identities, after, limit + 1);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Inject, NotFoundException, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CHAT_AGENT_TYPING_CHANNEL, ChatAgentTyping } from '@oq/contracts';
+import { ConversationRepository } from '@oq/database';
 import {
   ApiErrors,
   ApiNoContent,
@@ -30,6 +31,7 @@ const TypingBody = z.object({ typing: z.boolean() }).strict();
 export class ChatTypingController {
   constructor(
     private readonly ds: DataSource,
+    private readonly conversations: ConversationRepository,
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
@@ -48,16 +50,8 @@ export class ChatTypingController {
     @Param('id', new ParseUUIDPipe()) ticketId: string,
     @Body(new ZodValidationPipe(TypingBody)) body: Parsed<typeof TypingBody>,
   ): Promise<void> {
-    await assertTicketVisible(this.ds.manager, agent, ticketId);
-    const rows: { inbox_id: string; kind: 'app_user' | 'visitor'; value: string; name: string }[] = await this.ds.query(
-      `SELECT c.inbox_id, ci.kind, ci.value, a.name
-       FROM conversations c
-       JOIN inboxes i ON i.id = c.inbox_id AND i.channel = 'chat'
-       JOIN contact_identities ci ON ci.id = c.identity_id
-       JOIN agents a ON a.id = $2
-       WHERE c.ticket_id = $1`,
-      [ticketId, agent.id],
-    );
+    await assertTicketVisible(this.ds, agent, ticketId);
+    const rows = await this.conversations.chatRecipients(ticketId, agent.id);
     if (!rows.length) throw new NotFoundException('this ticket has no chat conversation');
     for (const r of rows) {
       const event: ChatAgentTyping = {

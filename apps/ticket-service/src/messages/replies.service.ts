@@ -12,8 +12,8 @@ import {
   outboundJobId,
   replySubject,
   statusAfterFirstReply,
-  statusTimestampsSql,
 } from '@oq/contracts';
+import { ConversationRepository, MessageRepository, TicketRepository } from '@oq/database';
 import { CONFIG } from '@oq/platform';
 import sanitizeHtml from 'sanitize-html';
 import { DataSource, EntityManager } from 'typeorm';
@@ -21,10 +21,9 @@ import { AttachmentsService } from '../attachments/attachments.service';
 import { Config } from '../config';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
 import { SlaClockService } from '../sla/sla-clock.service';
-import { writeTicketAudit } from '../tickets/ticket-audit';
-import { MESSAGE_COLUMNS, TicketRow, toMessageView } from '../tickets/ticket.view';
+import { TicketRow, toMessageView } from '../tickets/ticket.view';
 import { TicketsService, assertTransition, identityKindsFor } from '../tickets/tickets.service';
-import { Viewer, visibleIdentitySql } from '../tickets/viewer';
+import { Viewer } from '../tickets/viewer';
 import { CreateMessageBody } from './message.dto';
 
 /** Which channel service delivers a channel's replies. */
@@ -67,6 +66,9 @@ interface Route {
 export class RepliesService {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
+    private readonly ticketRepo: TicketRepository,
+    private readonly messages: MessageRepository,
+    private readonly conversations: ConversationRepository,
     @Inject(CONFIG) private readonly config: Config,
     private readonly outbox: OutboxService,
     private readonly tickets: TicketsService,
@@ -96,22 +98,24 @@ export class RepliesService {
       const draft = { viewer, t, body: { ...body, text }, html, attachments };
       return body.kind === 'note' ? this.note(m, draft) : this.reply(m, draft);
     });
-    const [row] = await this.ds.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1`, [messageId]);
-    return toMessageView(row);
+    const row = await this.messages.byId(messageId);
+    return toMessageView(row!);
   }
 
   private async note(m: EntityManager, { viewer, t, body, html, attachments }: Draft): Promise<string> {
-    const [msg] = await m.query(
-      `INSERT INTO messages (ticket_id, direction, kind, author_agent_id, text, html, attachments)
-       VALUES ($1, 'internal', 'note', $2, $3, $4, $5::jsonb) RETURNING id`,
-      [t.id, viewer.id, body.text, html, JSON.stringify(attachments)],
-    );
-    const events = await this.applyStatus(m, viewer, t, body.status ?? t.status, { noteId: msg.id });
+    const noteId = await this.messages.with(m).insertNote({
+      ticketId: t.id,
+      authorAgentId: viewer.id,
+      text: body.text,
+      html,
+      attachments,
+    });
+    const events = await this.applyStatus(m, viewer, t, body.status ?? t.status, { noteId });
     events.push(
-      this.outbox.ticketEvent('message.created', ref(t), { messageId: msg.id, direction: 'internal', kind: 'note' }),
+      this.outbox.ticketEvent('message.created', ref(t), { messageId: noteId, direction: 'internal', kind: 'note' }),
     );
     await this.outbox.write(m, events);
-    return msg.id;
+    return noteId;
   }
 
   private async reply(m: EntityManager, { viewer, t, body, html, attachments }: Draft): Promise<string> {
@@ -120,12 +124,9 @@ export class RepliesService {
     const messageId = randomUUID();
     const number = Number(t.number);
     const now = new Date();
+    const conversations = this.conversations.with(m);
 
-    const [conversation] = await m.query(
-      `SELECT last_inbound_at FROM conversations WHERE inbox_id = $1 AND identity_id = $2`,
-      [route.inbox.id, route.identity.id],
-    );
-    const lastInboundAt: string | undefined = conversation?.last_inbound_at?.toISOString();
+    const lastInboundAt = (await conversations.lastInboundAt(route.inbox.id, route.identity.id))?.toISOString();
     // Meta's rules (24-hour window, template/tag, length) checked now, so the agent gets the reason
     // as a 422 instead of a failed message; social-service checks again when it sends.
     if (outboundQueueFor(channel) === QueueName.OutboundSocial || body.template || body.messageTag) {
@@ -148,12 +149,7 @@ export class RepliesService {
     let cc: { kind: 'email'; value: string }[] = [];
     if (channel === 'email') {
       // Thread on every Message-ID the ticket has seen or sent, oldest first; reply to the latest.
-      const ids: string[] = (
-        await m.query(
-          `SELECT email_message_id FROM messages WHERE ticket_id = $1 AND email_message_id IS NOT NULL ORDER BY created_at, id`,
-          [t.id],
-        )
-      ).map((r: { email_message_id: string }) => r.email_message_id);
+      const ids = await this.messages.with(m).emailMessageIds(t.id);
       // RFC 5322 suggests keeping the first and the most recent ids when References grows long.
       const references = ids.length > 200 ? [ids[0], ...ids.slice(-199)] : ids;
       email = {
@@ -167,52 +163,34 @@ export class RepliesService {
         references,
       };
       subject = replySubject(t.subject, number);
-      cc = (
-        await m.query(
-          `SELECT DISTINCT ON (p.contact_id) ci.value FROM ticket_participants p
-             JOIN contact_identities ci ON ci.contact_id = p.contact_id AND ci.kind = 'email'
-            WHERE p.ticket_id = $1 AND p.role = 'cc' AND ci.value <> $2
-            ORDER BY p.contact_id, ci.created_at`,
-          [t.id, route.identity.value],
-        )
-      ).map((r: { value: string }) => ({ kind: 'email' as const, value: r.value }));
+      cc = (await this.ticketRepo.with(m).ccEmails(t.id, route.identity.value)).map((value) => ({
+        kind: 'email' as const,
+        value,
+      }));
     }
 
-    await m.query(
-      `INSERT INTO messages (id, ticket_id, inbox_id, channel, direction, kind, author_agent_id, to_identity_id, subject,
-                             text, html, attachments, metadata, email_message_id, delivery_status, source_time)
-       VALUES ($1, $2, $3, $4, 'outbound', 'message', $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, 'queued', $13)`,
-      [
-        messageId,
-        t.id,
-        route.inbox.id,
-        channel,
-        viewer.id,
-        route.identity.id,
-        subject ?? null,
-        body.text,
-        html,
-        JSON.stringify(attachments),
-        JSON.stringify({
-          ...(email && { inReplyTo: email.inReplyTo ?? null, references: email.references, cc }),
-          ...(body.template && { template: body.template }),
-          ...(body.messageTag && { messageTag: body.messageTag }),
-        }),
-        email?.messageId ?? null,
-        now,
-      ],
-    );
+    await this.messages.with(m).insertReply({
+      id: messageId,
+      ticketId: t.id,
+      inboxId: route.inbox.id,
+      channel,
+      authorAgentId: viewer.id,
+      toIdentityId: route.identity.id,
+      subject: subject ?? null,
+      text: body.text,
+      html,
+      attachments,
+      metadata: {
+        ...(email && { inReplyTo: email.inReplyTo ?? null, references: email.references, cc }),
+        ...(body.template && { template: body.template }),
+        ...(body.messageTag && { messageTag: body.messageTag }),
+      },
+      emailMessageId: email?.messageId ?? null,
+      sourceTime: now,
+    });
     // Sending on a pair binds that conversation to this ticket: the customer's answer lands here.
-    await m.query(
-      `INSERT INTO conversations (inbox_id, identity_id, ticket_id) VALUES ($1, $2, $3)
-       ON CONFLICT (inbox_id, identity_id) DO UPDATE SET ticket_id = EXCLUDED.ticket_id, updated_at = now()`,
-      [route.inbox.id, route.identity.id, t.id],
-    );
-    await m.query(
-      `UPDATE tickets SET agent_reply_count = agent_reply_count + 1, last_agent_reply_at = $2,
-              first_reply_at = coalesce(first_reply_at, $2), updated_at = now() WHERE id = $1`,
-      [t.id, now],
-    );
+    await conversations.bindToTicket(route.inbox.id, route.identity.id, t.id);
+    await this.ticketRepo.with(m).recordAgentReply(t.id, now);
     await this.sla.onAgentPublicReply(m, t.id, now); // fulfils first_reply / next_reply in this transaction
     // The first agent reply moves new → open unless the agent chose a status.
     const status = body.status ?? statusAfterFirstReply(t.status);
@@ -268,20 +246,17 @@ export class RepliesService {
     audit: Record<string, unknown>,
   ): Promise<OutboxEntry[]> {
     const action = 'replyId' in audit ? 'replied' : 'noted';
+    const tickets = this.ticketRepo.with(m);
     if (status === t.status) {
-      await m.query(`UPDATE tickets SET updated_at = now() WHERE id = $1`, [t.id]);
-      await writeTicketAudit(m, t.id, viewer.id, action, audit);
+      await tickets.touch(t.id);
+      await tickets.writeAudit(t.id, viewer.id, action, audit);
       return [];
     }
     // A reply without a status only ever makes the first-reply move (new → open), which the reply edges include.
     assertTransition(t.status, status, Number(t.number), 'reply');
-    await m.query(
-      `UPDATE tickets SET status = $2, version = version + 1, updated_at = now(), ${statusTimestampsSql('$2')}
-        WHERE id = $1`,
-      [t.id, status],
-    );
+    await tickets.changeStatus(t.id, status);
     await this.sla.onStatusChange(m, t.id, t.status, status); // SLA clocks move with the status
-    await writeTicketAudit(m, t.id, viewer.id, action, { ...audit, status: [t.status, status] });
+    await tickets.writeAudit(t.id, viewer.id, action, { ...audit, status: [t.status, status] });
     return [
       this.outbox.ticketEvent('ticket.status_changed', ref(t), { from: t.status, to: status, byAgentId: viewer.id }),
     ];
@@ -293,9 +268,10 @@ export class RepliesService {
    * last talked to on that channel, else the channel's first enabled inbox.
    */
   private async route(m: EntityManager, viewer: Viewer, t: TicketRow, body: CreateMessageBody): Promise<Route> {
+    const conversations = this.conversations.with(m);
     let inbox: Route['inbox'] | undefined;
     if (body.inboxId) {
-      [inbox] = await m.query(`SELECT id, channel, address FROM inboxes WHERE id = $1 AND enabled`, [body.inboxId]);
+      inbox = await conversations.enabledInbox(body.inboxId);
       if (!inbox) throw unprocessable(`inbox ${body.inboxId} does not exist or is disabled`, 'unknown_inbox');
       if (body.channel && body.channel !== inbox.channel)
         throw unprocessable(
@@ -312,17 +288,12 @@ export class RepliesService {
     const kinds = identityKindsFor(channel);
     // Only identities the agent may see (the one visibility rule): replying on another team's
     // WhatsApp id would hand it over, since a sent reply puts the identity on this ticket.
-    const params: unknown[] = [t.requester_id, kinds, channel, t.id];
-    const visible = visibleIdentitySql('ci', viewer, params);
-    const identities: { id: string; kind: string; value: string; inbox_id: string | null }[] = await m.query(
-      `SELECT ci.id, ci.kind, ci.value, cv.inbox_id
-         FROM contact_identities ci
-         LEFT JOIN conversations cv ON cv.identity_id = ci.id
-         LEFT JOIN inboxes i ON i.id = cv.inbox_id AND i.enabled AND i.channel = $3
-        WHERE ci.contact_id = $1 AND ci.kind = ANY($2::text[]) AND ${visible}
-        ORDER BY (cv.ticket_id = $4) DESC NULLS LAST, (i.id IS NOT NULL) DESC, cv.updated_at DESC NULLS LAST, ci.created_at`,
-      params,
-    );
+    const identities = await conversations.replyIdentities(viewer, {
+      contactId: t.requester_id,
+      kinds,
+      channel,
+      ticketId: t.id,
+    });
     // The same answer whether the customer has no such identity or only one this agent cannot see.
     if (!identities.length)
       throw unprocessable(
@@ -331,15 +302,11 @@ export class RepliesService {
       );
     if (!inbox) {
       const preferred = [t.channel === channel ? t.inbox_id : null, ...identities.map((i) => i.inbox_id)].filter(
-        Boolean,
+        (id): id is string => Boolean(id),
       );
-      const [found] = await m.query(
-        `SELECT id, channel, address FROM inboxes WHERE channel = $1 AND enabled
-          ORDER BY array_position($2::uuid[], id) NULLS LAST, created_at LIMIT 1`,
-        [channel, preferred],
-      );
+      const found = await conversations.preferredInbox(channel, preferred);
       if (!found) throw unprocessable(`there is no enabled ${channel} inbox to send from`, 'no_inbox');
-      inbox = found as Route['inbox'];
+      inbox = found;
     }
     const identity = identities.find((i) => i.inbox_id === inbox!.id) ?? identities[0];
     return { inbox, identity };

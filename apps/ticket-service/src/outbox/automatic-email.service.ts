@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JobName, QueueName, generateEmailMessageId, outboundJobId } from '@oq/contracts';
+import { Db, MessageRepository } from '@oq/database';
 import { CONFIG } from '@oq/platform';
-import { EntityManager } from 'typeorm';
 import { OutboxEntry, OutboxService } from './outbox.service';
 
 export interface AutomaticEmail {
@@ -28,11 +28,12 @@ export interface AutomaticEmail {
 @Injectable()
 export class AutomaticEmailService {
   constructor(
+    private readonly messages: MessageRepository,
     private readonly outbox: OutboxService,
     @Inject(CONFIG) private readonly config: { EMAIL_THREADING_SECRET: string; EMAIL_MESSAGE_ID_DOMAIN: string },
   ) {}
 
-  async store(m: EntityManager, mail: AutomaticEmail): Promise<{ messageId: string; outbox: OutboxEntry[] }> {
+  async store(m: Db, mail: AutomaticEmail): Promise<{ messageId: string; outbox: OutboxEntry[] }> {
     const id = randomUUID();
     const emailMessageId = generateEmailMessageId(
       mail.ticket.id,
@@ -40,22 +41,16 @@ export class AutomaticEmailService {
       this.config.EMAIL_THREADING_SECRET,
       this.config.EMAIL_MESSAGE_ID_DOMAIN,
     );
-    const [inserted]: { created_at: Date }[] = await m.query(
-      `INSERT INTO messages (id, ticket_id, inbox_id, channel, direction, kind, to_identity_id, subject, text,
-                             email_message_id, auto_submitted, delivery_status, metadata)
-       VALUES ($1, $2, $3, 'email', 'outbound', 'message', $4, $5, $6, $7, true, 'queued', $8::jsonb)
-       RETURNING created_at`,
-      [
-        id,
-        mail.ticket.id,
-        mail.inboxId,
-        mail.toIdentityId,
-        mail.subject,
-        mail.text,
-        emailMessageId,
-        JSON.stringify(mail.metadata),
-      ],
-    );
+    const inserted = await this.messages.with(m).insertAutomaticEmail({
+      id,
+      ticketId: mail.ticket.id,
+      inboxId: mail.inboxId,
+      toIdentityId: mail.toIdentityId,
+      subject: mail.subject,
+      text: mail.text,
+      emailMessageId,
+      metadata: mail.metadata,
+    });
     const ref = { id: mail.ticket.id, teamId: mail.ticket.teamId, assigneeId: mail.ticket.assigneeId };
     return {
       messageId: id,

@@ -1,13 +1,13 @@
 import { Inject, OnApplicationShutdown } from '@nestjs/common';
 import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { CHAT_CUSTOMER_TYPING_CHANNEL, ChatCustomerTyping, TicketEvent } from '@oq/contracts';
+import { ConversationRepository } from '@oq/database';
 import { CONFIG, LOGGER, REDIS } from '@oq/platform';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
 import { Subscription } from 'rxjs';
 import { Server, Socket } from 'socket.io';
-import { DataSource } from 'typeorm';
 import { AgentChanges } from '../agents/agent-changes';
 import { AuthenticatedAgent } from '../auth/authenticated-agent';
 import { TokenService } from '../auth/token.service';
@@ -47,7 +47,7 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
     private readonly tokens: TokenService,
     private readonly bus: TicketEventBus,
     private readonly agentChanges: AgentChanges,
-    private readonly ds: DataSource,
+    private readonly conversations: ConversationRepository,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -84,7 +84,7 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
     const result = typeof token === 'string' ? await this.tokens.authenticate(token) : null;
     if (!result?.ok) throw new Error(result ? `unauthorized: ${result.reason}` : 'unauthorized');
     const agent: AuthenticatedAgent = result.agent;
-    socket.data.agent = agent;
+    (socket.data as { agent?: AuthenticatedAgent }).agent = agent;
     await socket.join(roomsOf(agent));
     const expiry = setTimeout(
       () => socket.disconnect(true),
@@ -95,10 +95,7 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
       void this.markOfflineIfGone(agent.id);
     });
     // Connecting makes an offline agent online; an explicit "away" is left alone.
-    await this.ds.query(
-      `UPDATE agents SET presence = 'online', presence_at = now() WHERE id = $1 AND presence = 'offline'`,
-      [agent.id],
-    );
+    await this.conversations.markAgentOnline(agent.id);
     this.logger.debug({ agentId: agent.id, socketId: socket.id }, 'agent socket connected');
   }
 
@@ -107,10 +104,7 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
     try {
       const remaining = await this.server.in(`agent:${agentId}`).fetchSockets();
       if (remaining.length) return;
-      await this.ds.query(
-        `UPDATE agents SET presence = 'offline', presence_at = now() WHERE id = $1 AND presence <> 'offline'`,
-        [agentId],
-      );
+      await this.conversations.markAgentOffline(agentId);
     } catch (err) {
       // Shutting down, or a replica did not answer in time: presence is advisory, keep the last value.
       this.logger.debug({ agentId, err: (err as Error).message }, 'presence not updated on disconnect');
@@ -134,15 +128,7 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
   private async relayCustomerTyping(raw: string) {
     try {
       const typing = ChatCustomerTyping.parse(JSON.parse(raw));
-      // conversations (inbox_id, identity_id) is unique; contact_identities (kind, value) too.
-      const [row] = await this.ds.query(
-        `SELECT t.id, t.team_id, t.assignee_id
-           FROM contact_identities i
-           JOIN conversations c ON c.identity_id = i.id AND c.inbox_id = $1
-           JOIN tickets t ON t.id = c.ticket_id
-          WHERE i.kind = $2 AND i.value = $3`,
-        [typing.inboxId, typing.identity.kind, typing.identity.value],
-      );
+      const row = await this.conversations.ticketOf(typing.inboxId, typing.identity.kind, typing.identity.value);
       if (!row) return;
       this.server.local
         .to(ticketEventRooms({ teamId: row.team_id, assigneeId: row.assignee_id }))

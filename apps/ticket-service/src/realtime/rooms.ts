@@ -2,7 +2,7 @@ import { TicketEvent } from '@oq/contracts';
 import { AuthenticatedAgent } from '../auth/authenticated-agent';
 
 /**
- * Socket rooms mirror the visibility rule in permissions/ticket-visibility.ts:
+ * Socket rooms mirror the visibility rule (libs/database repositories/visibility.ts):
  * an admin sees everything (room `admins`), an agent sees their teams' tickets
  * (`team:<id>`) and tickets assigned to them (`agent:<id>`). A ticket event goes to
  * exactly the rooms of those who may see that ticket, so `canSeeTicket(agent, event)`

@@ -9,6 +9,7 @@ import {
   statusAfterAssignment,
   TicketCommand,
 } from '@oq/contracts';
+import { ConversationRepository, EscalatedTicketRow, MessageRepository, TicketRepository } from '@oq/database';
 import { CONFIG, JobHandler, LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
@@ -18,17 +19,7 @@ import { SlaClockService } from './sla-clock.service';
 
 const RANK: Record<string, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
 
-interface TicketRow {
-  id: string;
-  number: string;
-  subject: string;
-  status: string;
-  priority: string;
-  team_id: string;
-  assignee_id: string | null;
-  channel: string;
-  inbox_id: string | null;
-}
+type TicketRow = EscalatedTicketRow;
 
 type Action = TicketCommand['actions'][number];
 
@@ -43,6 +34,9 @@ type Action = TicketCommand['actions'][number];
 export class EscalationConsumer {
   constructor(
     private readonly ds: DataSource,
+    private readonly tickets: TicketRepository,
+    private readonly messages: MessageRepository,
+    private readonly conversations: ConversationRepository,
     private readonly outbox: OutboxService,
     private readonly sla: SlaClockService,
     @Inject(CONFIG) private readonly config: Config,
@@ -52,21 +46,13 @@ export class EscalationConsumer {
   @JobHandler(JobName.TicketCommand)
   async handle(cmd: TicketCommand): Promise<{ applied: boolean }> {
     return this.ds.transaction(async (m) => {
-      const [t] = (await m.query(
-        `SELECT id, number, subject, status, priority, team_id, assignee_id, channel, inbox_id
-           FROM tickets WHERE id = $1 FOR NO KEY UPDATE`,
-        [cmd.ticketId],
-      )) as TicketRow[];
+      const tickets = this.tickets.with(m);
+      const t = await tickets.lockForCommand(cmd.ticketId);
       if (!t) {
         this.logger.warn({ commandId: cmd.commandId, ticketId: cmd.ticketId }, 'ticket command for unknown ticket');
         return { applied: false };
       }
-      const fresh = await m.query(
-        `INSERT INTO applied_ticket_commands (command_id, ticket_id) VALUES ($1, $2)
-         ON CONFLICT (command_id) DO NOTHING RETURNING command_id`,
-        [cmd.commandId, t.id],
-      );
-      if (!fresh.length) return { applied: false };
+      if (!(await tickets.recordCommand(cmd.commandId, t.id))) return { applied: false };
 
       const done: Record<string, unknown>[] = [];
       const events: OutboxEntry[] = [];
@@ -78,26 +64,19 @@ export class EscalationConsumer {
         done.push({ kind: action.kind, ...result });
       }
       const changed = t.priority !== before.priority || t.team_id !== before.team_id;
-      if (changed || t.assignee_id !== before.assignee_id)
-        await m.query(
-          `UPDATE tickets SET priority = $2, team_id = $3, assignee_id = $4, version = version + 1,
-                        updated_at = now() WHERE id = $1`,
-          [t.id, t.priority, t.team_id, t.assignee_id],
-        );
+      if (changed || t.assignee_id !== before.assignee_id) await tickets.applyEscalation(t.id, t);
       if (t.status !== before.status) {
-        await m.query(`UPDATE tickets SET status = $2 WHERE id = $1`, [t.id, t.status]);
+        await tickets.setEscalatedStatus(t.id, t.status);
         await this.sla.onStatusChange(m, t.id, before.status, t.status);
       }
       // A raised priority re-targets the running clocks (the refresh re-selects the policy too).
       if (changed) await this.sla.onPriorityChange(m, t.id);
-      await m.query(
-        `INSERT INTO ticket_audit (ticket_id, actor_type, action, changes) VALUES ($1, 'system', 'sla_escalation', $2::jsonb)`,
-        [t.id, JSON.stringify({ commandId: cmd.commandId, reason: cmd.reason, actions: done })],
-      );
-      await m.query(`UPDATE applied_ticket_commands SET result = $2::jsonb WHERE command_id = $1`, [
-        cmd.commandId,
-        JSON.stringify(done),
-      ]);
+      await tickets.writeAudit(t.id, null, 'sla_escalation', {
+        commandId: cmd.commandId,
+        reason: cmd.reason,
+        actions: done,
+      });
+      await tickets.recordCommandResult(cmd.commandId, done);
       const ref: TicketRef = { id: t.id, teamId: t.team_id, assigneeId: t.assignee_id };
       if (changed || t.assignee_id !== before.assignee_id)
         events.push(
@@ -126,14 +105,13 @@ export class EscalationConsumer {
         t.priority = a.priority;
         return { priority: a.priority };
       case 'move_team': {
-        const [team] = await m.query(`SELECT id FROM teams WHERE id = $1`, [a.teamId]);
-        if (!team) return { skipped: `team ${a.teamId} does not exist` };
+        if (!(await this.tickets.with(m).teamExists(a.teamId))) return { skipped: `team ${a.teamId} does not exist` };
         t.team_id = a.teamId;
         return { teamId: a.teamId };
       }
       case 'assign': {
-        const [agent] = await m.query(`SELECT id FROM agents WHERE id = $1 AND active`, [a.agentId]);
-        if (!agent) return { skipped: `agent ${a.agentId} does not exist or is inactive` };
+        if (!(await this.tickets.with(m).activeAgentExists(a.agentId)))
+          return { skipped: `agent ${a.agentId} does not exist or is inactive` };
         t.assignee_id = a.agentId;
         // Assignment opens a new ticket (the lifecycle: new → open on first reply or assignment).
         t.status = statusAfterAssignment(t.status);
@@ -174,12 +152,8 @@ export class EscalationConsumer {
     cmd: TicketCommand,
     events: OutboxEntry[],
   ): Promise<Record<string, unknown>> {
-    const [inbox] = await m.query(
-      `SELECT id FROM inboxes WHERE channel = 'email' AND enabled
-        ORDER BY (id = $1) DESC, (default_team_id = $2) DESC, created_at LIMIT 1`,
-      [t.inbox_id, t.team_id],
-    );
-    if (!inbox) return { skipped: 'no enabled email inbox to send from' };
+    const inboxId = await this.conversations.with(m).automaticEmailInbox(t.inbox_id, t.team_id);
+    if (!inboxId) return { skipped: 'no enabled email inbox to send from' };
     const messageId = randomUUID();
     const now = new Date();
     const subject = `[SLA] Ticket #${t.number}: ${cmd.reason}`.slice(0, 998);
@@ -190,21 +164,16 @@ export class EscalationConsumer {
       this.config.EMAIL_THREADING_SECRET,
       this.config.EMAIL_MESSAGE_ID_DOMAIN,
     );
-    await m.query(
-      `INSERT INTO messages (id, ticket_id, inbox_id, channel, direction, kind, subject, text, metadata,
-                             email_message_id, auto_submitted, delivery_status, source_time)
-       VALUES ($1, $2, $3, 'email', 'internal', 'system', $4, $5, $6::jsonb, $7, true, 'queued', $8)`,
-      [
-        messageId,
-        t.id,
-        inbox.id,
-        subject,
-        text,
-        JSON.stringify({ to: a.email, commandId: cmd.commandId }),
-        emailId,
-        now,
-      ],
-    );
+    await this.messages.with(m).insertSupervisorEmail({
+      id: messageId,
+      ticketId: t.id,
+      inboxId,
+      subject,
+      text,
+      metadata: { to: a.email, commandId: cmd.commandId },
+      emailMessageId: emailId,
+      sourceTime: now,
+    });
     events.push(
       this.outbox.job(
         QueueName.OutboundEmail,
@@ -214,7 +183,7 @@ export class EscalationConsumer {
           messageId,
           ticketId: t.id,
           ticketNumber: Number(t.number),
-          inboxId: inbox.id,
+          inboxId,
           channel: 'email',
           attempt: 0,
           to: { kind: 'email', value: a.email },

@@ -152,7 +152,7 @@ export class TicketSlaController {
   @ApiZodResponse(200, SlaTrail, 'The clocks')
   @ApiErrors({ 404: 'No such ticket, or not visible to the caller' })
   async trail(@Param('id') id: string, @CurrentAgent() agent: AuthenticatedAgent) {
-    await assertTicketVisible(this.ds.manager, agent, id);
+    await assertTicketVisible(this.ds, agent, id);
     return this.sla.trail(id);
   }
 }

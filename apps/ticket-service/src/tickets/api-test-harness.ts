@@ -8,13 +8,17 @@ import {
   testServiceEnv,
 } from '@oq/database/testing/test-env';
 import { INBOUND_MESSAGE_VERSION, InboundMessageInput, JobName, jobOptions, QueueName } from '@oq/contracts';
+import { execute, maybeOne, one, rows, sql } from '@oq/database';
 import { QueueService, createHttpApp } from '@oq/platform';
+import type { Job } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../app.module';
 import { TokenService } from '../auth/token.service';
 
 export interface ApiResponse {
   status: number;
+  // Test support: specs read response bodies as the API documents them, without declaring each shape.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
   headers: Headers;
 }
@@ -41,31 +45,35 @@ export class ApiHarness {
     await this.app.listen({ port: 0, host: '127.0.0.1' });
     this.base = await this.app.getUrl();
     this.ds = this.app.get(DataSource);
-    const [a, b] = await this.ds.query(`INSERT INTO teams (name) VALUES ('Payments'), ('Security') RETURNING id`);
+    // Fixtures, written directly (the services under test own these tables' repositories).
+    const [a, b] = await rows<{ id: string }>(
+      this.ds,
+      sql`INSERT INTO teams (name) VALUES ('Payments'), ('Security') RETURNING id`,
+    );
     this.ids.teamA = a.id;
     this.ids.teamB = b.id;
-    const agents = await this.ds.query(
-      `INSERT INTO agents (email, name, password_hash, role) VALUES
+    const agents = await rows<{ id: string }>(
+      this.ds,
+      sql`INSERT INTO agents (email, name, password_hash, role) VALUES
          ('alice@example.com', 'Alice', 'x', 'agent'), ('bob@example.com', 'Bob', 'x', 'agent'),
          ('boss@example.com', 'Boss', 'x', 'admin'), ('carol@example.com', 'Carol', 'x', 'agent') RETURNING id`,
     );
-    [this.ids.alice, this.ids.bob, this.ids.admin, this.ids.carol] = agents.map((r: { id: string }) => r.id);
-    await this.ds.query(`INSERT INTO agent_teams VALUES ($1, $2), ($3, $4), ($5, $2)`, [
-      this.ids.alice,
-      this.ids.teamA,
-      this.ids.bob,
-      this.ids.teamB,
-      this.ids.carol,
-    ]);
+    [this.ids.alice, this.ids.bob, this.ids.admin, this.ids.carol] = agents.map((r) => r.id);
+    await execute(
+      this.ds,
+      sql`INSERT INTO agent_teams VALUES (${this.ids.alice}, ${this.ids.teamA}), (${this.ids.bob}, ${this.ids.teamB}),
+                                         (${this.ids.carol}, ${this.ids.teamA})`,
+    );
     for (const [channel, address] of [
       ['email', 'support@wallet.example'],
       ['whatsapp', '15550001111'],
       ['voice', '+15550002222'],
       ['chat', 'widget-key'],
     ]) {
-      const [inbox] = await this.ds.query(
-        `INSERT INTO inboxes (name, channel, address, default_team_id) VALUES ($1, $2, $3, $4) RETURNING id`,
-        [`${channel} inbox`, channel, address, this.ids.teamA],
+      const inbox = await one<{ id: string }>(
+        this.ds,
+        sql`INSERT INTO inboxes (name, channel, address, default_team_id)
+            VALUES (${`${channel} inbox`}, ${channel}, ${address}, ${this.ids.teamA}) RETURNING id`,
       );
       this.ids[`inbox_${channel}`] = inbox.id;
     }
@@ -119,6 +127,7 @@ export class ApiHarness {
       ...overrides,
     });
     if (res.status !== 201) throw new Error(`create ticket: ${res.status} ${JSON.stringify(res.body)}`);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- the ticket view, read freely by specs (ApiResponse.body)
     return res.body;
   }
 
@@ -137,10 +146,10 @@ export class ApiHarness {
         jobOptions(JobName.InboundMessage, { jobId: randomUUID() }),
       );
     for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 25))) {
-      const [row] = await this.ds.query(`SELECT ticket_id FROM messages WHERE inbox_id = $1 AND external_id = $2`, [
-        payload.inboxId,
-        payload.externalId,
-      ]);
+      const row = await maybeOne<{ ticket_id: string }>(
+        this.ds,
+        sql`SELECT ticket_id FROM messages WHERE inbox_id = ${payload.inboxId} AND external_id = ${payload.externalId}`,
+      );
       if (row) return row.ticket_id;
     }
     throw new Error(`inbound message ${payload.externalId} was never stored`);
@@ -152,16 +161,25 @@ export class ApiHarness {
     const deadline = Date.now() + 3000;
     let types: string[] = [];
     while (Date.now() < deadline) {
-      const jobs = await q.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
-      types = jobs.filter((j) => j?.data?.ticketId === ticketId).map((j) => j.data.type);
+      const jobs: (Job<{ ticketId?: string; type: string }> | undefined)[] = await q.getJobs([
+        'waiting',
+        'delayed',
+        'active',
+        'completed',
+        'failed',
+        'prioritized',
+      ]);
+      types = jobs.filter((j) => j?.data?.ticketId === ticketId).map((j) => j!.data.type);
       if (types.length) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     return types;
   }
 
+  // The payload as each job's contract has it: specs read it freely, like ApiResponse.body.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   outbox(): Promise<{ queue: string; job_name: string; job_id: string | null; payload: any }[]> {
-    return this.ds.query(`SELECT queue, job_name, job_id, payload FROM outbox ORDER BY id`);
+    return rows(this.ds, sql`SELECT queue, job_name, job_id, payload FROM outbox ORDER BY id`);
   }
 }
 

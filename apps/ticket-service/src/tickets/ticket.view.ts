@@ -1,37 +1,6 @@
-/** The columns every ticket read selects, and their JSON shape for the API. */
-export const TICKET_COLUMNS = `t.id, t.number, t.subject, t.status, t.priority, t.type, t.category_id, t.tags, t.team_id,
-  t.assignee_id, t.requester_id, t.channel, t.inbox_id, t.follow_up_of_id, t.merged_into_id, t.version,
-  t.next_due_at, t.first_reply_at, t.solved_at, t.closed_at, t.last_customer_message_at, t.last_agent_reply_at,
-  t.customer_message_count, t.agent_reply_count, t.created_at, t.updated_at`;
-
-export interface TicketRow {
-  id: string;
-  number: string | number;
-  subject: string;
-  status: string;
-  priority: string;
-  type: string;
-  category_id: string | null;
-  tags: string[];
-  team_id: string;
-  assignee_id: string | null;
-  requester_id: string;
-  channel: string;
-  inbox_id: string | null;
-  follow_up_of_id: string | null;
-  merged_into_id: string | null;
-  version: number;
-  next_due_at: Date | null;
-  first_reply_at: Date | null;
-  solved_at: Date | null;
-  closed_at: Date | null;
-  last_customer_message_at: Date | null;
-  last_agent_reply_at: Date | null;
-  customer_message_count: number;
-  agent_reply_count: number;
-  created_at: Date;
-  updated_at: Date;
-}
+import type { TicketRow } from '@oq/database';
+/** A tickets row as the repositories read it (libs/database TicketRow), and its JSON shape for the API. */
+export type { TicketRow };
 
 export type TicketView = ReturnType<typeof toTicketView>;
 
@@ -65,11 +34,6 @@ export function toTicketView(r: TicketRow) {
     updatedAt: r.updated_at,
   };
 }
-
-export const MESSAGE_COLUMNS = `m.id, m.ticket_id, m.inbox_id, m.channel, m.direction, m.kind, m.author_agent_id,
-  m.author_contact_id, m.to_identity_id, m.external_id, m.revision, m.subject, m.text, m.html, m.attachments,
-  m.metadata, m.email_message_id, m.auto_submitted, m.delivery_status, m.delivery_reason, m.delivery_error_code,
-  m.source_time, m.created_at, m.updated_at, m.sender_name, m.sender_address, m.sender_header`;
 
 export function toMessageView(r: Record<string, unknown>) {
   return {

@@ -15,24 +15,22 @@ import {
   isTicketStatus,
   maskCardNumbers,
   statusAfterAssignment,
-  statusTimestampsSql,
 } from '@oq/contracts';
-import { DataSource, EntityManager } from 'typeorm';
+import {
+  ConversationRepository,
+  Db,
+  MessageRepository,
+  TicketListFilter,
+  TicketRepository,
+  TicketRow,
+} from '@oq/database';
+import { DataSource } from 'typeorm';
 import { ContactResolverService } from '../contacts/contact-resolver.service';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
 import { SlaClockService } from '../sla/sla-clock.service';
-import { writeTicketAudit } from './ticket-audit';
 import { CreateTicketBody, MergeTicketBody, TicketListQuery, UpdateTicketBody } from './ticket.dto';
-import {
-  MESSAGE_COLUMNS,
-  TICKET_COLUMNS,
-  TicketRow,
-  decodeCursor,
-  encodeCursor,
-  toMessageView,
-  toTicketView,
-} from './ticket.view';
-import { Viewer, visibleIdentitySql, visibleTicketSql } from './viewer';
+import { decodeCursor, encodeCursor, toMessageView, toTicketView } from './ticket.view';
+import { Viewer } from './viewer';
 
 /**
  * Ticket reads and agent changes. Every change takes the row lock, checks the
@@ -43,55 +41,44 @@ import { Viewer, visibleIdentitySql, visibleTicketSql } from './viewer';
 export class TicketsService {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
+    private readonly tickets: TicketRepository,
+    private readonly messages: MessageRepository,
+    private readonly conversations: ConversationRepository,
     private readonly outbox: OutboxService,
     private readonly contacts: ContactResolverService,
     private readonly sla: SlaClockService,
   ) {}
 
   /** The ticket if the viewer may see it; 404 otherwise (an invisible ticket does not exist). */
-  async findVisible(
-    viewer: Viewer,
-    id: string,
-    manager: EntityManager = this.ds.manager,
-    lock = false,
-  ): Promise<TicketRow> {
-    const params: unknown[] = [id];
-    const [row] = await manager.query(
-      `SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = $1 AND ${visibleTicketSql('t', viewer, params)}${lock ? ' FOR UPDATE' : ''}`,
-      params,
-    );
+  async findVisible(viewer: Viewer, id: string, db: Db = this.ds, lock = false): Promise<TicketRow> {
+    const row = await this.tickets.with(db).findVisible(viewer, id, lock);
     if (!row) throw new NotFoundException(`ticket ${id} not found`);
     return row;
   }
 
   async list(viewer: Viewer, query: TicketListQuery) {
-    const params: unknown[] = [];
-    const where: string[] = [visibleTicketSql('t', viewer, params)];
-    const p = (v: unknown) => (params.push(v), `$${params.length}`);
-    if (query.status) where.push(`t.status = ANY(${p(query.status)}::text[])`);
-    if (query.channel) where.push(`t.channel = ANY(${p(query.channel)}::text[])`);
-    if (query.priority) where.push(`t.priority = ANY(${p(query.priority)}::text[])`);
-    if (query.teamId) where.push(`t.team_id = ${p(query.teamId)}`);
-    if (query.assignee === 'unassigned') where.push(`t.assignee_id IS NULL`);
-    else if (query.assignee) where.push(`t.assignee_id = ${p(query.assignee === 'me' ? viewer.id : query.assignee)}`);
-    if (query.requesterId) where.push(`t.requester_id = ${p(query.requesterId)}`);
-    if (query.tag) where.push(`t.tags @> ARRAY[${p(query.tag)}::text]`);
-    if (query.categoryId) where.push(`t.category_id = ${p(query.categoryId)}`);
+    const filter: TicketListFilter = {
+      status: query.status,
+      channel: query.channel,
+      priority: query.priority,
+      teamId: query.teamId,
+      assigneeId: query.assignee === 'unassigned' ? null : query.assignee === 'me' ? viewer.id : query.assignee,
+      requesterId: query.requesterId,
+      tag: query.tag,
+      categoryId: query.categoryId,
+      limit: query.limit + 1,
+    };
     if (query.q) {
       const num = /^#?(\d{1,15})$/.exec(query.q);
-      if (num) where.push(`t.number = ${p(num[1])}::bigint`);
-      else where.push(`t.subject ILIKE ${p(query.q.replace(/[\\%_]/g, (c) => `\\${c}`) + '%')}`);
+      if (num) filter.number = num[1];
+      else filter.subjectPrefix = query.q;
     }
     if (query.cursor) {
       const c = decodeCursor(query.cursor, 2);
       if (!c) throw badCursor();
-      where.push(`(t.updated_at, t.id) < (${p(c[0])}::timestamptz, ${p(c[1])}::uuid)`);
+      filter.after = [c[0], c[1]];
     }
-    const rows = await this.ds.query(
-      `SELECT ${TICKET_COLUMNS}, t.updated_at::text AS updated_key FROM tickets t
-        WHERE ${where.join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT ${p(query.limit + 1)}`,
-      params,
-    );
+    const rows = await this.tickets.listVisible(viewer, filter);
     const more = rows.length > query.limit;
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
@@ -101,37 +88,23 @@ export class TicketsService {
   /** The ticket with its whole timeline: messages, notes and call logs in order, participants, audit, links. */
   async get(viewer: Viewer, id: string) {
     const ticket = await this.findVisible(viewer, id);
-    const participantParams: unknown[] = [id];
-    const shown = visibleIdentitySql('ci', viewer, participantParams);
     const [messages, participants, audit, followUps, mergedFrom] = await Promise.all([
-      this.ds.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.ticket_id = $1 ORDER BY m.created_at, m.id`, [
-        id,
-      ]),
-      this.ds.query(
-        `SELECT p.contact_id, p.role, c.name,
-                coalesce((SELECT json_agg(json_build_object('id', ci.id, 'kind', ci.kind, 'value', ci.value) ORDER BY ci.created_at)
-                            FROM contact_identities ci WHERE ci.contact_id = c.id AND ${shown}), '[]') AS identities
-           FROM ticket_participants p JOIN contacts c ON c.id = p.contact_id
-          WHERE p.ticket_id = $1 ORDER BY p.role DESC, c.created_at`,
-        participantParams,
-      ),
-      this.ds.query(
-        `SELECT id, actor_type, actor_agent_id, action, changes, created_at FROM ticket_audit WHERE ticket_id = $1 ORDER BY id`,
-        [id],
-      ),
+      this.messages.timeline(id),
+      this.tickets.participants(viewer, id),
+      this.tickets.auditTrail(id),
       this.linkedTickets(viewer, 'follow_up_of_id', id),
       this.linkedTickets(viewer, 'merged_into_id', id),
     ]);
     return {
       ...toTicketView(ticket),
-      participants: participants.map((r: Record<string, unknown>) => ({
+      participants: participants.map((r) => ({
         contactId: r.contact_id,
         role: r.role,
         name: r.name,
         identities: r.identities,
       })),
       messages: messages.map(toMessageView),
-      audit: audit.map((r: Record<string, unknown>) => ({
+      audit: audit.map((r) => ({
         id: Number(r.id),
         actorType: r.actor_type,
         actorAgentId: r.actor_agent_id,
@@ -146,13 +119,8 @@ export class TicketsService {
 
   /** Linked tickets the viewer may see (a follow-up may have moved to another team). */
   private async linkedTickets(viewer: Viewer, column: 'follow_up_of_id' | 'merged_into_id', id: string) {
-    const params: unknown[] = [id];
-    const rows = await this.ds.query(
-      `SELECT t.id, t.number, t.subject, t.status, t.created_at FROM tickets t
-        WHERE t.${column} = $1 AND ${visibleTicketSql('t', viewer, params)} ORDER BY t.created_at`,
-      params,
-    );
-    return rows.map((r: Record<string, unknown>) => ({
+    const rows = await this.tickets.linkedVisible(viewer, column, id);
+    return rows.map((r) => ({
       id: r.id,
       number: Number(r.number),
       subject: r.subject,
@@ -164,6 +132,7 @@ export class TicketsService {
   /** A ticket opened by an agent for a customer (a phone call logged by hand, a walk-in, a forwarded letter). */
   async create(viewer: Viewer, body: CreateTicketBody) {
     const id = await this.ds.transaction(async (m) => {
+      const tickets = this.tickets.with(m);
       const inbox = await this.resolveInbox(m, body.channel, body.inboxId);
       const teamId = body.teamId ?? inbox?.default_team_id ?? viewer.teamIds[0];
       if (!teamId) throw new UnprocessableEntityException('no team: give teamId (there is no inbox for this channel)');
@@ -181,86 +150,65 @@ export class TicketsService {
         { name: body.requester.name || undefined, verified: false },
       );
       const now = new Date();
-      const [t] = await m.query(
-        `INSERT INTO tickets (subject, status, priority, type, category_id, tags, team_id, assignee_id, requester_id,
-                              channel, inbox_id, customer_message_count, last_customer_message_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12) RETURNING id, number`,
-        [
-          maskCardNumbers(body.subject),
-          body.assigneeId ? statusAfterAssignment(INITIAL_TICKET_STATUS) : INITIAL_TICKET_STATUS,
-          body.priority,
-          body.type,
-          body.categoryId ?? null,
-          dedupe(body.tags),
-          teamId,
-          body.assigneeId ?? null,
-          requester.contactId,
-          body.channel,
-          inbox?.id ?? null,
-          now,
-        ],
-      );
-      await m.query(`INSERT INTO ticket_participants (ticket_id, contact_id, role) VALUES ($1, $2, 'requester')`, [
-        t.id,
-        requester.contactId,
-      ]);
+      const t = await tickets.insert({
+        subject: maskCardNumbers(body.subject),
+        status: body.assigneeId ? statusAfterAssignment(INITIAL_TICKET_STATUS) : INITIAL_TICKET_STATUS,
+        priority: body.priority,
+        type: body.type,
+        categoryId: body.categoryId ?? null,
+        tags: dedupe(body.tags),
+        teamId,
+        assigneeId: body.assigneeId ?? null,
+        requesterId: requester.contactId,
+        channel: body.channel,
+        inboxId: inbox?.id ?? null,
+        lastCustomerMessageAt: now,
+      });
+      await tickets.addRequester(t.id, requester.contactId);
       const named = [requester.identityId];
       for (const cc of body.cc) {
         const c = await this.contacts.findOrCreate(m, cc, { verified: false });
         named.push(c.identityId);
         if (c.contactId === requester.contactId) continue;
-        await m.query(
-          `INSERT INTO ticket_participants (ticket_id, contact_id, role) VALUES ($1, $2, 'cc') ON CONFLICT DO NOTHING`,
-          [t.id, c.contactId],
-        );
+        await tickets.addCc(t.id, c.contactId);
       }
       // The customer's side of the conversation, recorded by the agent: customer content, masked like any
       // inbound message (the agent's own replies and notes are refused with a card number instead).
       const call = body.callLog;
-      const [msg] = await m.query(
-        `INSERT INTO messages (ticket_id, inbox_id, channel, direction, kind, author_contact_id, subject, text, metadata,
-                               source_time, sender_name, sender_address)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12) RETURNING id`,
-        [
-          t.id,
-          inbox?.id ?? null,
-          body.channel,
-          call?.direction === 'outbound' ? 'outbound' : 'inbound',
-          call ? 'call_log' : 'message',
-          requester.contactId,
-          maskCardNumbers(body.subject) || null,
-          maskCardNumbers(call ? call.notes : body.message!.text),
-          JSON.stringify({
-            loggedByAgentId: viewer.id,
-            // What the agent typed is theirs to see; the contacts' other identities are not (permissions/).
-            namedIdentityIds: [...new Set(named)],
-            ...(call && {
-              call: {
-                direction: call.direction,
-                disposition: call.disposition,
-                startedAt: call.startedAt ?? now.toISOString(),
-                durationSec: call.durationSec,
-              },
-            }),
+      const msgId = await this.messages.with(m).insertLogged({
+        ticketId: t.id,
+        inboxId: inbox?.id ?? null,
+        channel: body.channel,
+        direction: call?.direction === 'outbound' ? 'outbound' : 'inbound',
+        kind: call ? 'call_log' : 'message',
+        authorContactId: requester.contactId,
+        subject: maskCardNumbers(body.subject) || null,
+        text: maskCardNumbers(call ? call.notes : body.message!.text),
+        metadata: {
+          loggedByAgentId: viewer.id,
+          // What the agent typed is theirs to see; the contacts' other identities are not (permissions/).
+          namedIdentityIds: [...new Set(named)],
+          ...(call && {
+            call: {
+              direction: call.direction,
+              disposition: call.disposition,
+              startedAt: call.startedAt ?? now.toISOString(),
+              durationSec: call.durationSec,
+            },
           }),
-          call?.startedAt ?? now,
-          // The customer's side: sent as the requester the agent named (an outbound call has no customer sender).
-          call?.direction === 'outbound' ? null : body.requester.name || null,
-          call?.direction === 'outbound' ? null : body.requester.value,
-        ],
-      );
+        },
+        sourceTime: call?.startedAt ?? now,
+        // The customer's side: sent as the requester the agent named (an outbound call has no customer sender).
+        senderName: call?.direction === 'outbound' ? null : body.requester.name || null,
+        senderAddress: call?.direction === 'outbound' ? null : body.requester.value,
+      });
       // A ticket opened on an (inbox, identity) pair binds that conversation to it.
-      if (inbox && identityKindsFor(inbox.channel).includes(body.requester.kind)) {
-        await m.query(
-          `INSERT INTO conversations (inbox_id, identity_id, ticket_id) VALUES ($1, $2, $3)
-           ON CONFLICT (inbox_id, identity_id) DO UPDATE SET ticket_id = EXCLUDED.ticket_id, updated_at = now()`,
-          [inbox.id, requester.identityId, t.id],
-        );
-      }
+      if (inbox && identityKindsFor(inbox.channel).includes(body.requester.kind))
+        await this.conversations.with(m).bindToTicket(inbox.id, requester.identityId, t.id);
       // SLA clocks start with the ticket (a logged outbound call is not a customer waiting).
       if (call?.direction === 'outbound') await this.sla.onTicketCreated(m, t.id, now);
       else await this.sla.onCustomerMessage(m, t.id, new Date(call?.startedAt ?? now));
-      await writeTicketAudit(m, t.id, viewer.id, 'created', {
+      await tickets.writeAudit(t.id, viewer.id, 'created', {
         channel: body.channel,
         requesterId: requester.contactId,
         teamId,
@@ -275,12 +223,12 @@ export class TicketsService {
           byAgentId: viewer.id,
         }),
         this.outbox.ticketEvent('message.created', ref, {
-          messageId: msg.id,
+          messageId: msgId,
           direction: 'inbound',
           kind: call ? 'call_log' : 'message',
         }),
       ]);
-      return t.id as string;
+      return t.id;
     });
     return this.get(viewer, id);
   }
@@ -327,16 +275,11 @@ export class TicketsService {
         if (JSON.stringify(before) !== JSON.stringify(v)) changes[k] = [before, v];
       }
       if (!Object.keys(changes).length) return;
-      await m.query(
-        `UPDATE tickets SET status = $2, priority = $3, type = $4, category_id = $5, tags = $6, team_id = $7,
-                assignee_id = $8, version = version + 1, updated_at = now(), ${statusTimestampsSql('$2')}
-          WHERE id = $1`,
-        [id, next.status, next.priority, next.type, next.category_id, next.tags, next.team_id, next.assignee_id],
-      );
+      await this.tickets.with(m).applyAgentChanges(id, next);
       // SLA clocks move in this transaction: status pauses/resumes/fulfils, other fields re-target.
       if (changes.status) await this.sla.onStatusChange(m, id, t.status, next.status);
       else await this.sla.onPriorityChange(m, id);
-      await writeTicketAudit(m, id, viewer.id, 'updated', changes);
+      await this.tickets.with(m).writeAudit(id, viewer.id, 'updated', changes);
       const ref = { id, teamId: next.team_id, assigneeId: next.assignee_id };
       const events: OutboxEntry[] = [this.outbox.ticketEvent('ticket.updated', ref, { changes, byAgentId: viewer.id })];
       if (changes.status)
@@ -378,62 +321,25 @@ export class TicketsService {
       // The source closes whatever its status (the `merge` edges): checked against the lifecycle.
       assertTransition(source.status, 'closed', Number(source.number), 'merge');
 
-      // An UPDATE through TypeORM resolves to [rows, rowCount].
-      const [moved]: [{ id: string }[], number] = await m.query(
-        `UPDATE messages SET ticket_id = $2, updated_at = now() WHERE ticket_id = $1 RETURNING id`,
-        [sourceId, targetId],
-      );
-      await m.query(
-        `INSERT INTO ticket_participants (ticket_id, contact_id, role)
-         SELECT $2, contact_id, 'cc' FROM ticket_participants WHERE ticket_id = $1
-         ON CONFLICT (ticket_id, contact_id) DO NOTHING`,
-        [sourceId, targetId],
-      );
-      await m.query(`UPDATE conversations SET ticket_id = $2, updated_at = now() WHERE ticket_id = $1`, [
-        sourceId,
-        targetId,
-      ]);
+      const tickets = this.tickets.with(m);
+      const messages = this.messages.with(m);
+      const moved = await messages.moveToTicket(sourceId, targetId);
+      await tickets.copyParticipantsAsCc(sourceId, targetId);
+      await this.conversations.with(m).moveToTicket(sourceId, targetId);
       // The source's SLA clocks stop, each with a cancel in its trail: its work now lives on the target.
       await this.sla.onMerged(m, sourceId, target.number);
-      await m.query(
-        `UPDATE tickets SET status = 'closed', closed_at = now(), merged_into_id = $2, next_due_at = NULL,
-                customer_message_count = 0, agent_reply_count = 0, version = version + 1, updated_at = now()
-          WHERE id = $1`,
-        [sourceId, targetId],
-      );
-      await m.query(
-        `UPDATE tickets SET version = version + 1, updated_at = now(),
-                tags = array(SELECT DISTINCT x FROM unnest(tags || $2::text[]) x ORDER BY 1),
-                customer_message_count = customer_message_count + $3, agent_reply_count = agent_reply_count + $4,
-                last_customer_message_at = greatest(last_customer_message_at, $5::timestamptz),
-                last_agent_reply_at = greatest(last_agent_reply_at, $6::timestamptz),
-                first_reply_at = least(first_reply_at, $7::timestamptz)
-          WHERE id = $1`,
-        [
-          targetId,
-          source.tags,
-          source.customer_message_count,
-          source.agent_reply_count,
-          source.last_customer_message_at,
-          source.last_agent_reply_at,
-          source.first_reply_at,
-        ],
-      );
-      await m.query(
-        `INSERT INTO messages (ticket_id, direction, kind, author_agent_id, text, metadata)
-         VALUES ($1, 'internal', 'system', $2, $3, $4::jsonb)`,
-        [
-          targetId,
-          viewer.id,
-          `Ticket #${source.number} was merged into this ticket`,
-          JSON.stringify({ event: 'merged', sourceTicketId: sourceId, movedMessages: moved.length }),
-        ],
-      );
-      await writeTicketAudit(m, sourceId, viewer.id, 'merged_into', {
+      await tickets.closeAsMerged(sourceId, targetId);
+      await tickets.absorbMerged(targetId, source);
+      await messages.insertSystemNotice(targetId, viewer.id, `Ticket #${source.number} was merged into this ticket`, {
+        event: 'merged',
+        sourceTicketId: sourceId,
+        movedMessages: moved.length,
+      });
+      await tickets.writeAudit(sourceId, viewer.id, 'merged_into', {
         targetTicketId: targetId,
         movedMessages: moved.length,
       });
-      await writeTicketAudit(m, targetId, viewer.id, 'merged_from', {
+      await tickets.writeAudit(targetId, viewer.id, 'merged_from', {
         sourceTicketId: sourceId,
         movedMessages: moved.length,
       });
@@ -458,38 +364,31 @@ export class TicketsService {
     return this.get(viewer, targetId);
   }
 
-  private async resolveInbox(m: EntityManager, channel: string, inboxId?: string) {
+  private async resolveInbox(db: Db, channel: string, inboxId?: string) {
+    const tickets = this.tickets.with(db);
     if (inboxId) {
-      const [inbox] = await m.query(`SELECT id, channel, default_team_id FROM inboxes WHERE id = $1`, [inboxId]);
+      const inbox = await tickets.inboxById(inboxId);
       if (!inbox) throw new UnprocessableEntityException(`inbox ${inboxId} does not exist`);
       if (inbox.channel !== channel)
         throw new UnprocessableEntityException(`inbox ${inboxId} is a ${inbox.channel} inbox, not ${channel}`);
-      return inbox as { id: string; channel: string; default_team_id: string };
+      return inbox;
     }
-    const [inbox] = await m.query(
-      `SELECT id, channel, default_team_id FROM inboxes WHERE channel = $1 AND enabled ORDER BY created_at LIMIT 1`,
-      [channel],
-    );
-    return (inbox ?? null) as { id: string; channel: string; default_team_id: string } | null;
+    return (await tickets.firstEnabledInbox(channel)) ?? null;
   }
 
-  private async assertTeam(m: EntityManager, teamId: string) {
-    const [team] = await m.query(`SELECT 1 FROM teams WHERE id = $1`, [teamId]);
-    if (!team) throw new UnprocessableEntityException(`team ${teamId} does not exist`);
+  private async assertTeam(db: Db, teamId: string) {
+    if (!(await this.tickets.with(db).teamExists(teamId)))
+      throw new UnprocessableEntityException(`team ${teamId} does not exist`);
   }
 
-  private async assertCategory(m: EntityManager, categoryId: string) {
-    const [c] = await m.query(`SELECT active FROM categories WHERE id = $1`, [categoryId]);
-    if (!c?.active) throw new UnprocessableEntityException(`category ${categoryId} does not exist or is inactive`);
+  private async assertCategory(db: Db, categoryId: string) {
+    if (!(await this.tickets.with(db).categoryActive(categoryId)))
+      throw new UnprocessableEntityException(`category ${categoryId} does not exist or is inactive`);
   }
 
   /** An assignee must be an active agent who can see the ticket afterwards (admin, or member of its team). */
-  async assertAssignable(m: EntityManager, agentId: string, teamId: string) {
-    const [a] = await m.query(
-      `SELECT a.active, a.role, EXISTS (SELECT 1 FROM agent_teams at WHERE at.agent_id = a.id AND at.team_id = $2) AS member
-         FROM agents a WHERE a.id = $1`,
-      [agentId, teamId],
-    );
+  async assertAssignable(db: Db, agentId: string, teamId: string) {
+    const a = await this.tickets.with(db).assigneeCandidate(agentId, teamId);
     if (!a?.active) throw new UnprocessableEntityException(`agent ${agentId} does not exist or is inactive`);
     if (a.role !== 'admin' && !a.member)
       throw new UnprocessableEntityException(`agent ${agentId} is not a member of team ${teamId}`);
