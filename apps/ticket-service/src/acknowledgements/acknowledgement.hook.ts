@@ -1,5 +1,6 @@
 import { Inject, Injectable, Module, OnModuleInit } from '@nestjs/common';
 import { EmailAcknowledgementSettings, renderAcknowledgement } from '@oq/contracts';
+import { IngestRepository } from '@oq/database';
 import { LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { EntityManager } from 'typeorm';
@@ -10,18 +11,6 @@ import { OutboxEntry } from '../outbox/outbox.service';
 
 /** email-service's placeholder sender for mail without a usable From: nobody to answer. */
 const UNKNOWN_SENDER = 'unknown-sender@invalid';
-
-interface Candidate {
-  settings: unknown;
-  number: string;
-  subject: string;
-  team_id: string;
-  assignee_id: string | null;
-  email_message_id: string | null;
-  unreadable: boolean;
-  sender: string;
-  recent: string;
-}
 
 /**
  * The optional acknowledgement mail of an email inbox (settings.acknowledgement):
@@ -46,6 +35,7 @@ export class AcknowledgementHook implements OnModuleInit {
   constructor(
     private readonly hooks: IngestHooks,
     private readonly automaticEmail: AutomaticEmailService,
+    private readonly ingest: IngestRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -55,21 +45,8 @@ export class AcknowledgementHook implements OnModuleInit {
 
   async onIngest(m: EntityManager, c: IngestChange): Promise<OutboxEntry[]> {
     if (c.channel !== 'email' || !c.ticketCreated || !c.awaitsReply || c.kind !== 'message') return [];
-    // One round trip, and only for inboxes that have acknowledgements switched on. Every
-    // acknowledgement sits on a ticket of this requester created within the hour, so the
-    // count walks tickets_requester_idx and messages_ticket_idx.
-    const [row]: Candidate[] = await m.query(
-      `SELECT i.settings->'acknowledgement' AS settings, t.number, t.subject, t.team_id, t.assignee_id,
-              msg.email_message_id, (msg.metadata ? 'notice') AS unreadable, ci.value AS sender,
-              (SELECT count(*) FROM tickets pt JOIN messages a ON a.ticket_id = pt.id
-                WHERE pt.requester_id = $5 AND pt.updated_at > now() - interval '1 hour'
-                  AND a.created_at > now() - interval '1 hour' AND a.to_identity_id = $4
-                  AND a.inbox_id = $1 AND a.metadata ? 'acknowledgementOf') AS recent
-         FROM inboxes i, tickets t, messages msg, contact_identities ci
-        WHERE i.id = $1 AND t.id = $2 AND msg.id = $3 AND ci.id = $4
-          AND i.settings->'acknowledgement'->>'enabled' = 'true'`,
-      [c.inboxId, c.ticketId, c.messageId, c.senderIdentityId, c.senderContactId],
-    );
+    // One round trip, and only for inboxes that have acknowledgements switched on.
+    const row = await this.ingest.with(m).acknowledgementCandidate(c);
     if (!row) return [];
     const parsed = EmailAcknowledgementSettings.safeParse(row.settings);
     const log = { inboxId: c.inboxId, ticketId: c.ticketId, messageId: c.messageId };

@@ -9,13 +9,14 @@ import {
   QueueName,
   parseJob,
 } from '@oq/contracts';
+import { DeliveryMessageRow, DeliveryReportRepository, DeliveryReportStatus } from '@oq/database';
 import { JobHandler } from '@oq/platform';
 import { Job } from 'bullmq';
 import { DataSource, EntityManager } from 'typeorm';
 import { DeadLetterService } from '../dead-letters/dead-letter.service';
 import { OutboxService } from '../outbox/outbox.service';
 
-type Status = 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+type Status = DeliveryReportStatus;
 const RANK: Record<Exclude<Status, 'failed'>, number> = { queued: 0, sent: 1, delivered: 2, read: 3 };
 
 /** Forward only: queued < sent < delivered < read; failed from anything but read; failed is final. */
@@ -26,23 +27,7 @@ export function deliveryMoves(from: Status | null, to: Status): boolean {
   return RANK[to] > RANK[from];
 }
 
-interface MessageRow {
-  id: string;
-  inbox_id: string;
-  delivery_status: Status | null;
-  provider_message_id: string | null;
-  ticket_id: string;
-  team_id: string;
-  assignee_id: string | null;
-}
-
-interface ParkedRow {
-  id: string;
-  status: Status;
-  reason: string | null;
-  error_code: string | null;
-  occurred_at: Date;
-}
+type MessageRow = DeliveryMessageRow;
 
 export type DeliveryOutcome =
   | { status: 'applied' | 'stale'; messageId: string; deliveryStatus: Status | null }
@@ -50,15 +35,6 @@ export type DeliveryOutcome =
   | { status: 'dead_letter'; reason: string };
 
 export type WatermarkOutcome = { status: 'watermark'; moved: string[] } | { status: 'dead_letter'; reason: string };
-
-/** Which statuses a watermark may move forward from (the partial index messages_watermark_idx covers both lists). */
-const WATERMARK_FROM: Record<DeliveryWatermark['status'], string> = {
-  delivered: `m.delivery_status = 'sent'`,
-  read: `m.delivery_status IN ('sent','delivered')`,
-};
-
-const SELECT_MESSAGE = `SELECT m.id, m.inbox_id, m.delivery_status, m.provider_message_id, m.ticket_id, t.team_id, t.assignee_id
-  FROM messages m JOIN tickets t ON t.id = m.ticket_id`;
 
 /**
  * Applies DeliveryReports to outbound messages. A provider callback can outrun
@@ -72,6 +48,7 @@ export class DeliveryConsumer {
     private readonly ds: DataSource,
     private readonly outbox: OutboxService,
     private readonly deadLetters: DeadLetterService,
+    private readonly reports: DeliveryReportRepository,
   ) {}
 
   @JobHandler(JobName.DeliveryReport, { raw: true })
@@ -102,16 +79,7 @@ export class DeliveryConsumer {
    */
   async applyRetry(m: EntityManager, r: DeliveryRetry): Promise<{ status: 'applied' | 'stale'; messageId: string }> {
     const retry = { attempts: r.attempts, lastError: r.lastError, nextAttemptAt: r.nextAttemptAt, at: r.occurredAt };
-    // TypeORM answers an UPDATE … RETURNING with [rows, affected].
-    const [rows]: [MessageRow[], number] = await m.query(
-      `UPDATE messages m SET metadata = m.metadata || jsonb_build_object('retry', $2::jsonb), updated_at = now()
-         FROM tickets t
-        WHERE m.id = $1 AND t.id = m.ticket_id AND m.delivery_status = 'queued'
-          AND coalesce((m.metadata->'retry'->>'attempts')::int, 0) < $3
-       RETURNING m.id, m.inbox_id, m.delivery_status, m.provider_message_id, m.ticket_id, t.team_id, t.assignee_id`,
-      [r.messageId, JSON.stringify(retry), r.attempts],
-    );
-    const msg = rows[0];
+    const msg = await this.reports.with(m).recordRetry(r.messageId, retry, r.attempts);
     if (!msg) return { status: 'stale', messageId: r.messageId };
     await this.outbox.write(m, [
       this.outbox.ticketEvent(
@@ -152,16 +120,7 @@ export class DeliveryConsumer {
    * already-read messages are not touched, and a conversation we never wrote to is a no-op.
    */
   async applyWatermark(m: EntityManager, w: DeliveryWatermark): Promise<WatermarkOutcome> {
-    const rows: MessageRow[] = await m.query(
-      `${SELECT_MESSAGE}
-        JOIN contact_identities ci ON ci.id = m.to_identity_id
-       WHERE m.inbox_id = $1 AND ci.kind = $2 AND ci.value = $3
-         AND m.direction = 'outbound' AND ${WATERMARK_FROM[w.status]}
-         AND coalesce((m.metadata->'delivery'->>'sent')::timestamptz, m.created_at) <= $4
-       ORDER BY m.created_at, m.id
-       FOR UPDATE OF m`,
-      [w.inboxId, w.to.kind, w.to.value, w.watermark],
-    );
+    const rows = await this.reports.with(m).watermarkCandidates(w);
     const moved: string[] = [];
     for (const row of rows) {
       const r = await this.move(m, row, w.status, undefined, undefined, w.occurredAt);
@@ -171,14 +130,12 @@ export class DeliveryConsumer {
   }
 
   async apply(m: EntityManager, report: DeliveryReport, jobId: string | null, raw: unknown): Promise<DeliveryOutcome> {
-    if (report.providerMessageId)
-      await m.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-        `delivery|${report.inboxId}|${report.providerMessageId}`,
-      ]);
+    const reports = this.reports.with(m);
+    if (report.providerMessageId) await reports.lockProviderMessage(report.inboxId, report.providerMessageId);
 
     if (report.messageId) {
-      const rows: MessageRow[] = await m.query(`${SELECT_MESSAGE} WHERE m.id = $1 FOR UPDATE OF m`, [report.messageId]);
-      if (!rows.length) {
+      const found = await reports.findForUpdate(report.messageId);
+      if (!found) {
         const reason = `no message ${report.messageId}`;
         await this.deadLetters.record(
           { queue: QueueName.Delivery, jobName: JobName.DeliveryReport, jobId, payload: raw, reason },
@@ -186,19 +143,15 @@ export class DeliveryConsumer {
         );
         return { status: 'dead_letter', reason };
       }
-      let msg = rows[0];
+      let msg = found;
       if (report.providerMessageId && !msg.provider_message_id) {
-        await m.query('UPDATE messages SET provider_message_id = $2 WHERE id = $1', [msg.id, report.providerMessageId]);
+        await reports.setProviderMessageId(msg.id, report.providerMessageId);
         msg = { ...msg, provider_message_id: report.providerMessageId };
       }
       const outcome = await this.move(m, msg, report.status, report.reason, report.errorCode, report.occurredAt);
       if (msg.provider_message_id) {
         // Reports that arrived before we knew the provider id, in the order they happened.
-        const [parked]: [ParkedRow[]] = await m.query(
-          `DELETE FROM parked_delivery_reports WHERE inbox_id = $1 AND provider_message_id = $2
-           RETURNING id, status, reason, error_code, occurred_at`,
-          [msg.inbox_id, msg.provider_message_id],
-        );
+        const parked = await reports.takeParked(msg.inbox_id, msg.provider_message_id);
         parked.sort((a, b) => a.occurred_at.getTime() - b.occurred_at.getTime() || Number(a.id) - Number(b.id));
         let current = outcome.deliveryStatus;
         for (const p of parked) {
@@ -217,26 +170,20 @@ export class DeliveryConsumer {
       return outcome;
     }
 
-    const rows: MessageRow[] = await m.query(
-      `${SELECT_MESSAGE} WHERE m.inbox_id = $1 AND m.provider_message_id = $2 FOR UPDATE OF m`,
-      [report.inboxId, report.providerMessageId],
-    );
-    if (!rows.length) {
-      await m.query(
-        `INSERT INTO parked_delivery_reports (inbox_id, provider_message_id, status, reason, error_code, occurred_at)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [
-          report.inboxId,
-          report.providerMessageId,
-          report.status,
-          report.reason ?? null,
-          report.errorCode ?? null,
-          report.occurredAt,
-        ],
-      );
+    // No message id: the payload schema then requires the provider's.
+    const byProvider = await reports.findByProviderIdForUpdate(report.inboxId, report.providerMessageId!);
+    if (!byProvider) {
+      await reports.park({
+        inboxId: report.inboxId,
+        providerMessageId: report.providerMessageId!,
+        status: report.status,
+        reason: report.reason ?? null,
+        errorCode: report.errorCode ?? null,
+        occurredAt: report.occurredAt,
+      });
       return { status: 'parked' };
     }
-    return this.move(m, rows[0], report.status, report.reason, report.errorCode, report.occurredAt);
+    return this.move(m, byProvider, report.status, report.reason, report.errorCode, report.occurredAt);
   }
 
   private async move(
@@ -249,16 +196,7 @@ export class DeliveryConsumer {
   ): Promise<{ status: 'applied' | 'stale'; messageId: string; deliveryStatus: Status | null }> {
     if (!deliveryMoves(msg.delivery_status, to))
       return { status: 'stale', messageId: msg.id, deliveryStatus: msg.delivery_status };
-    await m.query(
-      `UPDATE messages SET delivery_status = $2,
-         delivery_reason = CASE WHEN $2 = 'failed' THEN $3 ELSE delivery_reason END,
-         delivery_error_code = CASE WHEN $2 = 'failed' THEN $4 ELSE delivery_error_code END,
-         metadata = metadata || jsonb_build_object('delivery',
-           COALESCE(metadata->'delivery', '{}'::jsonb) || jsonb_build_object($2::text, $5::text)),
-         updated_at = now()
-       WHERE id = $1`,
-      [msg.id, to, reason ?? null, errorCode ?? null, occurredAt],
-    );
+    await this.reports.with(m).moveStatus(msg.id, to, reason ?? null, errorCode ?? null, occurredAt);
     await this.outbox.write(m, [
       this.outbox.ticketEvent(
         'message.delivery',

@@ -14,7 +14,7 @@ import { CONFIG, JobHandler, LOGGER, MetricsService, isDatabaseUnreachable } fro
 import { Counter, Histogram } from 'prom-client';
 import { Job } from 'bullmq';
 import { Logger } from 'pino';
-import { PoolClient, QueryResult } from 'pg';
+import { IngestRepository } from '@oq/database';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { normalizeIdentity } from '../contacts/contact-resolver.service';
 import { Config } from '../config';
@@ -28,8 +28,6 @@ import {
   senderLockId,
   senderLockKey,
 } from './inbound.processor';
-import { Lookup, lookupMessageSql } from './message-lookup';
-import { usePreparedStatements } from './prepared-statements';
 
 interface Pending {
   msg: InboundMessage;
@@ -68,8 +66,6 @@ export function isRetryableIngestError(err: unknown): boolean {
   return typeof code === 'string' && RETRYABLE_PG.has(code);
 }
 
-const INBOX_COLUMNS = 'id, channel, address, default_team_id, enabled';
-
 /** Why `inbox` cannot take `msg`, or null. */
 function inboxProblem(inbox: InboxRow | undefined, msg: InboundMessage): string | null {
   if (!inbox) return `unknown inbox ${msg.inboxId}`;
@@ -102,6 +98,7 @@ export class InboundConsumer {
     private readonly processor: InboundProcessor,
     private readonly deadLetters: DeadLetterService,
     private readonly outbox: OutboxService,
+    private readonly ingest: IngestRepository,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: MetricsService,
@@ -186,16 +183,11 @@ export class InboundConsumer {
     const started = Date.now();
     const qr = this.ds.createQueryRunner();
     try {
-      // The pg client itself: a multi-statement string returns one result per statement (TypeORM drops them).
-      const client = (await qr.connect()) as PoolClient;
-      usePreparedStatements(qr, client);
       await qr.startTransaction();
       const m = qr.manager;
       const inboxIds = [...new Set(batch.map((p) => p.msg.inboxId))];
       const inboxes = new Map<string, InboxRow>(
-        (await m.query(`SELECT ${INBOX_COLUMNS} FROM inboxes WHERE id = ANY($1::uuid[])`, [inboxIds])).map(
-          (r: InboxRow) => [r.id, r],
-        ),
+        (await this.ingest.with(m).findInboxes(inboxIds)).map((r) => [r.id, r]),
       );
       const writes: BatchWrites = { outbox: [], audit: [] };
       for (const item of batch) {
@@ -216,7 +208,7 @@ export class InboundConsumer {
           continue;
         }
         try {
-          item.outcome = await this.ingestOne(m, client, item, inbox, writes);
+          item.outcome = await this.ingestOne(m, item, inbox, writes);
         } catch (err) {
           item.error = err;
         }
@@ -265,14 +257,13 @@ export class InboundConsumer {
    * transaction; an inbox that a batch would dead-letter the message for throws InboundRejectedError.
    */
   async ingestInTransaction(qr: QueryRunner, msg: InboundMessage): Promise<IngestOutcome> {
-    const client = (await qr.connect()) as PoolClient;
     const m = qr.manager;
-    const [inbox]: InboxRow[] = await m.query(`SELECT ${INBOX_COLUMNS} FROM inboxes WHERE id = $1`, [msg.inboxId]);
+    const inbox = await this.ingest.with(m).findInbox(msg.inboxId);
     const problem = inboxProblem(inbox, msg);
-    if (problem) throw new InboundRejectedError(problem);
+    if (problem || !inbox) throw new InboundRejectedError(problem ?? 'unknown inbox');
     const sender = normalizeIdentity(msg.sender);
     const writes: BatchWrites = { outbox: [], audit: [] };
-    const outcome = await this.ingestOne(m, client, { msg, sender, key: senderLockKey(msg, sender) }, inbox, writes);
+    const outcome = await this.ingestOne(m, { msg, sender, key: senderLockKey(msg, sender) }, inbox, writes);
     await this.writeBatch(m, writes);
     return outcome;
   }
@@ -280,26 +271,21 @@ export class InboundConsumer {
   /** One message under its own savepoint; its audit and outbox rows join `writes` only if it succeeded. */
   private async ingestOne(
     m: EntityManager,
-    client: PoolClient,
     item: Pick<Pending, 'msg' | 'sender' | 'key'>,
     inbox: InboxRow,
     writes: BatchWrites,
   ): Promise<IngestOutcome> {
     const local: BatchWrites = { outbox: [], audit: [] };
+    const repo = this.ingest.with(m);
     let outcome: IngestOutcome;
     try {
-      // Savepoint, the sender's lock and the message/sender lookup in one round trip (simple
-      // protocol: the lock id is a computed integer, the lookup's values escaped literals).
-      // No RELEASE: a later ROLLBACK TO names the newest savepoint, and releasing costs a round trip.
-      const lookup = lookupMessageSql(inbox.id, item.msg.externalId, item.sender);
-      const results = (await client.query(
-        `SAVEPOINT inbound_msg; SELECT pg_advisory_xact_lock(${senderLockId(item.key)});${lookup ? ` ${lookup}` : ''}`,
-      )) as unknown as QueryResult<Lookup>[];
-      outcome = await this.processor.process(m, item.msg, inbox, local, results[2]?.rows[0]);
+      // Savepoint, the sender's lock and the message/sender lookup in one round trip.
+      const found = await repo.beginMessage(senderLockId(item.key), inbox.id, item.msg.externalId, item.sender);
+      outcome = await this.processor.process(m, item.msg, inbox, local, found);
       if (outcome.status === 'created' || outcome.status === 'updated')
-        await keepOriginals(m, outcome.messageId, item.msg);
+        await keepOriginals(repo, outcome.messageId, item.msg);
     } catch (err) {
-      await m.query('ROLLBACK TO SAVEPOINT inbound_msg');
+      await repo.rollbackMessage();
       throw err;
     }
     writes.outbox.push(...local.outbox);
@@ -309,17 +295,7 @@ export class InboundConsumer {
 
   /** The audit and outbox rows of the messages ingested in this transaction, written once for all. */
   private async writeBatch(m: EntityManager, writes: BatchWrites): Promise<void> {
-    if (writes.audit.length)
-      await m.query(
-        `INSERT INTO ticket_audit (ticket_id, actor_type, action, changes)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
-        [
-          writes.audit.map((a) => a.ticketId),
-          writes.audit.map((a) => a.actorType),
-          writes.audit.map((a) => a.action),
-          writes.audit.map((a) => JSON.stringify(a.changes)),
-        ],
-      );
+    await this.ingest.with(m).insertAudit(writes.audit);
     // One multi-row insert per batch (chunked far below the 65k bind-parameter limit).
     for (let i = 0; i < writes.outbox.length; i += 2000) await this.outbox.write(m, writes.outbox.slice(i, i + 2000));
   }
@@ -364,16 +340,12 @@ export class InboundConsumer {
  * A message whose text had to be made storable keeps what the customer really sent, as bytes
  * beside it (one extra statement, only for such messages). A later revision replaces it.
  */
-async function keepOriginals(m: EntityManager, messageId: string, msg: InboundMessage): Promise<void> {
+async function keepOriginals(repo: IngestRepository, messageId: string, msg: InboundMessage): Promise<void> {
   const altered = msg.metadata.textAltered as TextAltered | undefined;
   if (!altered?.original) return;
   // The originals are customer text too: no card number is stored, whoever produced the message.
   const originals = Object.fromEntries(
     Object.entries(JSON.parse(altered.original) as Record<string, string>).map(([k, v]) => [k, maskCardNumbers(v)]),
   );
-  await m.query(
-    `INSERT INTO message_originals (message_id, fields, original) VALUES ($1, $2, $3)
-     ON CONFLICT (message_id) DO UPDATE SET fields = excluded.fields, original = excluded.original, created_at = now()`,
-    [messageId, altered.fields, Buffer.from(encodeOriginals(originals), 'utf8')],
-  );
+  await repo.keepOriginals(messageId, altered.fields, Buffer.from(encodeOriginals(originals), 'utf8'));
 }

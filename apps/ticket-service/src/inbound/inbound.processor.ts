@@ -8,21 +8,15 @@ import {
   maskCardNumbers,
   statusAfterInbound,
 } from '@oq/contracts';
+import { IngestAuditRow, IngestInboxRow, IngestRepository, MessageLookup, TicketTouch } from '@oq/database';
 import { EntityManager } from 'typeorm';
 import { ContactResolverService, normalizeIdentity } from '../contacts/contact-resolver.service';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
 import { SuppressedMailStore, SuppressedOutcome } from '../suppressed-mail/suppressed-mail.store';
 import { bracketMessageId, Route, TicketRequest, TicketRouterService } from '../threading/ticket-router.service';
 import { IngestChange, IngestHooks } from './ingest-hooks';
-import { Lookup, lookupMessage } from './message-lookup';
 
-export interface InboxRow {
-  id: string;
-  channel: string;
-  address: string;
-  default_team_id: string;
-  enabled: boolean;
-}
+export type InboxRow = IngestInboxRow;
 
 export type IngestOutcome =
   | { status: 'created' | 'updated'; ticketId: string; messageId: string; ticketCreated: boolean }
@@ -35,14 +29,7 @@ export type IngestOutcome =
 /** Rows the batch writes once for all its messages (fewer round trips on the hot path). */
 export interface BatchWrites {
   outbox: OutboxEntry[];
-  audit: AuditRow[];
-}
-
-interface AuditRow {
-  ticketId: string;
-  actorType: 'customer' | 'system';
-  action: string;
-  changes: Record<string, unknown>;
+  audit: IngestAuditRow[];
 }
 
 const MISSED = new Set<CallLog['disposition']>(['missed', 'voicemail', 'busy']);
@@ -74,14 +61,6 @@ export function senderLockId(key: string): string {
   return createHash('sha256').update(key).digest().readBigInt64BE(0).toString();
 }
 
-interface TicketUpdate {
-  status: string;
-  priority: string;
-  reopen: boolean;
-  customer: boolean;
-  bumpVersion: boolean;
-}
-
 /**
  * Turns one validated InboundMessage into contact, ticket, message, conversation,
  * audit and outbox rows inside the caller's transaction (the batch's SAVEPOINT).
@@ -94,6 +73,7 @@ export class InboundProcessor {
     private readonly outbox: OutboxService,
     private readonly hooks: IngestHooks,
     private readonly suppressed: SuppressedMailStore,
+    private readonly ingest: IngestRepository,
   ) {}
 
   /** The caller holds the sender's advisory lock (senderLockId) for this transaction. */
@@ -102,39 +82,40 @@ export class InboundProcessor {
     raw: InboundMessage,
     inbox: InboxRow,
     out: BatchWrites,
-    found?: Lookup,
+    found?: MessageLookup,
   ): Promise<IngestOutcome> {
+    const repo = this.ingest.with(manager);
     const msg = maskMessage(raw);
     const sourceTime = new Date(Math.min(Date.parse(msg.sourceTime), Date.now()));
 
     // Mail kept out of the queue opens no ticket and creates no contact — unless it is on a ticket
     // already (released before this redelivery, or ingested before it was judged): then it is that message.
     if (msg.email?.suppressed) {
-      found ??= await lookupMessage(manager, inbox.id, msg.externalId, normalizeIdentity(msg.sender));
+      found ??= await repo.lookup(inbox.id, msg.externalId, normalizeIdentity(msg.sender));
       if (found.message_id) return { status: 'duplicate', ticketId: found.ticket_id!, messageId: found.message_id };
       if (msg.email.legacyExternalId) {
-        const legacy = await this.legacyMail(manager, inbox.id, msg.email.legacyExternalId, sourceTime);
+        const legacy = await this.legacyMail(repo, inbox.id, msg.email.legacyExternalId, sourceTime);
         if (legacy) return { status: 'duplicate', ticketId: legacy.ticket_id, messageId: legacy.id };
       }
       return this.suppressed.file(manager, msg);
     }
 
     if (msg.bounce) {
-      const bounced = await this.applyBounce(manager, msg, out);
+      const bounced = await this.applyBounce(repo, msg, out);
       if (bounced) return bounced;
     }
 
     // Is this message known, and is its sender (with its link) known? The batch usually read it
     // already, in the round trip that took the sender's lock.
-    found ??= await lookupMessage(manager, inbox.id, msg.externalId, normalizeIdentity(msg.sender));
+    found ??= await repo.lookup(inbox.id, msg.externalId, normalizeIdentity(msg.sender));
     if (!found.message_id && msg.email?.legacyExternalId) {
-      const legacy = await this.legacyMail(manager, inbox.id, msg.email.legacyExternalId, sourceTime);
+      const legacy = await this.legacyMail(repo, inbox.id, msg.email.legacyExternalId, sourceTime);
       if (legacy) return { status: 'duplicate', ticketId: legacy.ticket_id, messageId: legacy.id };
     }
     if (found.message_id) {
       const prev = { id: found.message_id, ticket_id: found.ticket_id!, metadata: found.metadata ?? {} };
       if (msg.revision <= found.revision!) return { status: 'duplicate', ticketId: prev.ticket_id, messageId: prev.id };
-      return this.applyRevision(manager, msg, prev, out);
+      return this.applyRevision(repo, msg, prev, out);
     }
 
     // The placeholder address of a senderless mail is no person: a name that mail carried is its
@@ -170,66 +151,39 @@ export class InboundProcessor {
 
     const ticket =
       route.kind === 'new'
-        ? await this.openTicket(manager, msg, inbox, sender.contactId, route, { missedCall, awaitsReply, sourceTime })
+        ? await this.openTicket(repo, msg, inbox, sender.contactId, route, { missedCall, awaitsReply, sourceTime })
         : this.touchTicket(route, { missedCall, awaitsReply });
     const ref = { id: ticket.id, teamId: ticket.teamId, assigneeId: ticket.assigneeId };
 
-    if (msg.cc.length) await this.addCcs(manager, ticket.id, msg, inbox, sender.contactId);
+    if (msg.cc.length) await this.addCcs(manager, repo, ticket.id, msg, inbox, sender.contactId);
 
     // Message, conversation binding and ticket counters/status in one statement (data-modifying CTEs).
-    const params: unknown[] = [
-      ticket.id,
-      inbox.id,
-      msg.channel,
-      direction,
-      msg.kind,
-      sender.contactId,
-      msg.externalId,
-      msg.revision,
-      msg.subject ?? null,
-      messageText(msg),
-      msg.html ?? null,
-      JSON.stringify(messageAttachments(msg)),
-      JSON.stringify(messageMetadata(msg, route.ticketRequest)),
-      msg.email?.messageId ? bracketMessageId(msg.email.messageId) : null,
-      autoSubmitted,
-      sourceTime,
-      sender.identityId,
-      direction === 'inbound' ? sourceTime : null,
-      // The name and address this message came with (the contact's name may differ, and stays).
-      displayNameOf(msg.sender.displayName) ?? null,
-      msg.sender.value,
-      msg.channel === 'email' ? (msg.email?.senderHeader ?? null) : null,
-    ];
-    let ticketSql = '';
-    if (ticket.update) {
-      const u = ticket.update;
-      params.push(u.status, u.priority, u.reopen, u.customer ? 1 : 0, u.bumpVersion ? 1 : 0);
-      ticketSql = `, ticket AS (
-         UPDATE tickets SET status = $22, priority = $23,
-           solved_at = CASE WHEN $24 THEN NULL ELSE solved_at END,
-           customer_message_count = customer_message_count + $25,
-           last_customer_message_at = CASE WHEN $25 = 1 THEN GREATEST(last_customer_message_at, $16)
-                                           ELSE last_customer_message_at END,
-           version = version + $26, updated_at = now()
-         WHERE id = $1)`;
-    }
-    const [{ id: messageId }] = await manager.query(
-      `WITH message AS (
-         INSERT INTO messages (ticket_id, inbox_id, channel, direction, kind, author_contact_id, external_id, revision,
-           subject, text, html, attachments, metadata, email_message_id, auto_submitted, source_time,
-           sender_name, sender_address, sender_header)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $19, $20, $21)
-         RETURNING id),
-       binding AS (
-         -- The pair now points at the ticket the customer last wrote to (replies default to it).
-         INSERT INTO conversations (inbox_id, identity_id, ticket_id, last_inbound_at) VALUES ($2, $17, $1, $18)
-         ON CONFLICT (inbox_id, identity_id) DO UPDATE
-           SET ticket_id = excluded.ticket_id,
-               last_inbound_at = GREATEST(conversations.last_inbound_at, excluded.last_inbound_at),
-               updated_at = now())${ticketSql}
-       SELECT id FROM message`,
-      params,
+    const messageId = await repo.insertMessage(
+      {
+        ticketId: ticket.id,
+        inboxId: inbox.id,
+        channel: msg.channel,
+        direction,
+        kind: msg.kind,
+        authorContactId: sender.contactId,
+        externalId: msg.externalId,
+        revision: msg.revision,
+        subject: msg.subject ?? null,
+        text: messageText(msg),
+        html: msg.html ?? null,
+        attachments: messageAttachments(msg),
+        metadata: messageMetadata(msg, route.ticketRequest),
+        emailMessageId: msg.email?.messageId ? bracketMessageId(msg.email.messageId) : null,
+        autoSubmitted,
+        sourceTime,
+        senderIdentityId: sender.identityId,
+        lastInboundAt: direction === 'inbound' ? sourceTime : null,
+        // The name and address this message came with (the contact's name may differ, and stays).
+        senderName: displayNameOf(msg.sender.displayName) ?? null,
+        senderAddress: msg.sender.value,
+        senderHeader: msg.channel === 'email' ? (msg.email?.senderHeader ?? null) : null,
+      },
+      ticket.update,
     );
 
     if (ticket.created)
@@ -297,7 +251,7 @@ export class InboundProcessor {
   }
 
   private async openTicket(
-    manager: EntityManager,
+    repo: IngestRepository,
     msg: InboundMessage,
     inbox: InboxRow,
     contactId: string,
@@ -307,47 +261,36 @@ export class InboundProcessor {
     const priority = o.missedCall ? 'high' : 'normal';
     // A mail that named no sender address says so on its ticket, where agents filter and see tags.
     const tags = senderUnknown(msg) ? [UNKNOWN_SENDER_TAG] : [];
-    const [t] = await manager.query(
-      `WITH t AS (
-         INSERT INTO tickets (subject, priority, team_id, requester_id, channel, inbox_id, follow_up_of_id,
-           customer_message_count, last_customer_message_at, tags)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11::text[])
-         RETURNING id, number, status, priority, team_id, assignee_id),
-       requester AS (INSERT INTO ticket_participants (ticket_id, contact_id, role) SELECT id, $4, 'requester' FROM t),
-       audit AS (INSERT INTO ticket_audit (ticket_id, actor_type, action, changes)
-                 SELECT id, 'customer', 'created', $10::jsonb FROM t)
-       SELECT * FROM t`,
-      [
-        ticketSubject(msg),
+    const t = await repo.openTicket({
+      subject: ticketSubject(msg),
+      priority,
+      teamId: inbox.default_team_id,
+      requesterId: contactId,
+      channel: msg.channel,
+      inboxId: inbox.id,
+      followUpOfId: route.followUpOfId ?? null,
+      customerMessageCount: o.awaitsReply ? 1 : 0,
+      lastCustomerMessageAt: o.awaitsReply ? o.sourceTime : null,
+      tags,
+      audit: {
+        channel: msg.channel,
+        via: route.via,
+        followUpOfId: route.followUpOfId ?? null,
         priority,
-        inbox.default_team_id,
-        contactId,
-        msg.channel,
-        inbox.id,
-        route.followUpOfId ?? null,
-        o.awaitsReply ? 1 : 0,
-        o.awaitsReply ? o.sourceTime : null,
-        JSON.stringify({
-          channel: msg.channel,
-          via: route.via,
-          followUpOfId: route.followUpOfId ?? null,
-          priority,
-          ...(tags.length ? { tags } : {}),
-        }),
-        tags,
-      ],
-    );
+        ...(tags.length ? { tags } : {}),
+      },
+    });
     return {
-      id: t.id as string,
-      number: t.number as string,
-      status: t.status as string,
-      priority: t.priority as string,
-      teamId: t.team_id as string,
-      assigneeId: t.assignee_id as string | null,
+      id: t.id,
+      number: t.number,
+      status: t.status,
+      priority: t.priority,
+      teamId: t.team_id,
+      assigneeId: t.assignee_id,
       created: true,
       statusFrom: null as string | null,
       priorityFrom: null as string | null,
-      update: null as TicketUpdate | null,
+      update: null as TicketTouch | null,
     };
   }
 
@@ -360,7 +303,7 @@ export class InboundProcessor {
     const reopen = status !== t.status;
     const raise = o.missedCall && (t.priority === 'low' || t.priority === 'normal');
     const priority = raise ? 'high' : t.priority;
-    const update: TicketUpdate = { status, priority, reopen, customer: o.awaitsReply, bumpVersion: reopen || raise };
+    const update: TicketTouch = { status, priority, reopen, customer: o.awaitsReply, bumpVersion: reopen || raise };
     return {
       id: t.id,
       number: t.number,
@@ -371,12 +314,19 @@ export class InboundProcessor {
       created: false,
       statusFrom: t.status as string | null,
       priorityFrom: t.priority as string | null,
-      update: update as TicketUpdate | null,
+      update: update as TicketTouch | null,
     };
   }
 
   /** Email To/CC people become CC participants (never our own mailbox or the sender). */
-  private async addCcs(manager: EntityManager, ticketId: string, msg: InboundMessage, inbox: InboxRow, sender: string) {
+  private async addCcs(
+    manager: EntityManager,
+    repo: IngestRepository,
+    ticketId: string,
+    msg: InboundMessage,
+    inbox: InboxRow,
+    sender: string,
+  ) {
     const own = inbox.address.trim().toLowerCase();
     const ids: string[] = [];
     for (const cc of msg.cc) {
@@ -384,42 +334,29 @@ export class InboundProcessor {
       const c = await this.contacts.findOrCreate(manager, cc, { name: displayNameOf(cc.displayName) });
       if (c.contactId !== sender) ids.push(c.contactId);
     }
-    if (ids.length)
-      await manager.query(
-        `INSERT INTO ticket_participants (ticket_id, contact_id, role)
-         SELECT $1, c, 'cc' FROM unnest($2::uuid[]) AS c ON CONFLICT DO NOTHING`,
-        [ticketId, ids],
-      );
+    if (ids.length) await repo.addCcParticipants(ticketId, ids);
   }
 
   /** A higher revision (edit, late recording, transcript) updates the stored message in place. */
   private async applyRevision(
-    manager: EntityManager,
+    repo: IngestRepository,
     msg: InboundMessage,
     prev: { id: string; ticket_id: string; metadata: Record<string, unknown> },
     out: BatchWrites,
   ): Promise<IngestOutcome> {
-    await manager.query(
-      `UPDATE messages SET revision = $2, text = $3, html = $4, attachments = $5::jsonb, metadata = $6::jsonb,
-         subject = COALESCE($7, subject), sender_name = COALESCE(sender_name, $8), updated_at = now()
-       WHERE id = $1`,
-      [
-        prev.id,
-        msg.revision,
-        messageText(msg),
-        msg.html ?? null,
-        JSON.stringify(messageAttachments(msg)),
-        // Where the call was routed (the first revision's decision) stays with the message.
-        JSON.stringify(messageMetadata(msg, prev.metadata?.ticketRequest as TicketRequest | undefined)),
-        msg.subject ?? null,
-        // The name it first came with stays; a revision only fills one it lacked.
-        displayNameOf(msg.sender.displayName) ?? null,
-      ],
-    );
-    const [t]: { id: string; team_id: string; assignee_id: string | null; priority: string; status: string }[] =
-      await manager.query('SELECT id, team_id, assignee_id, priority, status FROM tickets WHERE id = $1 FOR UPDATE', [
-        prev.ticket_id,
-      ]);
+    await repo.reviseMessage({
+      messageId: prev.id,
+      revision: msg.revision,
+      text: messageText(msg),
+      html: msg.html ?? null,
+      attachments: messageAttachments(msg),
+      // Where the call was routed (the first revision's decision) stays with the message.
+      metadata: messageMetadata(msg, prev.metadata?.ticketRequest as TicketRequest | undefined),
+      subject: msg.subject ?? null,
+      // The name it first came with stays; a revision only fills one it lacked.
+      senderName: displayNameOf(msg.sender.displayName) ?? null,
+    });
+    const t = await repo.lockTicket(prev.ticket_id);
     const ref = { id: t.id, teamId: t.team_id, assigneeId: t.assignee_id };
     out.outbox.push(this.outbox.ticketEvent('message.updated', ref, { messageId: prev.id, revision: msg.revision }));
 
@@ -432,10 +369,7 @@ export class InboundProcessor {
       MISSED.has(msg.call.disposition) &&
       !(before && MISSED.has(before));
     if (nowMissed && !isImmutableStatus(t.status) && (t.priority === 'low' || t.priority === 'normal')) {
-      await manager.query(
-        `UPDATE tickets SET priority = 'high', version = version + 1, updated_at = now() WHERE id = $1`,
-        [t.id],
-      );
+      await repo.raisePriorityForMissedCall(t.id);
       out.outbox.push(this.outbox.ticketEvent('ticket.updated', ref, { priority: 'high' }));
       out.audit.push({
         ticketId: t.id,
@@ -449,33 +383,16 @@ export class InboundProcessor {
 
   /** A delivery-status report fails the outbound message it names; unknown originals fall through as mail. */
   private async applyBounce(
-    manager: EntityManager,
+    repo: IngestRepository,
     msg: InboundMessage,
     out: BatchWrites,
   ): Promise<IngestOutcome | null> {
     const bounce = msg.bounce!;
-    const rows: {
-      id: string;
-      delivery_status: string | null;
-      ticket_id: string;
-      team_id: string;
-      assignee_id: string | null;
-    }[] = await manager.query(
-      `SELECT m.id, m.delivery_status, m.ticket_id, t.team_id, t.assignee_id
-       FROM messages m JOIN tickets t ON t.id = m.ticket_id
-       WHERE m.email_message_id = $1 AND m.direction = 'outbound'
-       ORDER BY m.created_at DESC LIMIT 1 FOR UPDATE OF m`,
-      [bracketMessageId(bounce.originalMessageId)],
-    );
-    if (!rows.length) return null;
-    const m = rows[0];
+    const m = await repo.findBouncedMessage(bracketMessageId(bounce.originalMessageId));
+    if (!m) return null;
     // Forward-only: a message already read stays read; failed stays failed.
     if (m.delivery_status !== 'read' && m.delivery_status !== 'failed') {
-      await manager.query(
-        `UPDATE messages SET delivery_status = 'failed', delivery_reason = $2, delivery_error_code = 'bounce',
-           updated_at = now() WHERE id = $1`,
-        [m.id, bounce.diagnostic],
-      );
+      await repo.failBounced(m.id, bounce.diagnostic);
       out.outbox.push(
         this.outbox.ticketEvent(
           'message.delivery',
@@ -494,18 +411,14 @@ export class InboundProcessor {
    * a copy to another folder keeps and a different mail reusing the Message-ID does not have.
    * One indexed read, only for mail no current id matched.
    */
-  private async legacyMail(
-    manager: EntityManager,
+  private legacyMail(
+    repo: IngestRepository,
     inboxId: string,
     legacyId: string,
     sourceTime: Date,
   ): Promise<{ id: string; ticket_id: string } | undefined> {
     const exact = legacyId.startsWith('sha256:');
-    const [row] = await manager.query(
-      `SELECT id, ticket_id FROM messages WHERE inbox_id = $1 AND external_id = $2${exact ? '' : ' AND source_time = $3'}`,
-      exact ? [inboxId, legacyId] : [inboxId, legacyId, sourceTime],
-    );
-    return row;
+    return repo.findLegacyMail(inboxId, legacyId, exact ? null : sourceTime);
   }
 }
 

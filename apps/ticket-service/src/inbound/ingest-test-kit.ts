@@ -12,7 +12,7 @@ import { createHttpApp, QueueService } from '@oq/platform';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { Module } from '@nestjs/common';
-import { DatabaseModule } from '@oq/database';
+import { DatabaseModule, one, sql } from '@oq/database';
 import { PlatformModule, QueueModule } from '@oq/platform';
 import { Config, ConfigSchema } from '../config';
 import { DeliveryModule } from '../delivery/delivery.module';
@@ -66,7 +66,10 @@ export class IngestTestKit {
     });
     await kit.app.listen({ port: 0, host: '127.0.0.1' });
     kit.ds = kit.app.get(DataSource);
-    [{ id: kit.teamId }] = await kit.ds.query(`INSERT INTO teams (name) VALUES ('Payments') RETURNING id`);
+    ({ id: kit.teamId } = await one<{ id: string }>(
+      kit.ds,
+      sql`INSERT INTO teams (name) VALUES ('Payments') RETURNING id`,
+    ));
     const addresses: Record<string, string> = {
       email: 'support@wallet.test',
       whatsapp: '1098765',
@@ -76,9 +79,10 @@ export class IngestTestKit {
       chat: 'widget-key',
     };
     for (const [channel, address] of Object.entries(addresses)) {
-      const [row] = await kit.ds.query(
-        `INSERT INTO inboxes (name, channel, address, default_team_id) VALUES ($1, $1, $2, $3) RETURNING id`,
-        [channel, address, kit.teamId],
+      const row = await one<{ id: string }>(
+        kit.ds,
+        sql`INSERT INTO inboxes (name, channel, address, default_team_id)
+            VALUES (${channel}, ${channel}, ${address}, ${kit.teamId}) RETURNING id`,
       );
       kit.inboxes[channel] = row.id;
     }
@@ -141,8 +145,13 @@ export class IngestTestKit {
     await this.drained();
   }
 
-  async count(sql: string, params: unknown[] = []): Promise<number> {
-    const [{ n }] = await this.ds.query(`SELECT count(*)::int AS n FROM ${sql}`, params);
-    return n;
+  /** Rows of `from` (a spec's `table WHERE …`, its `$n` taken from `params`). */
+  async count(from: string, params: unknown[] = []): Promise<number> {
+    // Specs write their fixtures' SQL by hand: each `$n` becomes its bind value through the sql tag.
+    const parts = from.split(/\$(\d+)/);
+    const strings = parts.filter((_, i) => i % 2 === 0);
+    const values = parts.filter((_, i) => i % 2 === 1).map((n) => params[Number(n) - 1]);
+    const where = sql(Object.assign(strings, { raw: strings }) as unknown as TemplateStringsArray, ...values);
+    return (await one<{ n: number }>(this.ds, sql`SELECT count(*)::int AS n FROM ${where}`)).n;
   }
 }
