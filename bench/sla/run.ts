@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildJob, JobName, jobOptions, QueueName, slaTimerJobId } from '@oq/contracts';
+import { buildJob, JobName, jobOptions, QueueName, slaTimerJobId, TICKET_EVENTS } from '@oq/contracts';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { machine, percentile, prepareStack, printResult, sleep } from '../support/stack';
@@ -277,7 +277,7 @@ async function main() {
             }),
           ),
         );
-        return `('${QueueName.Sla}', '${JobName.TicketEvent}', $${k + 1}::jsonb)`;
+        return `('${TICKET_EVENTS}', '${JobName.TicketEvent}', $${k + 1}::jsonb)`;
       });
       void pool
         .query(`INSERT INTO outbox (queue, job_name, payload) VALUES ${values.join(', ')}`, params)

@@ -205,11 +205,12 @@ describe('SLA end to end', () => {
     // reply's names no running first_reply clock), the clock's timers are gone: removed by the re-arm,
     // or fired (one armed by a re-arm that read the clock before the reply) and removed on completion.
     const sla = h.app.get(QueueService).queue(QueueName.Sla);
+    const slaEvents = h.app.get(QueueService).queue(QueueName.SlaEvents);
     const timerIds = (['warning', 'breach'] as const).map((stage) => slaTimerJobId(ticket.id, 'first_reply', stage));
     await until(
       async () => {
         const changes = (
-          await sla.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'])
+          await slaEvents.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'])
         ).filter(
           (j: Job) => j.name === JobName.TicketEvent && j.data.ticketId === ticket.id && j.data.type === 'sla.changed',
         );

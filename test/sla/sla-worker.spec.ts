@@ -95,8 +95,9 @@ describe('sla-worker timers', () => {
     return { ticketId, slaId: id as string };
   }
 
-  async function announceChange(app: NestFastifyApplication, ticketId: string) {
-    await app.get(QueueService).add(QueueName.Sla, JobName.TicketEvent, {
+  /** An sla.changed event as the relay fans it out (or, `legacy`, as the previous release relayed it to `sla`). */
+  async function announceChange(app: NestFastifyApplication, ticketId: string, legacy = false) {
+    await app.get(QueueService).add(legacy ? QueueName.Sla : QueueName.SlaEvents, JobName.TicketEvent, {
       v: 1,
       eventId: randomUUID(),
       type: 'sla.changed',
@@ -210,6 +211,20 @@ describe('sla-worker timers', () => {
       },
     };
   }
+
+  it('re-arms from an sla.changed event the previous release left on the sla queue (one release of compatibility)', async () => {
+    const prefix = testQueuePrefix();
+    prefixes.push(prefix);
+    // The reconciler would arm only clocks due within 1 s: the timer can come from the event alone.
+    const app = await boot(prefix, { SLA_RECONCILE_MS: '60000', SLA_REARM_HORIZON_MS: '1000' });
+    const { ticketId } = await clock(app, 60_000, 'first_reply', false);
+    await announceChange(app, ticketId, true);
+    const q = app.get(QueueService).queue(QueueName.Sla);
+    await until(
+      () => q.getJob(slaTimerJobId(ticketId, 'first_reply', 'breach')),
+      (j) => !!j,
+    );
+  });
 
   it('a timer that fires after its ticket was answered records nothing; a moved due time re-delays the timer', async () => {
     const prefix = testQueuePrefix();

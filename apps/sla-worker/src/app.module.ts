@@ -14,6 +14,12 @@ import { TimersModule } from './timers/timers.module';
       consume: [
         // Timers re-read their clocks in Postgres: an outage waits without spending attempts.
         { queue: QueueName.Sla, concurrency: (c) => (c as unknown as Config).SLA_CONCURRENCY, waitForDatabase: true },
+        // Its ticket-event subscription (libs/contracts events.ts); `sla` drains the previous release's events.
+        {
+          queue: QueueName.SlaEvents,
+          concurrency: (c) => (c as unknown as Config).SLA_CONCURRENCY,
+          waitForDatabase: true,
+        },
       ],
     }),
     TimersModule,

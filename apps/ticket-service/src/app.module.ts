@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { QueueName } from '@oq/contracts';
+import { EVENT_SUBSCRIPTIONS, QueueName } from '@oq/contracts';
 import { DatabaseModule } from '@oq/database';
 import { PlatformModule, QueueModule } from '@oq/platform';
 import { AttachmentsModule } from './attachments/attachments.module';
@@ -33,7 +33,10 @@ import { AcknowledgementsModule } from './acknowledgements/acknowledgement.hook'
         QueueName.Inbound,
         QueueName.Delivery,
         QueueName.TicketCommands,
+        // The relay still delivers rows the previous release addressed to `sla` (rolling deploy).
         QueueName.Sla,
+        // The relay fans ticket events out to every subscriber's queue.
+        ...EVENT_SUBSCRIPTIONS.map((s) => s.queue),
         QueueName.OutboundEmail,
         QueueName.OutboundSocial,
         QueueName.OutboundChat,

@@ -11,6 +11,12 @@ import {
   QueueName,
   deliveryReportJobId,
   redisKey,
+  EVENT_SUBSCRIPTIONS,
+  subscriberQueues,
+  TICKET_EVENTS,
+  ticketEventEntry,
+  ticketEventJobId,
+  isTicketEventRow,
   inboundJobId,
   maskCardNumbers,
   parseJob,
@@ -215,5 +221,28 @@ describe('redisKey', () => {
     expect(() => redisKey('oq', 'chat', 'rl')).toThrow(/not a hash tag/);
     expect(() => redisKey('{oq}', 'Chat', 'rl')).toThrow(/bad Redis key word/);
     expect(() => redisKey('{oq}', 'chat', 'rl', '')).toThrow(/empty id/);
+  });
+});
+
+describe('ticket event subscriptions', () => {
+  it('give each consumer its own queue that carries ticket events, and only the types it asked for', () => {
+    const queues = EVENT_SUBSCRIPTIONS.map((s) => s.queue);
+    expect(new Set(queues).size).toBe(queues.length);
+    for (const q of queues) expect(QUEUE_JOBS[q]).toContain(JobName.TicketEvent);
+    expect(subscriberQueues('sla.changed')).toEqual([QueueName.SlaEvents]);
+    expect(subscriberQueues('ticket.updated')).toEqual([]);
+    // The outbox address is not a queue: nothing can consume it by mistake.
+    expect(Object.values(QueueName) as string[]).not.toContain(TICKET_EVENTS);
+    const entry = ticketEventEntry('sla.changed', { id: randomUUID(), teamId: null, assigneeId: null }, { n: 1 });
+    expect(entry).toMatchObject({
+      queue: QueueName.Sla,
+      jobName: JobName.TicketEvent,
+      payload: { v: 1, data: { n: 1 } },
+    });
+    // This release writes `sla` (the previous release's relays still run during a deploy); both addresses are events.
+    expect(isTicketEventRow({ queue: entry.queue, job_name: entry.jobName })).toBe(true);
+    expect(isTicketEventRow({ queue: TICKET_EVENTS, job_name: JobName.TicketEvent })).toBe(true);
+    expect(isTicketEventRow({ queue: QueueName.Sla, job_name: JobName.SlaTimer })).toBe(false);
+    expect(ticketEventJobId(entry.payload)).toBe(`event-${entry.payload.eventId}`);
   });
 });

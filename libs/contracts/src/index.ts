@@ -16,3 +16,4 @@ export * from './inbox-settings';
 export * from './phone';
 export * from './demo';
 export * from './redis-keys';
+export * from './events';

@@ -14,8 +14,10 @@ export enum QueueName {
   Delivery = 'delivery',
   /** Commands for ticket-service (SLA escalations) → ticket-service. */
   TicketCommands = 'ticket.commands',
-  /** Ticket domain events and SLA timers → sla-worker. */
+  /** SLA timers and reconcile runs → sla-worker (and, for one release, ticket events the previous release relayed here). */
   Sla = 'sla',
+  /** The ticket events sla-worker subscribes to (events.ts EVENT_SUBSCRIPTIONS) → sla-worker. */
+  SlaEvents = 'events.sla',
   /** Verified raw webhook bodies, internal to social-service. */
   SocialRaw = 'social.raw',
   /** Verified call events Postgres could not take when they arrived (an outage), internal to voice-service. */
@@ -49,7 +51,9 @@ export const QUEUE_JOBS = {
   [QueueName.Inbound]: [JobName.InboundMessage, JobName.DeadLetter],
   [QueueName.Delivery]: [JobName.DeliveryReport, JobName.DeliveryWatermark, JobName.DeliveryRetry],
   [QueueName.TicketCommands]: [JobName.TicketCommand],
+  // TicketEvent on `sla`: v-1 events still waiting from the previous release; dropped in the release after.
   [QueueName.Sla]: [JobName.TicketEvent, JobName.SlaTimer, JobName.SlaReconcile],
+  [QueueName.SlaEvents]: [JobName.TicketEvent],
   [QueueName.SocialRaw]: [JobName.SocialRawEvent],
   [QueueName.VoicePending]: [JobName.VoiceCallEvent],
   [QueueName.OutboundEmail]: [JobName.OutboundMessage],

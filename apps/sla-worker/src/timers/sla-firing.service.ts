@@ -1,6 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { buildJob, JobName, QueueName, SlaMetric, TicketCommand, TicketCommandAction } from '@oq/contracts';
+import {
+  buildJob,
+  JobName,
+  QueueName,
+  SlaMetric,
+  TicketCommand,
+  TicketCommandAction,
+  ticketEventEntry,
+} from '@oq/contracts';
 import { LOGGER, MetricsService } from '@oq/platform';
 import { DueClockRow, OutboxJob, OutboxRepository, SlaRepository } from '@oq/database';
 import { check, clockFromRow, measuresFor } from '@oq/sla';
@@ -94,21 +101,14 @@ export class SlaFiringService {
     const entries: OutboxJob[] = [];
     const stages = [...(warned ? (['warning'] as const) : []), ...(breached ? (['breach'] as const) : [])];
     for (const stage of stages) {
-      entries.push({
-        queue: QueueName.Sla,
-        jobName: JobName.TicketEvent,
-        jobId: null,
-        payload: buildJob(JobName.TicketEvent, {
-          v: 1,
-          eventId: randomUUID(),
-          type: stage === 'warning' ? 'sla.warning' : 'sla.breached',
-          ticketId: row.ticket_id,
-          teamId: row.team_id,
-          assigneeId: row.assignee_id,
-          occurredAt: new Date(now).toISOString(),
-          data: { slaId: row.id, metric: row.metric, dueAt: dueAt === null ? null : new Date(dueAt).toISOString() },
-        }),
-      });
+      entries.push(
+        ticketEventEntry(
+          stage === 'warning' ? 'sla.warning' : 'sla.breached',
+          { id: row.ticket_id, teamId: row.team_id, assigneeId: row.assignee_id },
+          { slaId: row.id, metric: row.metric, dueAt: dueAt === null ? null : new Date(dueAt).toISOString() },
+          new Date(now),
+        ),
+      );
       const parsed = Actions.safeParse(row.escalation?.[stage] ?? []);
       if (!parsed.success) {
         this.logger.error({ policyId: row.policy_id, stage }, 'invalid escalation settings on SLA policy; skipped');

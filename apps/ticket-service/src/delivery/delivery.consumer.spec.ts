@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { JobName, QueueName, jobOptions } from '@oq/contracts';
+import { JobName, QueueName, TicketEvent, jobOptions } from '@oq/contracts';
+import { until } from '../../../../test/support/until';
 import { IngestTestKit } from '../inbound/ingest-test-kit';
+import { TicketEventBus } from '../outbox/outbox.service';
 import { deliveryMoves } from './delivery.consumer';
 
 describe('delivery reports (real Postgres + Redis)', () => {
@@ -92,16 +94,19 @@ describe('delivery reports (real Postgres + Redis)', () => {
   });
 
   it('emits message.delivery events through the outbox', async () => {
+    const seen: TicketEvent[] = [];
+    const sub = kit.app.get(TicketEventBus).events$.subscribe((e) => seen.push(e));
     const id = await outbound('queued');
     await deliver(report({ messageId: id, providerMessageId: `wamid.${randomUUID()}`, status: 'sent' }));
-    const deadline = Date.now() + 5000;
-    let found = false;
-    while (!found && Date.now() < deadline) {
-      const jobs = await kit.queue(QueueName.Sla).getJobs(['waiting', 'completed', 'delayed'], 0, 5000);
-      found = jobs.some((j) => j.data.type === 'message.delivery' && j.data.data?.messageId === id);
-      if (!found) await new Promise((r) => setTimeout(r, 50));
+    try {
+      await until(
+        () => seen.some((e) => e.type === 'message.delivery' && e.data.messageId === id),
+        5000,
+        'message.delivery published',
+      );
+    } finally {
+      sub.unsubscribe();
     }
-    expect(found).toBe(true);
   });
 
   it('dead-letters an invalid report and one for an unknown message', async () => {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { generateEmailMessageId } from '@oq/contracts';
+import { TicketEvent, generateEmailMessageId } from '@oq/contracts';
+import { until } from '../../../../test/support/until';
 import { ContactMergeService } from '../contacts/contact-merge.service';
 import { DeadLetterService } from '../dead-letters/dead-letter.service';
+import { TicketEventBus } from '../outbox/outbox.service';
 import { IngestTestKit } from './ingest-test-kit';
 
 const SECRET = 'test-threading-secret-0123456789abc';
@@ -337,25 +339,25 @@ describe('inbound ingest (real Postgres + Redis, booted ticket-service)', () => 
     expect((await kit.app.get(DeadLetterService).list()).items.map((l) => l.id)).not.toContain(letter.id);
   });
 
-  it('writes outbox events in the ingest transaction and the relay moves them to the sla queue', async () => {
+  it('writes outbox events in the ingest transaction and the relay publishes them', async () => {
+    const seen: TicketEvent[] = [];
+    const sub = kit.app.get(TicketEventBus).events$.subscribe((e) => seen.push(e));
     const m = kit.message('chat', { kind: 'visitor', value: 'outbox-visitor' });
     await kit.ingest(m);
     const ticket = await ticketOf(m.externalId);
-    const deadline = Date.now() + 5000;
-    let types: string[] = [];
-    while (Date.now() < deadline) {
-      const jobs = await kit.queue('sla' as never).getJobs(['waiting', 'delayed', 'completed', 'failed'], 0, 5000);
-      types = jobs.filter((j) => j.data.ticketId === ticket.id).map((j) => j.data.type);
-      if (types.length >= 2) break;
-      await new Promise((r) => setTimeout(r, 50));
+    const types = () => seen.filter((e) => e.ticketId === ticket.id).map((e) => e.type);
+    try {
+      await until(() => types().length >= 2, 5000, 'ticket.created and message.created published');
+    } finally {
+      sub.unsubscribe();
     }
-    expect(types.sort()).toEqual(['message.created', 'ticket.created']);
+    expect(types().sort()).toEqual(['message.created', 'ticket.created']);
     expect(await kit.count('outbox')).toBe(0);
 
     const metrics = await (await fetch(`${await kit.app.getUrl()}/metrics`)).text();
     expect(metrics).toMatch(/oq_ingest_messages_total\{outcome="created",service="ticket-service"\} [1-9]/);
     expect(metrics).toMatch(/oq_ingest_lag_seconds_count\{service="ticket-service"\} [1-9]/);
-    expect(metrics).toMatch(/oq_outbox_relayed_total\{queue="sla",service="ticket-service"\} [1-9]/);
+    expect(metrics).toMatch(/oq_ticket_events_total\{type="ticket.created",service="ticket-service"\} [1-9]/);
     expect(metrics).toMatch(/oq_outbox_lag_seconds\{service="ticket-service"\} 0/);
   });
 });

@@ -13,7 +13,7 @@ import {
   replySubject,
   statusAfterFirstReply,
 } from '@oq/contracts';
-import { ConversationRepository, MessageRepository, TicketRepository } from '@oq/database';
+import { ConversationRepository, MessageRepository, TicketRepository, type TicketRow } from '@oq/database';
 import { CONFIG } from '@oq/platform';
 import sanitizeHtml from 'sanitize-html';
 import { DataSource, EntityManager } from 'typeorm';
@@ -21,7 +21,7 @@ import { AttachmentsService } from '../attachments/attachments.service';
 import { Config } from '../config';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
 import { SlaClockService } from '../sla/sla-clock.service';
-import { TicketRow, toMessageView } from '../tickets/ticket.view';
+import { toMessageView } from '../tickets/ticket.view';
 import { TicketsService, assertTransition, identityKindsFor } from '../tickets/tickets.service';
 import { Viewer } from '../tickets/viewer';
 import { CreateMessageBody } from './message.dto';

@@ -1,5 +1,15 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { JobName, QueueName, TicketEvent, isJobName, jobOptions, parseJob } from '@oq/contracts';
+import {
+  JobName,
+  QueueName,
+  TicketEvent,
+  isJobName,
+  isTicketEventRow,
+  jobOptions,
+  parseJob,
+  subscriberQueues,
+  ticketEventJobId,
+} from '@oq/contracts';
 import { listenForOutbox, OutboxRepository, OutboxRow } from '@oq/database';
 import { CONFIG, LOGGER, MetricsService, PlatformConfig, QueueService } from '@oq/platform';
 import { Counter } from 'prom-client';
@@ -11,6 +21,14 @@ import { TicketEventBus } from './outbox.service';
 const CLAIM_LIMIT = 500;
 const POLL_MS = 1000;
 
+/** One job the relay hands to a queue. */
+interface Relayed {
+  name: JobName;
+  payload: unknown;
+  jobId: string;
+  delayMs: number;
+}
+
 /**
  * Moves outbox rows to BullMQ. Woken by LISTEN `outbox` (the table's trigger
  * notifies at commit) with a 1 s poll as fallback. Rows are deleted in the same
@@ -18,6 +36,9 @@ const POLL_MS = 1000;
  * Redis accepted them: a crash in between re-sends, and every job carries a
  * deterministic id (its own or `outbox-<row id>`) so a re-send is a no-op.
  * `FOR UPDATE SKIP LOCKED` lets several replicas relay side by side.
+ *
+ * A ticket event goes to the queue of each consumer subscribed to its type (libs/contracts
+ * events.ts) — never to one queue for all — and to the in-process bus after commit.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -28,6 +49,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private again = false;
   private stopped = false;
   private readonly relayed: Counter<string>;
+  private readonly published: Counter<string>;
 
   constructor(
     private readonly ds: DataSource,
@@ -39,6 +61,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     metrics: MetricsService,
   ) {
     this.relayed = metrics.counter('oq_outbox_relayed_total', 'Outbox rows handed to BullMQ', ['queue']);
+    this.published = metrics.counter('oq_ticket_events_total', 'Ticket events relayed (to subscribers and sockets)', [
+      'type',
+    ]);
     const lag = metrics.gauge('oq_outbox_lag_seconds', 'Age of the oldest outbox row not yet relayed');
     // Read on scrape: the oldest row's age is the relay's lag, whichever replica relays.
     Object.assign(lag, {
@@ -119,29 +144,45 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       const rows = await outbox.claim(CLAIM_LIMIT);
       if (!rows.length) return 0;
       rows.sort((a, b) => Number(a.id) - Number(b.id));
-      const byQueue = new Map<QueueName, OutboxRow[]>();
+      const byQueue = new Map<QueueName, Relayed[]>();
+      const add = (queue: QueueName, job: Relayed) => {
+        const list = byQueue.get(queue) ?? [];
+        list.push(job);
+        byQueue.set(queue, list);
+      };
       const known = new Set<string>(Object.values(QueueName));
       const undeliverable: OutboxRow[] = [];
       for (const row of rows) {
+        if (isTicketEventRow(row)) {
+          const event = this.ticketEvent(row);
+          if (!event) {
+            undeliverable.push(row);
+            continue;
+          }
+          events.push(event);
+          for (const queue of subscriberQueues(event.type))
+            add(queue, { name: JobName.TicketEvent, payload: row.payload, jobId: ticketEventJobId(event), delayMs: 0 });
+          continue;
+        }
         if (!known.has(row.queue) || !isJobName(row.job_name)) {
           undeliverable.push(row);
           continue;
         }
-        const list = byQueue.get(row.queue as QueueName) ?? [];
-        list.push(row);
-        byQueue.set(row.queue as QueueName, list);
+        add(row.queue as QueueName, {
+          name: row.job_name,
+          payload: row.payload,
+          jobId: row.job_id ?? `outbox-${row.id}`,
+          delayMs: row.delay_ms,
+        });
       }
       // Redis first; the DELETE commits only when every queue accepted its jobs.
       await Promise.all(
         [...byQueue].map(([queue, list]) =>
           this.queues.queue(queue).addBulk(
             list.map((r) => ({
-              name: r.job_name,
+              name: r.name,
               data: r.payload,
-              opts: jobOptions(r.job_name as JobName, {
-                jobId: r.job_id ?? `outbox-${r.id}`,
-                delay: r.delay_ms > 0 ? r.delay_ms : undefined,
-              }),
+              opts: jobOptions(r.name, { jobId: r.jobId, delay: r.delayMs > 0 ? r.delayMs : undefined }),
             })),
           ),
         ),
@@ -160,18 +201,23 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         );
       }
       for (const [queue, list] of byQueue) this.relayed.inc({ queue }, list.length);
-      for (const r of rows)
-        if (r.job_name === JobName.TicketEvent) {
-          try {
-            events.push(parseJob(JobName.TicketEvent, r.payload));
-          } catch (err) {
-            this.logger.warn({ outboxId: r.id, err: (err as Error).message }, 'ticket event not published');
-          }
-        }
       return rows.length;
     });
     // Published after commit: sockets never see an event whose jobs might be re-sent as new.
-    for (const e of events) this.bus.publish(e);
+    for (const e of events) {
+      this.published.inc({ type: e.type });
+      this.bus.publish(e);
+    }
     return count;
+  }
+
+  /** The row's event, or undefined (logged) when its payload is not one: nothing can route it. */
+  private ticketEvent(row: OutboxRow): TicketEvent | undefined {
+    try {
+      return parseJob(JobName.TicketEvent, row.payload);
+    } catch (err) {
+      this.logger.warn({ outboxId: row.id, err: (err as Error).message }, 'ticket event not published');
+      return undefined;
+    }
   }
 }

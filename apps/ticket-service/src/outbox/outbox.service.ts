@@ -1,11 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { JobName, JobPayloadInput, QueueName, TicketEvent, buildJob } from '@oq/contracts';
+import {
+  JobName,
+  JobPayloadInput,
+  QueueName,
+  TICKET_EVENTS,
+  TicketEvent,
+  TicketEventType,
+  buildJob,
+  ticketEventEntry,
+} from '@oq/contracts';
 import { Db, OutboxRepository } from '@oq/database';
 import { Subject } from 'rxjs';
 
 export interface OutboxEntry {
-  queue: QueueName;
+  /** A queue; a ticket event's address is fanned out to its subscribers (libs/contracts events.ts). */
+  queue: QueueName | typeof TICKET_EVENTS;
   jobName: JobName;
   payload: unknown;
   jobId?: string;
@@ -34,18 +43,9 @@ export class OutboxService {
     return { queue, jobName, payload: buildJob(jobName, data), jobId: opts.jobId, delayMs: opts.delayMs };
   }
 
-  /** A domain event for the SLA worker; the relay also fans it out to agents' sockets. */
-  ticketEvent(type: TicketEvent['type'], ticket: TicketRef, data: Record<string, unknown> = {}): OutboxEntry {
-    return this.job(QueueName.Sla, JobName.TicketEvent, {
-      v: 1,
-      eventId: randomUUID(),
-      type,
-      ticketId: ticket.id,
-      teamId: ticket.teamId,
-      assigneeId: ticket.assigneeId,
-      occurredAt: new Date().toISOString(),
-      data,
-    });
+  /** A domain event: the relay hands it to its subscribers' queues (libs/contracts events.ts) and agents' sockets. */
+  ticketEvent(type: TicketEventType, ticket: TicketRef, data: Record<string, unknown> = {}): OutboxEntry {
+    return ticketEventEntry(type, ticket, data);
   }
 
   /** In the caller's transaction (`manager`), as one INSERT: the trigger wakes the relay once per commit. */

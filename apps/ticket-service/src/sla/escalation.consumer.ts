@@ -19,8 +19,6 @@ import { SlaClockService } from './sla-clock.service';
 
 const RANK: Record<string, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
 
-type TicketRow = EscalatedTicketRow;
-
 type Action = TicketCommand['actions'][number];
 
 /**
@@ -93,7 +91,7 @@ export class EscalationConsumer {
 
   private async apply(
     m: EntityManager,
-    t: TicketRow,
+    t: EscalatedTicketRow,
     a: Action,
     cmd: TicketCommand,
     events: OutboxEntry[],
@@ -147,7 +145,7 @@ export class EscalationConsumer {
    */
   private async emailSupervisor(
     m: EntityManager,
-    t: TicketRow,
+    t: EscalatedTicketRow,
     a: Extract<Action, { kind: 'email_supervisor' }>,
     cmd: TicketCommand,
     events: OutboxEntry[],
@@ -202,7 +200,7 @@ export class EscalationConsumer {
   }
 }
 
-function diff(a: TicketRow, b: TicketRow): Record<string, [unknown, unknown]> {
+function diff(a: EscalatedTicketRow, b: EscalatedTicketRow): Record<string, [unknown, unknown]> {
   const out: Record<string, [unknown, unknown]> = {};
   for (const k of ['priority', 'team_id', 'assignee_id', 'status'] as const) if (a[k] !== b[k]) out[k] = [a[k], b[k]];
   return out;

@@ -4,9 +4,6 @@ import { Db, IngestRepository, RoutedTicketRow } from '@oq/database';
 import { CONFIG } from '@oq/platform';
 import { Config } from '../config';
 
-/** The ticket columns ingest needs, read `FOR UPDATE` so status decisions cannot race agents. */
-export type TicketRow = RoutedTicketRow;
-
 /**
  * What became of the ticket a call log named (`call.ticket`), kept in the message's
  * metadata so agents see why a call from a ticket did not land on it.
@@ -18,7 +15,7 @@ export interface TicketRequest {
 }
 
 export type Route = (
-  { kind: 'existing'; ticket: TicketRow; via: string } | { kind: 'new'; followUpOfId?: string; via: string }
+  { kind: 'existing'; ticket: RoutedTicketRow; via: string } | { kind: 'new'; followUpOfId?: string; via: string }
 ) & { ticketRequest?: TicketRequest };
 
 const MAX_MERGE_HOPS = 5;
@@ -117,7 +114,7 @@ export class TicketRouterService {
     return { kind: 'existing', ticket, via: 'named_ticket', ticketRequest: { ...request, outcome: 'used' } };
   }
 
-  private isParticipant(repo: IngestRepository, ticket: TicketRow, contactId: string): Promise<boolean> {
+  private isParticipant(repo: IngestRepository, ticket: RoutedTicketRow, contactId: string): Promise<boolean> {
     return repo.isParticipant(ticket.id, ticket.requester_id, contactId);
   }
 
@@ -162,14 +159,14 @@ export class TicketRouterService {
     return null;
   }
 
-  private async openOrFollowUp(repo: IngestRepository, row: TicketRow, via: string): Promise<Route> {
+  private async openOrFollowUp(repo: IngestRepository, row: RoutedTicketRow, via: string): Promise<Route> {
     const ticket = await this.followMerges(repo, row);
     if (!acceptsInbound(ticket.status)) return { kind: 'new', followUpOfId: ticket.id, via: `${via}_closed` };
     return { kind: 'existing', ticket, via };
   }
 
   /** A merged ticket forwards to the ticket it was merged into. */
-  private async followMerges(repo: IngestRepository, ticket: TicketRow): Promise<TicketRow> {
+  private async followMerges(repo: IngestRepository, ticket: RoutedTicketRow): Promise<RoutedTicketRow> {
     let current = ticket;
     for (let hop = 0; current.merged_into_id && hop < MAX_MERGE_HOPS; hop++) {
       const next = await repo.ticketForUpdate(current.merged_into_id);

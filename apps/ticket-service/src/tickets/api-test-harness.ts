@@ -7,13 +7,20 @@ import {
   testQueuePrefix,
   testServiceEnv,
 } from '@oq/database/testing/test-env';
-import { INBOUND_MESSAGE_VERSION, InboundMessageInput, JobName, jobOptions, QueueName } from '@oq/contracts';
+import {
+  INBOUND_MESSAGE_VERSION,
+  InboundMessageInput,
+  JobName,
+  jobOptions,
+  QueueName,
+  TicketEvent,
+} from '@oq/contracts';
 import { execute, maybeOne, one, rows, sql } from '@oq/database';
 import { QueueService, createHttpApp } from '@oq/platform';
-import type { Job } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../app.module';
 import { TokenService } from '../auth/token.service';
+import { TicketEventBus } from '../outbox/outbox.service';
 
 export interface ApiResponse {
   status: number;
@@ -35,6 +42,7 @@ export class ApiHarness {
   private readonly prefix = testQueuePrefix();
   readonly ids: Record<string, string> = {};
   readonly tokens: Record<'alice' | 'bob' | 'admin' | 'carol', string> = { alice: '', bob: '', admin: '', carol: '' };
+  private readonly published: TicketEvent[] = [];
 
   async start(extraEnv: Record<string, string> = {}) {
     this.db = await createTestDatabase();
@@ -45,6 +53,8 @@ export class ApiHarness {
     await this.app.listen({ port: 0, host: '127.0.0.1' });
     this.base = await this.app.getUrl();
     this.ds = this.app.get(DataSource);
+    // Every ticket event the relay publishes, as agents' sockets get them (most have no queue of their own).
+    this.app.get(TicketEventBus).events$.subscribe((e) => this.published.push(e));
     // Fixtures, written directly (the services under test own these tables' repositories).
     const [a, b] = await rows<{ id: string }>(
       this.ds,
@@ -155,25 +165,19 @@ export class ApiHarness {
     throw new Error(`inbound message ${payload.externalId} was never stored`);
   }
 
-  /** Types of the ticket events written for a ticket (kept in the audit of the relay's input). */
-  async outboxEvents(ticketId: string): Promise<string[]> {
-    const q = this.app.get(QueueService).queue(QueueName.Sla);
+  /**
+   * Types of the ticket events the relay published for a ticket, once all of `expected` are among
+   * them (or 3 s passed: the caller's assertion then names what is missing).
+   */
+  async outboxEvents(ticketId: string, expected: readonly string[] = []): Promise<string[]> {
+    const types = () => this.published.filter((e) => e.ticketId === ticketId).map((e) => e.type as string);
     const deadline = Date.now() + 3000;
-    let types: string[] = [];
     while (Date.now() < deadline) {
-      const jobs: (Job<{ ticketId?: string; type: string }> | undefined)[] = await q.getJobs([
-        'waiting',
-        'delayed',
-        'active',
-        'completed',
-        'failed',
-        'prioritized',
-      ]);
-      types = jobs.filter((j) => j?.data?.ticketId === ticketId).map((j) => j!.data.type);
-      if (types.length) break;
-      await new Promise((r) => setTimeout(r, 50));
+      const seen = types();
+      if (seen.length && expected.every((t) => seen.includes(t))) break;
+      await new Promise((r) => setTimeout(r, 20));
     }
-    return types;
+    return types();
   }
 
   // The payload as each job's contract has it: specs read it freely, like ApiResponse.body.

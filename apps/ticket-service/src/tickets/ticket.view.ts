@@ -1,6 +1,4 @@
 import type { TicketRow } from '@oq/database';
-/** A tickets row as the repositories read it (libs/database TicketRow), and its JSON shape for the API. */
-export type { TicketRow };
 
 export type TicketView = ReturnType<typeof toTicketView>;
 

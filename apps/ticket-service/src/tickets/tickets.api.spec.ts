@@ -78,10 +78,8 @@ describe('tickets and replies over HTTP', () => {
     expect(stale.status).toBe(409);
     expect(stale.body).toMatchObject({ reason: 'stale_version', currentVersion: 2 });
 
-    const events = await h.outboxEvents(t.id);
-    expect(events).toEqual(
-      expect.arrayContaining(['ticket.created', 'ticket.updated', 'ticket.assigned', 'ticket.status_changed']),
-    );
+    const expected = ['ticket.created', 'ticket.updated', 'ticket.assigned', 'ticket.status_changed'];
+    expect(await h.outboxEvents(t.id, expected)).toEqual(expect.arrayContaining(expected));
 
     // Assignee must be able to see the ticket.
     const foreign = await h.call('alice', 'PATCH', `/v1/tickets/${t.id}`, { version: 2, assigneeId: h.ids.bob });
