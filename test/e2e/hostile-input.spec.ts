@@ -1,7 +1,9 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { testServiceEnv } from '@oq/database/testing/test-env';
+import { TEST_REDIS_URL, testServiceEnv } from '@oq/database/testing/test-env';
 import { createHttpApp, SecretBox } from '@oq/platform';
-import { JOB_POLICY, JobName } from '@oq/contracts';
+import { JOB_POLICY, JobName, QueueName } from '@oq/contracts';
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import fc from 'fast-check';
 import { AppModule as SocialService } from '../../apps/social-service/src/app.module';
 import { AppModule as VoiceService } from '../../apps/voice-service/src/app.module';
@@ -124,6 +126,9 @@ describe('acknowledged means stored: hostile input on every channel (property-ba
         Math.max(60_000, retryScheduleMs(JobName.InboundMessage) + 15_000),
       ),
     );
+    // A lost input says where it is after all: a row the scan missed, a call not emitted, a job's state.
+    const places = await scanner.whereIs([...missing]);
+    for (const [marker, jobs] of await inboundJobsOf(s.prefix, [...missing])) places.get(marker)!.push(...jobs);
     const ackedCounts = await scanner.counts(acked.map((r) => r.input.marker));
     const refusedCounts = await scanner.counts(refused.map((r) => r.input.marker));
     // Nothing half-written: every ticket has a message, every live contact an identity.
@@ -134,7 +139,9 @@ describe('acknowledged means stored: hostile input on every channel (property-ba
     );
     expect({
       http5xx: results.filter((r) => r.status >= 500).map(describe),
-      lost: acked.filter((r) => missing.has(r.input.marker)).map(describe),
+      lost: acked
+        .filter((r) => missing.has(r.input.marker))
+        .map((r) => `${describe(r)}: ${places.get(r.input.marker)!.join('; ') || 'nowhere'}`),
       // One message per acknowledged input, never two.
       duplicated: acked.filter((r) => ackedCounts.get(r.input.marker)!.messages > 1).map(describe),
       // What was refused left nothing behind.
@@ -155,6 +162,32 @@ describe('acknowledged means stored: hostile input on every channel (property-ba
     expect(refused.length).toBeGreaterThan(0);
   }, 600_000);
 });
+
+/** The inbound jobs (in any state) whose payload carries one of `markers`, by marker. */
+async function inboundJobsOf(prefix: string, markers: string[]): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  if (!markers.length) return found;
+  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue(QueueName.Inbound, { connection, prefix });
+  try {
+    for (const state of ['active', 'wait', 'prioritized', 'delayed', 'failed', 'completed'] as const) {
+      for (const job of await queue.getJobs([state], 0, -1)) {
+        const data = JSON.stringify(job.data);
+        for (const m of markers.filter((m) => data.includes(m)))
+          found
+            .set(m, found.get(m) ?? [])
+            .get(m)!
+            .push(
+              `job ${job.id} ${state} after ${job.attemptsMade} attempt(s)${job.failedReason ? `: ${job.failedReason}` : ''}`,
+            );
+      }
+    }
+  } finally {
+    await queue.close();
+    await connection.quit();
+  }
+  return found;
+}
 
 /** The longest a job can spend waiting between its attempts, from its policy (exponential: delay·2^k). */
 function retryScheduleMs(name: JobName): number {

@@ -142,18 +142,22 @@ export class HostileSender {
   }
 }
 
-type Query = (sql: string, params: unknown[]) => Promise<{ id: string; at: string; hay: string }[]>;
+type Query = <T = { id: string; hay: string }>(sql: string, params: unknown[]) => Promise<T[]>;
 
 /**
  * Which messages (text, ids, metadata, kept originals) and dead letters (exact bytes) hold each
- * marker. Rows are read once, newest since the last look, and searched here: scanning megabyte
- * texts in SQL once per marker is quadratic. Each look reaches back 10 s before the newest row
- * seen, because a row's created_at is its transaction's start and a longer batch commits later.
+ * marker. Rows are read once, those written since the last look, and searched here: scanning
+ * megabyte texts in SQL once per marker is quadratic. "Since the last look" is by transaction, not
+ * by clock: a row's created_at is its transaction's start, and a batch that started long ago (a
+ * loaded machine, a huge message) may commit after rows stamped seconds later were already read.
  */
 export class MarkerScanner {
   private readonly seen = { messages: new Map<string, Set<string>>(), deadLetters: new Map<string, Set<string>>() };
-  /** Newest created_at read per table; each look starts 10 s before it (see scan). */
-  private readonly since = { messages: '-infinity', deadLetters: '-infinity' };
+  /**
+   * Per table, the oldest transaction still running when the last look began (its snapshot's
+   * xmin, as a 32-bit xid): every row written by an older one was already visible then and read.
+   */
+  private readonly horizon: Record<'messages' | 'deadLetters', string | null> = { messages: null, deadLetters: null };
   /** Stored messages whose text shows a phone number the card mask altered (`+•…`). */
   readonly maskedPhones = new Set<string>();
 
@@ -187,21 +191,52 @@ export class MarkerScanner {
     }
   }
 
+  /**
+   * For markers the incremental scan never found: where each one is after all, by a full search of
+   * every place an input can rest (a row the scan's created_at window skipped, a call voice-service
+   * has not emitted, or nowhere), so a failure tells which of scanner, service or queue lost it.
+   */
+  async whereIs(markers: string[]): Promise<Map<string, string[]>> {
+    const places = new Map(markers.map((m) => [m, [] as string[]]));
+    if (!markers.length) return places;
+    const rows = await this.query<{ marker: string; place: string }>(
+      `SELECT k.marker, p.place FROM unnest($1::text[]) AS k(marker)
+         CROSS JOIN LATERAL (
+           SELECT 'message ' || m.id || ' (created ' || m.created_at || ', revision ' || m.revision || ')' AS place
+             FROM messages m LEFT JOIN message_originals o ON o.message_id = m.id
+            WHERE strpos(concat_ws(' ', m.external_id, m.text, m.metadata::text, encode(o.original, 'escape')), k.marker) > 0
+           UNION ALL
+           SELECT 'dead letter ' || d.id FROM dead_letters d WHERE strpos(encode(d.payload_bytes, 'escape'), k.marker) > 0
+           UNION ALL
+           SELECT 'voice call ' || v.call_id || ' (final ' || v.final || ', target ' || coalesce(v.target_revision::text, '-')
+                  || ', emitted ' || coalesce(v.emitted_revision::text, '-') || ')'
+             FROM voice_calls v WHERE strpos(v.events::text || v.state::text, k.marker) > 0
+         ) p`,
+      [markers],
+    );
+    for (const r of rows) places.get(r.marker)!.push(r.place);
+    return places;
+  }
+
   private async scan(table: 'messages' | 'deadLetters') {
-    // Paged by (created_at, id), so a run of megabyte messages never sits in memory at once.
+    // Taken before the look: a transaction running now may commit during it; the next look covers it.
+    const [{ xmin }] = await this.query<{ xmin: string }>(
+      `SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296)::text AS xmin`,
+      [],
+    );
+    // age() compares xids across wraparound; a row written since the horizon (a new message, a new
+    // revision, an original kept later) is younger than it. Paged by id: megabyte rows stay few in memory.
     const sql =
       table === 'messages'
-        ? `SELECT m.id, m.created_at::text AS at,
-                  concat_ws(' ', m.external_id, m.text, m.metadata::text, encode(o.original, 'escape')) AS hay
+        ? `SELECT m.id, concat_ws(' ', m.external_id, m.text, m.metadata::text, encode(o.original, 'escape')) AS hay
              FROM messages m LEFT JOIN message_originals o ON o.message_id = m.id
-            WHERE (m.created_at, m.id) > ($1::timestamptz - $3::interval, $2::uuid) ORDER BY m.created_at, m.id LIMIT 200`
-        : `SELECT id, created_at::text AS at, encode(payload_bytes, 'escape') AS hay
-             FROM dead_letters WHERE (created_at, id) > ($1::timestamptz - $3::interval, $2::uuid) ORDER BY created_at, id LIMIT 200`;
-    // The first page starts 10 s back: a batch that began earlier may commit after rows already read.
-    let after: [string, string, string] = [this.since[table], '00000000-0000-0000-0000-000000000000', '10 seconds'];
-    let newest = this.since[table];
+            WHERE ($1::text IS NULL OR age(m.xmin) <= age($1::text::xid) OR age(o.xmin) <= age($1::text::xid))
+              AND m.id > $2::uuid ORDER BY m.id LIMIT 200`
+        : `SELECT id, encode(payload_bytes, 'escape') AS hay FROM dead_letters
+            WHERE ($1::text IS NULL OR age(xmin) <= age($1::text::xid)) AND id > $2::uuid ORDER BY id LIMIT 200`;
+    let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const rows = await this.query(sql, after);
+      const rows = await this.query(sql, [this.horizon[table], after]);
       for (const r of rows) {
         for (const [m] of r.hay.matchAll(MARKER_PATTERN)) {
           const ids = this.seen[table].get(m) ?? new Set<string>();
@@ -209,11 +244,10 @@ export class MarkerScanner {
           this.seen[table].set(m, ids);
         }
         if (table === 'messages' && /\+[\s•]*•/.test(r.hay)) this.maskedPhones.add(r.id);
-        newest = r.at;
       }
       if (rows.length < 200) break;
-      after = [rows[rows.length - 1].at, rows[rows.length - 1].id, '0 seconds'];
+      after = rows[rows.length - 1].id;
     }
-    this.since[table] = newest;
+    this.horizon[table] = xmin;
   }
 }

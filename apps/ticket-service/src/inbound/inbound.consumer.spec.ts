@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TicketEvent, generateEmailMessageId } from '@oq/contracts';
+import { JobName, TicketEvent, generateEmailMessageId } from '@oq/contracts';
 import { until } from '../../../../test/support/until';
 import { ContactMergeService } from '../contacts/contact-merge.service';
 import { DeadLetterService } from '../dead-letters/dead-letter.service';
@@ -337,6 +337,35 @@ describe('inbound ingest (real Postgres + Redis, booted ticket-service)', () => 
     expect(after.replayCount).toBe(1);
     expect(after.replayedAt).not.toBeNull();
     expect((await kit.app.get(DeadLetterService).list()).items.map((l) => l.id)).not.toContain(letter.id);
+  });
+
+  it('dead-letters a message that loses its race on every attempt instead of leaving it failed', async () => {
+    // A trigger stands in for a race lost each time: unique_violation is what a concurrent writer causes.
+    await kit.ds.query(`CREATE FUNCTION always_race() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.text = 'loses every race' THEN
+        RAISE EXCEPTION 'duplicate key value violates unique constraint' USING ERRCODE = '23505'; END IF;
+      RETURN NEW; END $$`);
+    await kit.ds.query(
+      `CREATE TRIGGER always_race BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION always_race()`,
+    );
+    try {
+      const msg = { ...kit.message('telegram', { kind: 'telegram', value: 'racer' }), text: 'loses every race' };
+      const job = await kit
+        .queue()
+        .add(JobName.InboundMessage, msg, {
+          jobId: `race-${randomUUID()}`,
+          attempts: 2,
+          backoff: { type: 'fixed', delay: 10 },
+        });
+      await kit.drained();
+      const letters = await kit.app.get(DeadLetterService).list({ limit: 50 });
+      const letter = letters.items.find((l) => l.jobId === job.id);
+      expect(letter?.reason).toMatch(/^processing failed \(23505\): duplicate key/);
+      expect(await kit.queue().getJobState(job.id!)).toBe('completed');
+      expect(await kit.count('messages WHERE external_id = $1', [msg.externalId])).toBe(0);
+    } finally {
+      await kit.ds.query(`DROP TRIGGER always_race ON messages; DROP FUNCTION always_race()`);
+    }
   });
 
   it('writes outbox events in the ingest transaction and the relay publishes them', async () => {

@@ -305,16 +305,18 @@ export class InboundConsumer {
     const err = item.error as { code?: string; message?: string } | undefined;
     const message = err?.message ?? String(err);
     const code = err?.code;
-    if (isRetryableIngestError(err)) {
+    // Postgres unreachable: rejected as is, and the queue module parks the job without spending an attempt.
+    if (isDatabaseUnreachable(err)) return item.reject(err instanceof Error ? err : new Error(message));
+    // The last attempt dead-letters whatever the error: a job BullMQ merely fails is neither stored nor parked.
+    const final = item.job.attemptsMade + 1 >= (item.job.opts.attempts ?? 1);
+    const retryable = isRetryableIngestError(err);
+    if (retryable && !final) {
       this.logger.info({ jobId: item.job.id, code, err: message }, 'inbound message lost a race; retrying');
       return item.reject(new RetryableIngestError(`${code}: ${message}`));
     }
-    // Postgres unreachable: rejected as is, and the queue module parks the job without spending an attempt.
-    if (isDatabaseUnreachable(err)) return item.reject(err instanceof Error ? err : new Error(message));
-    const attempts = item.job.opts.attempts ?? 1;
-    // Data errors (class 22, 23) can never succeed; other errors get their retries first.
-    const permanent = !!code && /^2[23]/.test(code);
-    if (permanent || item.job.attemptsMade + 1 >= attempts) {
+    // Data errors (class 22, 23) can never succeed — except the races above; other errors get their retries first.
+    const permanent = !retryable && !!code && /^2[23]/.test(code);
+    if (permanent || final) {
       try {
         await this.deadLetters.record({
           queue: QueueName.Inbound,
