@@ -1,5 +1,5 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { Inject, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { OnGatewayConnection, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import {
   AttachmentRef,
   CHAT_AGENT_TYPING_CHANNEL,
@@ -13,10 +13,8 @@ import {
   maskCardNumbers,
   QueueName,
 } from '@oq/contracts';
-import { CONFIG, LOGGER, QueueService, REDIS, TrustedProxies, trustedProxies } from '@oq/platform';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { CONFIG, GatewayRedis, LOGGER, QueueService, REDIS, TrustedProxies, trustedProxies } from '@oq/platform';
 import { Redis } from 'ioredis';
-import { Server as HttpServer } from 'node:http';
 import { Logger } from 'pino';
 import { DefaultEventsMap, Server, Socket as IoSocket } from 'socket.io';
 import { z } from 'zod';
@@ -36,6 +34,7 @@ interface CustomerSocketData {
   lastTyping?: { typing: boolean; at: number };
 }
 type Socket = IoSocket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, CustomerSocketData>;
+type CustomerServer = Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, CustomerSocketData>;
 
 /** The customer socket.io path (agents use ticket-service's `/realtime`); REST lives beside it under /chat/:inboxId. */
 export const CHAT_SOCKET_PATH = '/chat/socket';
@@ -78,16 +77,25 @@ const MESSAGE_ROOM_TTL_SECONDS = 30 * 24 * 3600;
  * socket: replies are emitted to rooms through the Redis adapter, so the
  * replica that holds the socket delivers.
  */
-@Injectable()
-export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdown {
-  io!: Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, CustomerSocketData>;
-  private pub?: Redis;
-  private sub?: Redis;
-  private typingSub?: Redis;
+@WebSocketGateway({
+  path: CHAT_SOCKET_PATH,
+  serveClient: false,
+  maxHttpBufferSize: 256 * 1024,
+  pingInterval: 25_000,
+  pingTimeout: 20_000,
+  // Origins are checked per inbox in the middleware below; CORS must let the handshake through to it.
+  cors: { origin: true, credentials: false },
+})
+export class ChatGateway
+  implements OnGatewayInit<CustomerServer>, OnGatewayConnection<Socket>, OnApplicationBootstrap, OnApplicationShutdown
+{
+  @WebSocketServer() io!: CustomerServer;
+  private readonly connections: GatewayRedis;
+  /** Agents' typing reaches this replica once this resolves. */
+  private agentTyping?: Promise<void>;
   private readonly trusted: TrustedProxies;
 
   constructor(
-    private readonly adapterHost: HttpAdapterHost,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(REDIS) private readonly redis: Redis,
@@ -98,26 +106,15 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly attachments: AttachmentService,
   ) {
     this.trusted = trustedProxies(config.TRUSTED_PROXIES);
+    this.connections = new GatewayRedis(redis, logger);
   }
 
-  async onApplicationBootstrap() {
-    const http = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
-    this.io = new Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, CustomerSocketData>(http, {
-      path: CHAT_SOCKET_PATH,
-      serveClient: false,
-      maxHttpBufferSize: 256 * 1024,
-      pingInterval: 25_000,
-      pingTimeout: 20_000,
-      // Origins are checked per inbox in the middleware below; CORS must let the handshake through to it.
-      cors: { origin: true, credentials: false },
-    });
-    this.pub = this.redis.duplicate();
-    this.sub = this.redis.duplicate();
+  afterInit(server: CustomerServer) {
     // The adapter's channels carry the queue prefix: test stacks sharing a Redis stay apart.
-    this.io.adapter(
-      createAdapter(this.pub, this.sub, { key: `oq-chat${this.config.QUEUE_PREFIX}`, requestsTimeout: 3000 }),
+    server.adapter(
+      this.connections.adapter({ key: `oq-chat${this.config.QUEUE_PREFIX}`, requestsTimeout: 3000 }, 'chat redis'),
     );
-    this.io.use((socket, next) => {
+    server.use((socket, next) => {
       this.authenticate(socket).then(
         () => next(),
         (err: Error) => {
@@ -127,16 +124,19 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
         },
       );
     });
-    this.io.on('connection', (socket) => void this.onConnection(socket));
-
-    this.typingSub = this.redis.duplicate();
-    this.typingSub.on('message', (_ch, raw: string) => this.onAgentTyping(raw));
-    await this.typingSub.subscribe(CHAT_AGENT_TYPING_CHANNEL);
+    this.agentTyping = this.connections.subscribe(CHAT_AGENT_TYPING_CHANNEL, 'agent-typing subscriber', (raw) =>
+      this.onAgentTyping(raw),
+    );
   }
 
+  /** afterInit is not awaited: the app is up only once agents' typing is subscribed (and not if it cannot be). */
+  async onApplicationBootstrap() {
+    await this.agentTyping;
+  }
+
+  /** Nest has closed the server (and its adapter) by now: only the Redis connections are left. */
   async onApplicationShutdown() {
-    await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
-    await Promise.allSettled([this.pub?.quit(), this.sub?.quit(), this.typingSub?.quit()]);
+    await this.connections.close();
   }
 
   private clientIp(socket: Socket): string {
@@ -156,7 +156,8 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
     socket.data.ip = ip;
   }
 
-  private async onConnection(socket: Socket) {
+  /** A socket through the middleware: authenticated, with its customer in `socket.data`. */
+  async handleConnection(socket: Socket) {
     const customer = socket.data.customer;
     await socket.join(customer.rooms);
     socket.on('message:send', (payload: unknown, ack?: Ack) => void this.onSend(socket, payload, ack));
@@ -318,11 +319,6 @@ export class ChatGateway implements OnApplicationBootstrap, OnApplicationShutdow
     return `${this.config.QUEUE_PREFIX}:chat:msg-room:${messageId}`;
   }
 
-  /**
-   * Pushes an agent reply to the customer's room on whichever replica holds the
-   * socket and waits for the client's acknowledgement. Resolves to the number
-   * of client sockets that acknowledged it (0 = the customer is offline).
-   */
   /**
    * Pushes to every socket of the customer, on whichever replica holds it, and says what became of
    * it: `delivered` when a client acknowledged the event, `sent` when sockets were connected but none

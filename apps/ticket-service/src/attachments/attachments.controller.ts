@@ -4,9 +4,7 @@ import {
   Get,
   HttpCode,
   Inject,
-  NotFoundException,
   Param,
-  ParseUUIDPipe,
   Post,
   Query,
   Req,
@@ -25,12 +23,13 @@ import {
   ApiZodResponse,
   BINARY,
   CONFIG,
+  idParam,
 } from '@oq/platform';
 import { MessageAttachment } from '../tickets/ticket.dto';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
 import { Config } from '../config';
-import { Viewer } from '../tickets/viewer';
+import { Viewer } from '../permissions/ticket-visibility';
 import { AttachmentsService } from './attachments.service';
 
 @ApiTags('attachments')
@@ -79,7 +78,7 @@ export class AttachmentsController {
   async download(
     @CurrentAgent() agent: Viewer,
     @Param('sha256') sha256: string,
-    @Query('ticketId', new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException('attachment not found') }))
+    @Query('ticketId', idParam('attachment not found'))
     ticketId: string,
     @Res() reply: FastifyReply,
   ) {

@@ -4,7 +4,7 @@ import { Db, MessageRepository } from '@oq/database';
 import { BlobStore, BlobTooLargeError, LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { Readable } from 'node:stream';
-import { Viewer } from '../tickets/viewer';
+import { Viewer } from '../permissions/ticket-visibility';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** A declared type we can echo back safely; anything else is served as opaque bytes. */

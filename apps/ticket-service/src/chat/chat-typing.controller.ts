@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Inject, NotFoundException, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, NotFoundException, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CHAT_AGENT_TYPING_CHANNEL, ChatAgentTyping } from '@oq/contracts';
 import { ConversationRepository } from '@oq/database';
@@ -8,6 +8,7 @@ import {
   ApiUuid,
   ApiZodBody,
   ApiZodParam,
+  IdParam,
   Parsed,
   REDIS,
   ZodValidationPipe,
@@ -42,12 +43,12 @@ export class ChatTypingController {
   @ApiZodBody(TypingBody)
   @ApiNoContent('Sent to the customer sockets of the ticket')
   @ApiErrors({
-    400: 'Malformed ticket id, malformed JSON, or a body other than { typing: boolean }',
-    404: 'No such ticket, not visible to the caller, or it has no chat conversation',
+    400: 'Malformed JSON, or a body other than { typing: boolean }',
+    404: 'No such ticket (or a malformed id), not visible to the caller, or it has no chat conversation',
   })
   async typing(
     @CurrentAgent() agent: AuthenticatedAgent,
-    @Param('id', new ParseUUIDPipe()) ticketId: string,
+    @Param('id', IdParam) ticketId: string,
     @Body(new ZodValidationPipe(TypingBody)) body: Parsed<typeof TypingBody>,
   ): Promise<void> {
     await assertTicketVisible(this.ds, agent, ticketId);

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { InboundModule } from '../inbound/inbound.module';
 import { ContactsController } from './contacts.controller';
+import { ContactsModule } from './contacts.module';
 import { ContactsService } from './contacts.service';
 
-/** The agent-facing contacts API (search, profile, merge by hand through ingest's ContactMergeService). */
-@Module({ imports: [InboundModule], controllers: [ContactsController], providers: [ContactsService] })
+/** The agent-facing contacts API (search, profile, merge by hand through ContactsModule's ContactMergeService). */
+@Module({ imports: [ContactsModule], controllers: [ContactsController], providers: [ContactsService] })
 export class ContactsApiModule {}

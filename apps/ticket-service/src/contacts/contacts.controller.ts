@@ -7,13 +7,13 @@ import {
   ApiZodParam,
   ApiZodQuery,
   ApiZodResponse,
+  IdParam,
   Parsed,
   ZodValidationPipe,
 } from '@oq/platform';
 import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
 import { ApiIdempotent, IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { IdParam } from '../tickets/tickets.controller';
-import { Viewer } from '../tickets/viewer';
+import { Viewer } from '../permissions/ticket-visibility';
 import {
   ContactMergeView,
   ContactSearchQuery,

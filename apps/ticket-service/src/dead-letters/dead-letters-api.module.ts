@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { InboundModule } from '../inbound/inbound.module';
 import { DeadLettersController } from './dead-letters.controller';
+import { DeadLettersModule } from './dead-letters.module';
 
-/** The admin API over the dead letters ingest records (DeadLetterService lives with ingest). */
-@Module({ imports: [InboundModule], controllers: [DeadLettersController] })
+/** The admin API over the dead letters ingest and delivery record (DeadLettersModule's service). */
+@Module({ imports: [DeadLettersModule], controllers: [DeadLettersController] })
 export class DeadLettersApiModule {}

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { DeadLetterService } from '../dead-letters/dead-letter.service';
+import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { DeliveryConsumer } from './delivery.consumer';
 
 /** Consumes the `delivery` queue: DeliveryReports move outbound messages' status forward. */
-@Module({ providers: [DeliveryConsumer, DeadLetterService], exports: [DeliveryConsumer] })
+@Module({ imports: [DeadLettersModule], providers: [DeliveryConsumer], exports: [DeliveryConsumer] })
 export class DeliveryModule {}

@@ -1,8 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ContactMergeService } from '../contacts/contact-merge.service';
-import { ContactResolverService } from '../contacts/contact-resolver.service';
-import { DeadLetterConsumer } from '../dead-letters/dead-letter.consumer';
-import { DeadLetterService } from '../dead-letters/dead-letter.service';
+import { ContactsModule } from '../contacts/contacts.module';
+import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { SuppressedMailStore } from '../suppressed-mail/suppressed-mail.store';
 import { TicketRouterService } from '../threading/ticket-router.service';
 import { InboundConsumer } from './inbound.consumer';
@@ -11,21 +9,13 @@ import { IngestHooks } from './ingest-hooks';
 
 /**
  * Ingest of the `inbound` queue. Exports the ingest hook registry (SLA clocks
- * join the message's transaction through it), the dead-letter service, and the
- * consumer itself (a released suppressed mail is ingested through it).
+ * join the message's transaction through it) and the consumer itself (a
+ * released suppressed mail is ingested through it). Contacts and dead letters
+ * are their own modules' services.
  */
 @Module({
-  providers: [
-    InboundConsumer,
-    InboundProcessor,
-    IngestHooks,
-    TicketRouterService,
-    ContactResolverService,
-    ContactMergeService,
-    DeadLetterService,
-    DeadLetterConsumer,
-    SuppressedMailStore,
-  ],
-  exports: [IngestHooks, DeadLetterService, ContactResolverService, ContactMergeService, InboundConsumer],
+  imports: [ContactsModule, DeadLettersModule],
+  providers: [InboundConsumer, InboundProcessor, IngestHooks, TicketRouterService, SuppressedMailStore],
+  exports: [IngestHooks, InboundConsumer],
 })
 export class InboundModule {}

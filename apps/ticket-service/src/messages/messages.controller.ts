@@ -1,11 +1,11 @@
 import { Body, Controller, Param, Post, UseInterceptors } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors, ApiZodBody, ApiZodResponse, BodyLimit, Parsed, ZodValidationPipe } from '@oq/platform';
+import { ApiErrors, ApiZodBody, ApiZodResponse, BodyLimit, IdParam, Parsed, ZodValidationPipe } from '@oq/platform';
 import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
 import { ApiIdempotent, IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { MessageView } from '../tickets/ticket.dto';
-import { ApiTicketId, IdParam } from '../tickets/tickets.controller';
-import { Viewer } from '../tickets/viewer';
+import { ApiTicketId } from '../tickets/tickets.controller';
+import { Viewer } from '../permissions/ticket-visibility';
 import { CreateMessageBody } from './message.dto';
 import { RepliesService } from './replies.service';
 

@@ -23,7 +23,7 @@ import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
 import { SlaClockService } from '../sla/sla-clock.service';
 import { toMessageView } from '../tickets/ticket.view';
 import { TicketsService, assertTransition, identityKindsFor } from '../tickets/tickets.service';
-import { Viewer } from '../tickets/viewer';
+import { Viewer } from '../permissions/ticket-visibility';
 import { CreateMessageBody } from './message.dto';
 
 /** Which channel service delivers a channel's replies. */

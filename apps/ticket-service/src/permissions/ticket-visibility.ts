@@ -10,6 +10,9 @@ import { AuthenticatedAgent } from '../auth/authenticated-agent';
  * probed. (An admin-only action on a ticket the caller CAN see is a 403.)
  */
 
+/** The calling agent, as the auth guard loaded it (structurally libs/database's visibility Viewer). */
+export type Viewer = AuthenticatedAgent;
+
 export interface SqlFragment {
   sql: string;
   params: unknown[];

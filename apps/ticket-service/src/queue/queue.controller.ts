@@ -5,7 +5,7 @@ import { FastifyReply } from 'fastify';
 import { AgentAuth, CurrentAgent } from '../auth/agent-auth.guard';
 import { ApiIdempotent, IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { TicketPage, TicketView } from '../tickets/ticket.dto';
-import { Viewer } from '../tickets/viewer';
+import { Viewer } from '../permissions/ticket-visibility';
 import { QueueNextBody, QueueQuery } from './queue.dto';
 import { QueueService } from './queue.service';
 

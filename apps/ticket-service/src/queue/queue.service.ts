@@ -5,7 +5,7 @@ import { OutboxService } from '../outbox/outbox.service';
 import { SlaClockService } from '../sla/sla-clock.service';
 import { decodeCursor, encodeCursor, toTicketView } from '../tickets/ticket.view';
 import { badCursor } from '../tickets/tickets.service';
-import { Viewer } from '../tickets/viewer';
+import { Viewer } from '../permissions/ticket-visibility';
 import { QueueNextBody, QueueQuery } from './queue.dto';
 
 @Injectable()

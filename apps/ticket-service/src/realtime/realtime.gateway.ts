@@ -2,8 +2,7 @@ import { Inject, OnApplicationShutdown } from '@nestjs/common';
 import { OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { CHAT_CUSTOMER_TYPING_CHANNEL, ChatCustomerTyping, TicketEvent } from '@oq/contracts';
 import { ConversationRepository } from '@oq/database';
-import { CONFIG, LOGGER, REDIS } from '@oq/platform';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { CONFIG, GatewayRedis, LOGGER, REDIS } from '@oq/platform';
 import { Redis } from 'ioredis';
 import { Logger } from 'pino';
 import { Subscription } from 'rxjs';
@@ -38,9 +37,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 @WebSocketGateway({ path: '/realtime', cors: { origin: true }, serveClient: false })
 export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
   @WebSocketServer() private server!: Server;
-  private pub?: Redis;
-  private sub?: Redis;
-  private typing?: Redis;
+  private readonly connections: GatewayRedis;
   private readonly subscriptions: Subscription[] = [];
 
   constructor(
@@ -48,28 +45,27 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
     private readonly bus: TicketEventBus,
     private readonly agentChanges: AgentChanges,
     private readonly conversations: ConversationRepository,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) redis: Redis,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.connections = new GatewayRedis(redis, logger);
+  }
 
   afterInit(server: Server) {
-    this.pub = this.redis.duplicate();
-    this.sub = this.redis.duplicate();
-    for (const c of [this.pub, this.sub])
-      c.on('error', (err) => this.logger.warn({ err: err.message }, 'realtime redis'));
     // Keyed by the deployment's prefix so separate deployments (and test files) sharing a Redis never cross.
-    server.adapter(createAdapter(this.pub, this.sub, { key: `${this.config.QUEUE_PREFIX}realtime` }));
+    server.adapter(this.connections.adapter({ key: `${this.config.QUEUE_PREFIX}realtime` }, 'realtime redis'));
     server.use((socket, next) => {
       this.authenticate(socket).then(
         () => next(),
         (err: Error) => next(err),
       );
     });
-    this.typing = this.redis.duplicate();
-    this.typing.on('error', (err) => this.logger.warn({ err: err.message }, 'customer-typing subscriber'));
-    this.typing.on('message', (_channel, raw: string) => void this.relayCustomerTyping(raw));
-    void this.typing.subscribe(CHAT_CUSTOMER_TYPING_CHANNEL);
+    void this.connections.subscribe(
+      CHAT_CUSTOMER_TYPING_CHANNEL,
+      'customer-typing subscriber',
+      (raw) => void this.relayCustomerTyping(raw),
+    );
     this.subscriptions.push(
       this.bus.events$.subscribe((event) => this.fanOut(event)),
       this.agentChanges.changed$.subscribe((agentId) => {
@@ -140,6 +136,6 @@ export class RealtimeGateway implements OnGatewayInit, OnApplicationShutdown {
 
   async onApplicationShutdown() {
     for (const s of this.subscriptions) s.unsubscribe();
-    await Promise.allSettled([this.pub?.quit(), this.sub?.quit(), this.typing?.quit()]);
+    await this.connections.close();
   }
 }

@@ -32,7 +32,7 @@ import {
 import { FastifyReply } from 'fastify';
 import { AdminOnly, CurrentAgent } from '../auth/agent-auth.guard';
 import { ApiIdempotent, IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
-import { Viewer } from '../tickets/viewer';
+import { Viewer } from '../permissions/ticket-visibility';
 import { ReleaseResult, SuppressedMailListQuery, SuppressedMailPage, SuppressedMailView } from './suppressed-mail.dto';
 import { SuppressedMailService } from './suppressed-mail.service';
 

@@ -4,9 +4,7 @@ import {
   applyDecorators,
   Get,
   HttpCode,
-  NotFoundException,
   Param,
-  ParseUUIDPipe,
   Patch,
   Post,
   Query,
@@ -21,6 +19,7 @@ import {
   ApiZodQuery,
   ApiZodResponse,
   BodyLimit,
+  IdParam,
   Parsed,
   ZodValidationPipe,
 } from '@oq/platform';
@@ -35,10 +34,7 @@ import {
   UpdateTicketBody,
 } from './ticket.dto';
 import { TicketsService } from './tickets.service';
-import { Viewer } from './viewer';
-
-/** Malformed ids are "not found", like invisible ones: ids cannot be probed. */
-export const IdParam = new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException('not found') });
+import { Viewer } from '../permissions/ticket-visibility';
 
 /** The ticket id path parameter, and the 404 of an unknown or invisible ticket. */
 export const ApiTicketId = () =>

@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { InboundModule } from '../inbound/inbound.module';
+import { ContactsModule } from '../contacts/contacts.module';
 import { TicketsController } from './tickets.controller';
 import { TicketsService } from './tickets.service';
 
 @Module({
-  // InboundModule owns the contact resolver (find-or-create by identity) this shares with ingest.
-  imports: [InboundModule],
+  // The contact resolver (find-or-create by identity) is ContactsModule's, shared with ingest.
+  imports: [ContactsModule],
   controllers: [TicketsController],
   providers: [TicketsService],
   exports: [TicketsService],

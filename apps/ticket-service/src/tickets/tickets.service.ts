@@ -30,7 +30,7 @@ import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
 import { SlaClockService } from '../sla/sla-clock.service';
 import { CreateTicketBody, MergeTicketBody, TicketListQuery, UpdateTicketBody } from './ticket.dto';
 import { decodeCursor, encodeCursor, toMessageView, toTicketView } from './ticket.view';
-import { Viewer } from './viewer';
+import { Viewer } from '../permissions/ticket-visibility';
 
 /**
  * Ticket reads and agent changes. Every change takes the row lock, checks the
