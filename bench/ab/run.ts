@@ -9,7 +9,8 @@
  * bench/support/baseline.ts; `after` defaults to this checkout as it is, built once here).
  * Compared: ingest_msgs_per_s (higher is better) and queue_p99_ms / queue_p50_ms (lower is
  * better), median of the rounds; `*_ratio` = after / before. The issue's bar: within 10 %.
- * The benchmarks' own env passes through (e.g. BENCH_MESSAGES=50000 for a shorter ingest run).
+ * The benchmarks' own env passes through (e.g. BENCH_MESSAGES=50000 for a shorter ingest run, and
+ * BENCH_VISIBLE_RATE below both sides' capacity: a fixed rate above it measures the backlog, not the code).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { buildBaseline } from '../support/baseline';
@@ -20,6 +21,9 @@ const BENCHES = [
   { name: 'ingest', script: 'bench/ingest/run.ts', keys: ['ingest_msgs_per_s', 'visible_p99_ms', 'pg_ceiling'] },
   { name: 'queue', script: 'bench/queue/run.ts', keys: ['queue_p50_ms', 'queue_p99_ms'] },
 ] as const;
+/** BENCH_AB_BENCHES=ingest (comma-separated) runs only those: a rerun of one number need not repeat the rest. */
+const ONLY = process.env.BENCH_AB_BENCHES?.split(',').map((n) => n.trim());
+const SELECTED = BENCHES.filter((b) => !ONLY || ONLY.includes(b.name));
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -68,7 +72,7 @@ async function main() {
 
   const samples: Record<'before' | 'after', Record<string, number[]>> = { before: {}, after: {} };
   for (let round = 0; round < ROUNDS; round++)
-    for (const bench of BENCHES) {
+    for (const bench of SELECTED) {
       const order: ('before' | 'after')[] = round % 2 ? ['after', 'before'] : ['before', 'after'];
       for (const side of order) {
         console.log(`--- round ${round + 1}/${ROUNDS}: ${bench.name}, ${side}`);
@@ -79,7 +83,7 @@ async function main() {
 
   // Ratios as strings: printResult rounds numbers to one decimal.
   const result: Record<string, number | string> = { rounds: ROUNDS };
-  for (const bench of BENCHES)
+  for (const bench of SELECTED)
     for (const key of bench.keys) {
       const b = median(samples.before[key]);
       const a = median(samples.after[key]);
