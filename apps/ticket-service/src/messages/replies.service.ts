@@ -7,7 +7,6 @@ import {
   QueueName,
   checkPlatformRules,
   containsCardNumber,
-  generateEmailMessageId,
   isImmutableStatus,
   outboundJobId,
   replySubject,
@@ -19,6 +18,7 @@ import sanitizeHtml from 'sanitize-html';
 import { DataSource, EntityManager } from 'typeorm';
 import { AttachmentsService } from '../attachments/attachments.service';
 import { Config } from '../config';
+import { EmailEnvelope, emailEnvelope } from '../outbox/automatic-email.service';
 import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
 import { SlaClockService } from '../sla/sla-clock.service';
 import { toMessageView } from '../tickets/ticket.view';
@@ -144,24 +144,13 @@ export class RepliesService {
       if (violation) throw unprocessable(violation.reason, violation.code);
     }
 
-    let email: { messageId: string; inReplyTo?: string; references: string[] } | undefined;
+    let email: EmailEnvelope | undefined;
     let subject: string | undefined;
     let cc: { kind: 'email'; value: string }[] = [];
     if (channel === 'email') {
       // Thread on every Message-ID the ticket has seen or sent, oldest first; reply to the latest.
       const ids = await this.messages.with(m).emailMessageIds(t.id);
-      // RFC 5322 suggests keeping the first and the most recent ids when References grows long.
-      const references = ids.length > 200 ? [ids[0], ...ids.slice(-199)] : ids;
-      email = {
-        messageId: generateEmailMessageId(
-          t.id,
-          messageId,
-          this.config.EMAIL_THREADING_SECRET,
-          this.config.EMAIL_MESSAGE_ID_DOMAIN,
-        ),
-        inReplyTo: ids[ids.length - 1],
-        references,
-      };
+      email = emailEnvelope(this.config, { ticketId: t.id, id: messageId }, { inReplyTo: ids.at(-1), references: ids });
       subject = replySubject(t.subject, number);
       cc = (await this.ticketRepo.with(m).ccEmails(t.id, route.identity.value)).map((value) => ({
         kind: 'email' as const,

@@ -1,19 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  generateEmailMessageId,
-  isImmutableStatus,
-  JobName,
-  outboundJobId,
-  QueueName,
-  statusAfterAssignment,
-  TicketCommand,
-} from '@oq/contracts';
-import { ConversationRepository, EscalatedTicketRow, MessageRepository, TicketRepository } from '@oq/database';
-import { CONFIG, JobHandler, LOGGER } from '@oq/platform';
+import { isImmutableStatus, JobName, statusAfterAssignment, TicketCommand } from '@oq/contracts';
+import { ConversationRepository, EscalatedTicketRow, TicketRepository } from '@oq/database';
+import { JobHandler, LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
-import { Config } from '../config';
+import { AutomaticEmailService } from '../outbox/automatic-email.service';
 import { OutboxEntry, OutboxService, TicketRef } from '../outbox/outbox.service';
 import { SlaClockService } from './sla-clock.service';
 
@@ -33,11 +24,10 @@ export class EscalationConsumer {
   constructor(
     private readonly ds: DataSource,
     private readonly tickets: TicketRepository,
-    private readonly messages: MessageRepository,
     private readonly conversations: ConversationRepository,
     private readonly outbox: OutboxService,
     private readonly sla: SlaClockService,
-    @Inject(CONFIG) private readonly config: Config,
+    private readonly automaticEmail: AutomaticEmailService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -138,10 +128,10 @@ export class EscalationConsumer {
   }
 
   /**
-   * An automatic email to a supervisor through the normal outbound flow: stored as
-   * an internal system message of the ticket (so its delivery status is visible and
-   * delivery reports find it) and sent from the ticket's email inbox, else an
-   * email inbox of its team, else any enabled email inbox.
+   * An automatic email to a supervisor through the normal outbound flow (AutomaticEmailService):
+   * stored as an internal system message of the ticket (so its delivery status is visible and
+   * delivery reports find it) and sent from the ticket's email inbox, else an email inbox of its
+   * team, else any enabled email inbox.
    */
   private async emailSupervisor(
     m: EntityManager,
@@ -152,50 +142,17 @@ export class EscalationConsumer {
   ): Promise<Record<string, unknown>> {
     const inboxId = await this.conversations.with(m).automaticEmailInbox(t.inbox_id, t.team_id);
     if (!inboxId) return { skipped: 'no enabled email inbox to send from' };
-    const messageId = randomUUID();
-    const now = new Date();
-    const subject = `[SLA] Ticket #${t.number}: ${cmd.reason}`.slice(0, 998);
-    const text = `${a.message}\n\nTicket #${t.number}: ${t.subject}\nReason: ${cmd.reason}`;
-    const emailId = generateEmailMessageId(
-      t.id,
-      messageId,
-      this.config.EMAIL_THREADING_SECRET,
-      this.config.EMAIL_MESSAGE_ID_DOMAIN,
-    );
-    await this.messages.with(m).insertSupervisorEmail({
-      id: messageId,
-      ticketId: t.id,
+    const { messageId, outbox } = await this.automaticEmail.store(m, {
+      ticket: { id: t.id, number: Number(t.number), teamId: t.team_id, assigneeId: t.assignee_id },
       inboxId,
-      subject,
-      text,
-      metadata: { to: a.email, commandId: cmd.commandId },
-      emailMessageId: emailId,
-      sourceTime: now,
+      // The supervisor is an address, not a contact: the mail stays off the customer's thread.
+      toIdentityId: null,
+      toAddress: a.email,
+      subject: `[SLA] Ticket #${t.number}: ${cmd.reason}`.slice(0, 998),
+      text: `${a.message}\n\nTicket #${t.number}: ${t.subject}\nReason: ${cmd.reason}`,
+      metadata: { commandId: cmd.commandId },
     });
-    events.push(
-      this.outbox.job(
-        QueueName.OutboundEmail,
-        JobName.OutboundMessage,
-        {
-          v: 1,
-          messageId,
-          ticketId: t.id,
-          ticketNumber: Number(t.number),
-          inboxId,
-          channel: 'email',
-          attempt: 0,
-          to: { kind: 'email', value: a.email },
-          cc: [],
-          subject,
-          text,
-          attachments: [],
-          email: { messageId: emailId, references: [] },
-          automatic: true,
-          createdAt: now.toISOString(),
-        },
-        { jobId: outboundJobId(messageId, 0) },
-      ),
-    );
+    events.push(...outbox);
     return { emailedTo: a.email, messageId };
   }
 }
