@@ -5,12 +5,19 @@
  * Open-loop BENCH_RATE (300) requests/s for BENCH_SECONDS (30) as a non-admin agent in
  * two teams, cycling over 10 filter mixes (incl. a second page by cursor). Latency is
  * measured from each request's intended send time (coordinated omission corrected).
+ * Against the machine, in the same run (#18): `max_rps`, the most the endpoint answers closed-loop
+ * from BENCH_CONNECTIONS (32) callers for BENCH_MAX_SECONDS (10), beside `raw_max_rps`, the same
+ * closed loop against bench/queue/raw-server.ts (Fastify + pg running the repository's own
+ * statement, same JSON — checked equal for every mix before measuring); `max_ratio` = max / raw.
+ * Then open-loop at `half_rate` = max_rps / 2 for BENCH_SECONDS: `half_rate_p99_ms`.
  * Env: BENCH_TICKETS (1000000), BENCH_OPEN (50000), BENCH_SKIP_BUILD=1 to reuse dist/.
  */
+import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import { hashPassword } from '../../apps/ticket-service/src/auth/password';
 import { freePort } from '../../test/support/redis-server';
-import { machine, openLoop, percentile, prepareStack, printResult, sleep } from '../support/stack';
+import { ROOT, closedLoop, machine, openLoop, percentile, prepareStack, printResult, sleep } from '../support/stack';
 import { loginToken } from '../../apps/ticket-service/src/auth/auth.testing';
 
 const RATE = Number(process.env.BENCH_RATE ?? 300);
@@ -20,6 +27,24 @@ const OPEN = Number(process.env.BENCH_OPEN ?? 50_000);
 const TEAMS = 20;
 const TAGS = 50;
 const AGENTS = 60;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 10);
+
+type Page = { items: { id: string }[]; nextCursor: string | null };
+
+/** Starts the raw baseline server as its own process (as the service is), resolved once it listens. */
+async function startRawServer(env: NodeJS.ProcessEnv): Promise<() => void> {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/run-ts.cjs'), join(ROOT, 'bench/queue/raw-server.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+    child.on('exit', (code) => reject(new Error(`raw queue server exited ${code}`)));
+  });
+  return () => child.kill('SIGTERM');
+}
 
 async function main() {
   const stack = await prepareStack('queue');
@@ -90,9 +115,9 @@ async function main() {
     const headers = { authorization: `Bearer ${token}` };
     // A keep-alive node:http client: fetch costs the load generator more of the shared CPU.
     const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-    const get = (qs: string) =>
-      new Promise<{ items: { id: string }[]; nextCursor: string | null }>((resolve, reject) => {
-        const req = request(`${svc.url}/v1/queue?${qs}`, { agent, headers }, (res) => {
+    const getFrom = (base: string, qs: string) =>
+      new Promise<Page>((resolve, reject) => {
+        const req = request(`${base}/v1/queue?${qs}`, { agent, headers }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
@@ -105,6 +130,7 @@ async function main() {
         req.on('error', reject);
         req.end();
       });
+    const get = (qs: string) => getFrom(svc.url, qs);
 
     const [team1, team2] = (await pool.query(`SELECT id FROM teams WHERE name IN ('team 1', 'team 2') ORDER BY name`))
       .rows;
@@ -129,6 +155,40 @@ async function main() {
     // Warm-up (JIT, pools, caches), not measured.
     await openLoop({ rate: 100, durationMs: 3000, fire: (i) => get(mixes[i % mixes.length]).then(() => undefined) });
     await sleep(500);
+
+    // Capacity against the machine: the service, then the raw baseline, closed loop, same mixes.
+    const fireAt = (base: string) => (i: number) => getFrom(base, mixes[i % mixes.length]).then(() => undefined);
+    const max = await closedLoop({ connections: CONNECTIONS, durationMs: MAX_SECONDS * 1000, fire: fireAt(svc.url) });
+    const rawPort = await freePort();
+    const rawUrl = `http://127.0.0.1:${rawPort}`;
+    const stopRaw = await startRawServer({
+      ...stack.env,
+      RAW_PORT: String(rawPort),
+      RAW_AGENT_EMAIL: 'agent1@bench.local',
+    });
+    let raw: Awaited<ReturnType<typeof closedLoop>>;
+    try {
+      // Same answers, or the ratio compares different work.
+      for (const m of mixes) {
+        const [a, b] = [JSON.stringify(await get(m)), JSON.stringify(await getFrom(rawUrl, m))];
+        if (a !== b) throw new Error(`raw server answers ${m} differently:\n${a.slice(0, 300)}\n${b.slice(0, 300)}`);
+      }
+      await closedLoop({ connections: CONNECTIONS, durationMs: 3000, fire: fireAt(rawUrl) });
+      raw = await closedLoop({ connections: CONNECTIONS, durationMs: MAX_SECONDS * 1000, fire: fireAt(rawUrl) });
+    } finally {
+      stopRaw();
+    }
+    console.error(
+      `closed loop, ${CONNECTIONS} connections: service ${max.rps.toFixed(0)} req/s (${max.errors} errors), raw ${raw.rps.toFixed(0)} req/s`,
+    );
+    await sleep(500);
+    const halfRate = Math.max(1, Math.round(max.rps / 2));
+    const half = await openLoop({ rate: halfRate, durationMs: SECONDS * 1000, fire: fireAt(svc.url) });
+    const halfP99 = percentile(half.latencies, 99);
+    console.error(
+      `open loop at half the capacity, ${halfRate} req/s: p99 ${halfP99.toFixed(1)} ms, ${half.errors} errors`,
+    );
+    await sleep(500);
     let peakRss = svc.rssMb();
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, svc.rssMb())), 250);
     const run = await openLoop({
@@ -140,9 +200,9 @@ async function main() {
     agent.destroy();
     const p50 = percentile(run.latencies, 50);
     const p99 = percentile(run.latencies, 99);
-    const max = percentile(run.latencies, 100);
+    const slowest = percentile(run.latencies, 100);
     console.error(
-      `${machine()}; ${run.sent} requests, ${run.errors} errors; p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; ticket-service peak RSS ${peakRss.toFixed(0)} MB`,
+      `${machine()}; ${run.sent} requests, ${run.errors} errors; p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${slowest.toFixed(1)} ms; ticket-service peak RSS ${peakRss.toFixed(0)} MB`,
     );
     printResult({
       tickets: counts.total,
@@ -150,7 +210,12 @@ async function main() {
       rate: RATE,
       queue_p50_ms: p50,
       queue_p99_ms: p99,
-      errors: run.errors,
+      errors: run.errors + max.errors + half.errors,
+      max_rps: Math.round(max.rps),
+      raw_max_rps: Math.round(raw.rps),
+      max_ratio: (max.rps / raw.rps).toFixed(3),
+      half_rate: halfRate,
+      half_rate_p99_ms: halfP99,
       rss_mb: Math.round(peakRss),
     });
   } finally {

@@ -234,6 +234,35 @@ export async function openLoop(opts: {
   return { latencies, errors, sent: total };
 }
 
+/**
+ * Closed loop: `connections` callers each sending the next request as soon as the last answered,
+ * for `durationMs` — the most the target sustains at that concurrency (requests/s answered).
+ */
+export async function closedLoop(opts: {
+  connections: number;
+  durationMs: number;
+  fire: (i: number) => Promise<void>;
+}): Promise<{ rps: number; completed: number; errors: number }> {
+  let next = 0;
+  let completed = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const end = t0 + opts.durationMs;
+  await Promise.all(
+    Array.from({ length: opts.connections }, async () => {
+      while (performance.now() < end) {
+        try {
+          await opts.fire(next++);
+          completed++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { rps: completed / ((performance.now() - t0) / 1000), completed, errors };
+}
+
 export function machine(): string {
   const c = cpus();
   return `${c.length}x ${c[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;

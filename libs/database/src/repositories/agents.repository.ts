@@ -141,7 +141,7 @@ export class AgentRepository {
     );
   }
 
-  /** The active agent with its current teams and token version (every authenticated request). */
+  /** The active agent with its current teams and token version: every authenticated request, so prepared (named). */
   findActiveForAuth(agentId: string): Promise<AgentAuthRow | undefined> {
     return maybeOne<AgentAuthRow>(
       this.db,
@@ -149,7 +149,7 @@ export class AgentRepository {
                  coalesce(array_agg(at.team_id) FILTER (WHERE at.team_id IS NOT NULL), '{}') AS team_ids
             FROM agents a LEFT JOIN agent_teams at ON at.agent_id = a.id
            WHERE a.id = ${agentId} AND a.active
-           GROUP BY a.id`,
+           GROUP BY a.id`.named('oq_agent_auth'),
     );
   }
 

@@ -224,6 +224,47 @@ function likePrefix(prefix: string): string {
 }
 
 /**
+ * The queue: open tickets `viewer` may see, most urgent first (QUEUE_KEY).
+ *
+ * Hot path (bench:queue): hand-written SQL, because its shape is the point. For a non-admin
+ * agent the visible set is "my teams' tickets OR assigned to me"; an OR over the whole table
+ * would scan the global index and filter. Instead each team (and "assigned to me") is an
+ * ordered range scan on its own keyset index, LIMITed, and the pieces are merged: cost ~
+ * teams × page size, whatever the table holds. The statement's text varies with the number
+ * of teams and filters, so it is not a named statement. A function of its own so bench:queue's
+ * raw baseline runs exactly this statement through pg.
+ */
+export function queueStatement(viewer: Viewer, f: QueueFilter): Sql {
+  const filters: Sql[] = [QUEUE_OPEN];
+  if (f.status) filters.push(sql`t.status = ANY(${f.status}::text[])`);
+  if (f.channel) filters.push(sql`t.channel = ANY(${f.channel}::text[])`);
+  if (f.assigneeId === null) filters.push(sql`t.assignee_id IS NULL`);
+  else if (f.assigneeId) filters.push(sql`t.assignee_id = ${f.assigneeId}::uuid`);
+  if (f.tag) filters.push(sql`t.tags @> ARRAY[${f.tag}::text]`);
+  if (f.categoryId) filters.push(sql`t.category_id = ${f.categoryId}::uuid`);
+  if (f.after) {
+    const [due, rank, created, id] = f.after;
+    filters.push(sql`(${QUEUE_KEY}) > (${due}::timestamptz, ${rank}::smallint, ${created}::timestamptz, ${id}::uuid)`);
+  }
+  const where = sql.join(filters, ' AND ');
+  const piece = (extra: Sql) =>
+    sql`(SELECT ${TICKET_COLUMNS}, ${QUEUE_KEY_TEXT} FROM tickets t WHERE ${extra} AND ${where} ORDER BY ${QUEUE_KEY} LIMIT ${f.limit})`;
+
+  if (viewer.role === 'admin') return piece(f.teamId ? sql`t.team_id = ${f.teamId}::uuid` : sql.raw('TRUE'));
+
+  const teams = f.teamId ? viewer.teamIds.filter((id) => id === f.teamId) : viewer.teamIds;
+  const pieces = teams.map((id) => piece(sql`t.team_id = ${id}::uuid`));
+  // Tickets assigned to me in teams I am not in (an admin assigned them, or the team moved).
+  const mine = [sql`t.assignee_id = ${viewer.id}::uuid`];
+  if (f.teamId) mine.push(sql`t.team_id = ${f.teamId}::uuid`);
+  if (teams.length) mine.push(sql`t.team_id <> ALL(${teams}::uuid[])`);
+  pieces.push(piece(sql.join(mine, ' AND ')));
+  return sql`SELECT * FROM (${sql.join(pieces, ' UNION ALL ')}) u
+            ORDER BY coalesce(u.next_due_at, 'infinity'::timestamptz), u.k_rank::smallint, u.created_at, u.id
+            LIMIT ${f.limit}`;
+}
+
+/**
  * Tickets as agents and the system change them, their CC participants, audit trail and applied commands.
  * Tables: tickets, ticket_participants, ticket_audit, applied_ticket_commands.
  */
@@ -270,50 +311,9 @@ export class TicketRepository {
     );
   }
 
-  /**
-   * The queue: open tickets `viewer` may see, most urgent first (QUEUE_KEY).
-   *
-   * Hot path (bench:queue): hand-written SQL, because its shape is the point. For a non-admin
-   * agent the visible set is "my teams' tickets OR assigned to me"; an OR over the whole table
-   * would scan the global index and filter. Instead each team (and "assigned to me") is an
-   * ordered range scan on its own keyset index, LIMITed, and the pieces are merged: cost ~
-   * teams × page size, whatever the table holds. The statement's text varies with the number
-   * of teams and filters, so it is not a named statement.
-   */
+  /** The queue: open tickets `viewer` may see, most urgent first (see queueStatement). */
   queue(viewer: Viewer, f: QueueFilter): Promise<QueueRow[]> {
-    const filters: Sql[] = [QUEUE_OPEN];
-    if (f.status) filters.push(sql`t.status = ANY(${f.status}::text[])`);
-    if (f.channel) filters.push(sql`t.channel = ANY(${f.channel}::text[])`);
-    if (f.assigneeId === null) filters.push(sql`t.assignee_id IS NULL`);
-    else if (f.assigneeId) filters.push(sql`t.assignee_id = ${f.assigneeId}::uuid`);
-    if (f.tag) filters.push(sql`t.tags @> ARRAY[${f.tag}::text]`);
-    if (f.categoryId) filters.push(sql`t.category_id = ${f.categoryId}::uuid`);
-    if (f.after) {
-      const [due, rank, created, id] = f.after;
-      filters.push(
-        sql`(${QUEUE_KEY}) > (${due}::timestamptz, ${rank}::smallint, ${created}::timestamptz, ${id}::uuid)`,
-      );
-    }
-    const where = sql.join(filters, ' AND ');
-    const piece = (extra: Sql) =>
-      sql`(SELECT ${TICKET_COLUMNS}, ${QUEUE_KEY_TEXT} FROM tickets t WHERE ${extra} AND ${where} ORDER BY ${QUEUE_KEY} LIMIT ${f.limit})`;
-
-    if (viewer.role === 'admin')
-      return rows<QueueRow>(this.db, piece(f.teamId ? sql`t.team_id = ${f.teamId}::uuid` : sql.raw('TRUE')));
-
-    const teams = f.teamId ? viewer.teamIds.filter((id) => id === f.teamId) : viewer.teamIds;
-    const pieces = teams.map((id) => piece(sql`t.team_id = ${id}::uuid`));
-    // Tickets assigned to me in teams I am not in (an admin assigned them, or the team moved).
-    const mine = [sql`t.assignee_id = ${viewer.id}::uuid`];
-    if (f.teamId) mine.push(sql`t.team_id = ${f.teamId}::uuid`);
-    if (teams.length) mine.push(sql`t.team_id <> ALL(${teams}::uuid[])`);
-    pieces.push(piece(sql.join(mine, ' AND ')));
-    return rows<QueueRow>(
-      this.db,
-      sql`SELECT * FROM (${sql.join(pieces, ' UNION ALL ')}) u
-              ORDER BY coalesce(u.next_due_at, 'infinity'::timestamptz), u.k_rank::smallint, u.created_at, u.id
-              LIMIT ${f.limit}`,
-    );
+    return rows<QueueRow>(this.db, queueStatement(viewer, f));
   }
 
   /**
