@@ -350,13 +350,11 @@ describe('inbound ingest (real Postgres + Redis, booted ticket-service)', () => 
     );
     try {
       const msg = { ...kit.message('telegram', { kind: 'telegram', value: 'racer' }), text: 'loses every race' };
-      const job = await kit
-        .queue()
-        .add(JobName.InboundMessage, msg, {
-          jobId: `race-${randomUUID()}`,
-          attempts: 2,
-          backoff: { type: 'fixed', delay: 10 },
-        });
+      const job = await kit.queue().add(JobName.InboundMessage, msg, {
+        jobId: `race-${randomUUID()}`,
+        attempts: 2,
+        backoff: { type: 'fixed', delay: 10 },
+      });
       await kit.drained();
       const letters = await kit.app.get(DeadLetterService).list({ limit: 50 });
       const letter = letters.items.find((l) => l.jobId === job.id);
