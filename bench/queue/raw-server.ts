@@ -1,15 +1,16 @@
 /**
  * bench:queue's raw baseline: the least a server can do to answer GET /v1/queue — Fastify, one pg
  * pool of the service's size, the repository's own statement (queueStatement) for a viewer loaded
- * once at start, and the same JSON (toTicketView, the same cursor). No Nest, no auth, no validation
+ * once at start, and the same filter and page (queueFilter, queuePage). No Nest, no auth, no validation
  * library, no logging: what the service spends beyond this is framework, auth and serialisation.
  * Env: DATABASE_URL, RAW_PORT, RAW_AGENT_EMAIL, DB_POOL_SIZE (5, as the service).
  */
 import { OPEN_TICKET_STATUSES } from '@oq/contracts';
-import { QueueFilter, QueueRow, Viewer, queueStatement } from '@oq/database';
+import { QueueRow, Viewer, queueStatement } from '@oq/database';
 import Fastify from 'fastify';
 import * as pg from 'pg';
-import { decodeCursor, encodeCursor, toTicketView } from '../../apps/ticket-service/src/tickets/ticket.view';
+import { QueueQuery } from '../../apps/ticket-service/src/queue/queue.dto';
+import { queueFilter, queuePage } from '../../apps/ticket-service/src/queue/queue.service';
 
 const list = (v: string | undefined) => (v ? v.split(',').filter(Boolean) : undefined);
 const OPEN = new Set<string>(OPEN_TICKET_STATUSES);
@@ -33,28 +34,21 @@ async function main() {
     const status = list(q.status);
     if (!(limit >= 1 && limit <= 100) || status?.some((s) => !OPEN.has(s)))
       return reply.code(400).send({ message: 'bad query' });
-    const filter: QueueFilter = {
-      status,
-      channel: list(q.channel) as QueueFilter['channel'],
+    const query = {
+      status: status as QueueQuery['status'],
+      channel: list(q.channel) as QueueQuery['channel'],
       teamId: q.teamId,
-      assigneeId: q.assignee === 'unassigned' ? null : q.assignee === 'me' ? viewer.id : q.assignee,
+      assignee: q.assignee,
       tag: q.tag,
       categoryId: q.categoryId,
-      limit: limit + 1,
+      limit,
+      cursor: q.cursor,
     };
-    if (q.cursor) {
-      const c = decodeCursor(q.cursor, 4);
-      if (!c) return reply.code(400).send({ message: 'bad cursor' });
-      filter.after = [c[0], c[1], c[2], c[3]];
-    }
+    const filter = queueFilter(viewer, query);
+    if (!filter) return reply.code(400).send({ message: 'bad cursor' });
     const statement = queueStatement(viewer, filter);
     const { rows } = await pool.query<QueueRow>(statement.text, statement.params);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toTicketView),
-      nextCursor: rows.length > limit ? encodeCursor([last.k_due, last.k_rank, last.k_created, last.id]) : null,
-    };
+    return queuePage(rows, limit);
   });
   await app.listen({ port: Number(process.env.RAW_PORT), host: '127.0.0.1' });
   // The parent waits for this line.

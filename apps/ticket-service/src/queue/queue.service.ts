@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { QueueFilter, TicketRepository } from '@oq/database';
+import { QueueFilter, QueueRow, TicketRepository } from '@oq/database';
 import { DataSource } from 'typeorm';
 import { OutboxService } from '../outbox/outbox.service';
 import { SlaClockService } from '../sla/sla-clock.service';
@@ -7,6 +7,38 @@ import { decodeCursor, encodeCursor, toTicketView } from '../tickets/ticket.view
 import { badCursor } from '../tickets/tickets.service';
 import { Viewer } from '../permissions/ticket-visibility';
 import { QueueNextBody, QueueQuery } from './queue.dto';
+
+/**
+ * The repository filter for a queue query (one row more than the page, to know whether another
+ * follows); null when the cursor is not one we issued. Shared with bench:queue's raw server.
+ */
+export function queueFilter(viewer: Viewer, q: QueueQuery): QueueFilter | null {
+  const filter: QueueFilter = {
+    status: q.status,
+    channel: q.channel,
+    teamId: q.teamId,
+    assigneeId: q.assignee === 'unassigned' ? null : q.assignee === 'me' ? viewer.id : q.assignee,
+    tag: q.tag,
+    categoryId: q.categoryId,
+    limit: q.limit + 1,
+  };
+  if (q.cursor) {
+    const c = decodeCursor(q.cursor, 4);
+    if (!c) return null;
+    filter.after = [c[0], c[1], c[2], c[3]];
+  }
+  return filter;
+}
+
+/** A page of the queue from the rows `queueFilter` asked for, with the cursor of the next one. */
+export function queuePage(rows: QueueRow[], limit: number) {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(toTicketView),
+    nextCursor: rows.length > limit ? encodeCursor([last.k_due, last.k_rank, last.k_created, last.id]) : null,
+  };
+}
 
 @Injectable()
 export class QueueService {
@@ -22,28 +54,9 @@ export class QueueService {
    * ordered range scan per team and one for "assigned to me", merged), see there.
    */
   async list(viewer: Viewer, q: QueueQuery) {
-    const filter: QueueFilter = {
-      status: q.status,
-      channel: q.channel,
-      teamId: q.teamId,
-      assigneeId: q.assignee === 'unassigned' ? null : q.assignee === 'me' ? viewer.id : q.assignee,
-      tag: q.tag,
-      categoryId: q.categoryId,
-      limit: q.limit + 1,
-    };
-    if (q.cursor) {
-      const c = decodeCursor(q.cursor, 4);
-      if (!c) throw badCursor();
-      filter.after = [c[0], c[1], c[2], c[3]];
-    }
-    const rows = await this.tickets.queue(viewer, filter);
-    const more = rows.length > q.limit;
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toTicketView),
-      nextCursor: more ? encodeCursor([last.k_due, last.k_rank, last.k_created, last.id]) : null,
-    };
+    const filter = queueFilter(viewer, q);
+    if (!filter) throw badCursor();
+    return queuePage(await this.tickets.queue(viewer, filter), q.limit);
   }
 
   /**
