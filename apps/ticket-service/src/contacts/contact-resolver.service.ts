@@ -111,20 +111,12 @@ export class ContactResolverService {
   ): Promise<ResolvedIdentity & { mergedContactIds: string[]; suggested: string[] }> {
     const mergedContactIds: string[] = [];
     const suggested: string[] = [];
-    const linked = (sender.linked ?? []).map(normalizeIdentity).filter((l) => !sameIdentity(l, sender));
+    const linked = senderLinks(sender);
 
     let own: { contactId: string; identityId: string } | null =
       known === undefined ? await this.find(manager, sender) : known && { ...known };
     // Hot path: a known sender whose link is already recorded on the same contact needs no writes.
-    if (
-      known &&
-      !(known.unnamed && sender.displayName) &&
-      (linked.length === 0 ||
-        (linked.length === 1 &&
-          known.linked?.kind === linked[0].kind &&
-          known.linked.value === linked[0].value &&
-          known.linked.contactId === known.contactId))
-    )
+    if (known && !(known.unnamed && sender.displayName) && linkRecorded(known, linked))
       return { ...known, created: false, mergedContactIds, suggested };
 
     let created = false;
@@ -176,6 +168,25 @@ export class ContactResolverService {
     }
     return { ...own, created, mergedContactIds, suggested };
   }
+}
+
+/** The sender's links (normalised, without itself) the channel vouches for. */
+export function senderLinks(sender: InboundSender): IdentityRef[] {
+  return (sender.linked ?? []).map(normalizeIdentity).filter((l) => !sameIdentity(l, sender));
+}
+
+/**
+ * A known sender's links are what the channel says: none, or the one already recorded on the same
+ * contact. Then resolving the sender writes nothing but, for an unnamed contact, its name.
+ */
+export function linkRecorded(known: KnownSender, linked: IdentityRef[]): boolean {
+  return (
+    linked.length === 0 ||
+    (linked.length === 1 &&
+      known.linked?.kind === linked[0].kind &&
+      known.linked.value === linked[0].value &&
+      known.linked.contactId === known.contactId)
+  );
 }
 
 /** Bound per call: every method runs in the caller's transaction (and specs construct this service without Nest). */

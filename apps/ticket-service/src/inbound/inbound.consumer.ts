@@ -14,7 +14,7 @@ import { CONFIG, JobHandler, LOGGER, MetricsService, isDatabaseUnreachable } fro
 import { Counter, Histogram } from 'prom-client';
 import { Job } from 'bullmq';
 import { Logger } from 'pino';
-import { IngestRepository } from '@oq/database';
+import { IngestBatchRepository, IngestRepository } from '@oq/database';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { normalizeIdentity } from '../contacts/contact-resolver.service';
 import { Config } from '../config';
@@ -28,6 +28,7 @@ import {
   senderLockId,
   senderLockKey,
 } from './inbound.processor';
+import { SET_SAVEPOINT, SetBasedIngest } from './set-based-ingest';
 
 interface Pending {
   msg: InboundMessage;
@@ -67,7 +68,7 @@ export function isRetryableIngestError(err: unknown): boolean {
 }
 
 /** Why `inbox` cannot take `msg`, or null. */
-function inboxProblem(inbox: InboxRow | undefined, msg: InboundMessage): string | null {
+function inboxProblem(inbox: InboxRow | undefined | null, msg: InboundMessage): string | null {
   if (!inbox) return `unknown inbox ${msg.inboxId}`;
   if (!inbox.enabled) return `inbox ${inbox.id} is disabled`;
   if (inbox.channel !== msg.channel)
@@ -78,8 +79,11 @@ function inboxProblem(inbox: InboxRow | undefined, msg: InboundMessage): string 
 /**
  * Consumes `inbound` in micro-batches: the jobs BullMQ hands us concurrently are
  * collected for up to INGEST_BATCH_WAIT_MS or INGEST_BATCH_SIZE jobs and written
- * in ONE transaction (one commit/fsync for many messages), with a SAVEPOINT per
- * message so a failing message rolls back alone. Each job settles with its own outcome.
+ * in ONE transaction (one commit/fsync for many messages): validated first, then
+ * written set-based (SetBasedIngest: one statement per table); what that path does
+ * not take, or the whole batch when one of its statements fails, goes message by
+ * message with a SAVEPOINT each, so a failing message rolls back alone. Each job
+ * settles with its own outcome.
  */
 @Injectable()
 export class InboundConsumer {
@@ -92,6 +96,7 @@ export class InboundConsumer {
   private readonly lag: Histogram<string>;
   private readonly batchSize: Histogram<string>;
   private readonly suppressed: Counter<string>;
+  private readonly paths: Counter<string>;
 
   constructor(
     private readonly ds: DataSource,
@@ -99,6 +104,8 @@ export class InboundConsumer {
     private readonly deadLetters: DeadLetterService,
     private readonly outbox: OutboxService,
     private readonly ingest: IngestRepository,
+    private readonly batches: IngestBatchRepository,
+    private readonly setBased: SetBasedIngest,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: MetricsService,
@@ -113,6 +120,11 @@ export class InboundConsumer {
       'oq_ingest_batch_size',
       'Messages per ingest transaction',
       [1, 5, 10, 25, 50, 100, 200, 500],
+    );
+    this.paths = metrics.counter(
+      'oq_ingest_paths_total',
+      'Inbound messages by the way their batch wrote them: set_based, or per_message',
+      ['path'],
     );
     this.suppressed = metrics.counter(
       'oq_suppressed_mails_total',
@@ -178,40 +190,78 @@ export class InboundConsumer {
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
-    // Locks are taken in key order in every batch, so two concurrent batches cannot deadlock on them.
+    // Key order keeps a sender's messages together and in arrival order (the sort is stable); the
+    // locks themselves are taken in lock-id order by one statement.
     batch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const started = Date.now();
     const qr = this.ds.createQueryRunner();
     try {
       await qr.startTransaction();
       const m = qr.manager;
-      const inboxIds = [...new Set(batch.map((p) => p.msg.inboxId))];
-      const inboxes = new Map<string, InboxRow>(
-        (await this.ingest.with(m).findInboxes(inboxIds)).map((r) => [r.id, r]),
+      const batches = this.batches.with(m);
+      // Every sender's lock (in lock-id order: no deadlock between batches), then the savepoint the
+      // set-based writes roll back to if one of their statements fails.
+      await batches.lockSendersAndSavepoint(
+        batch.map((p) => senderLockId(p.key)),
+        SET_SAVEPOINT,
       );
-      const writes: BatchWrites = { outbox: [], audit: [] };
-      for (const item of batch) {
-        const inbox = inboxes.get(item.msg.inboxId);
-        const problem = inboxProblem(inbox, item.msg);
-        if (problem || !inbox) {
-          await this.deadLetters.record(
-            {
-              queue: QueueName.Inbound,
-              jobName: JobName.InboundMessage,
-              jobId: item.job.id,
-              payload: item.job.data,
-              reason: problem ?? 'unknown inbox',
-            },
-            m,
-          );
-          item.outcome = { status: 'dead_letter', reason: problem ?? 'unknown inbox' };
-          continue;
+      // One lookup for the batch, after the locks. A key Postgres cannot take as text (a NUL) stays
+      // out of it: that message goes the per-message way, where it fails alone.
+      const keyed = batch.filter(
+        (p) => ![p.msg.externalId, p.sender.kind, p.sender.value].some((v) => v.includes('\u0000')),
+      );
+      const lookups = await batches.lookup(
+        keyed.map((p) => ({
+          inboxId: p.msg.inboxId,
+          externalId: p.msg.externalId,
+          kind: p.sender.kind,
+          value: p.sender.value,
+        })),
+      );
+      const found = new Map(keyed.map((p, i) => [p, lookups[i]] as const));
+      const inboxes = new Map<string, InboxRow>();
+      for (const l of lookups) if (l.inbox) inboxes.set(l.inbox.id, l.inbox);
+      for (const p of batch)
+        if (!found.has(p) && !inboxes.has(p.msg.inboxId)) {
+          const inbox = await this.ingest.with(m).findInbox(p.msg.inboxId);
+          if (inbox) inboxes.set(inbox.id, inbox);
         }
+      const writes: BatchWrites = { outbox: [], audit: [] };
+      const rejected: { item: Pending; reason: string }[] = [];
+      const accepted: Pending[] = [];
+      for (const item of batch) {
+        const problem = inboxProblem(inboxes.get(item.msg.inboxId), item.msg);
+        if (problem) rejected.push({ item, reason: problem });
+        else accepted.push(item);
+      }
+      const rest = await this.setBased.ingest(
+        m,
+        accepted,
+        accepted.map((p) => found.get(p)),
+        writes,
+      );
+      this.paths.inc({ path: 'set_based' }, accepted.length - rest.length);
+      for (const item of rest) {
+        this.paths.inc({ path: 'per_message' });
         try {
-          item.outcome = await this.ingestOne(m, item, inbox, writes);
+          item.outcome = await this.ingestOne(m, item, inboxes.get(item.msg.inboxId)!, writes);
         } catch (err) {
           item.error = err;
         }
+      }
+      // After the set-based writes: a rollback to their savepoint must not take a dead letter with it.
+      for (const { item, reason } of rejected) {
+        await this.deadLetters.record(
+          {
+            queue: QueueName.Inbound,
+            jobName: JobName.InboundMessage,
+            jobId: item.job.id,
+            payload: item.job.data,
+            reason,
+          },
+          m,
+        );
+        item.outcome = { status: 'dead_letter', reason };
       }
       await this.writeBatch(m, writes);
       await qr.commitTransaction();

@@ -4,6 +4,7 @@ import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { SuppressedMailStore } from '../suppressed-mail/suppressed-mail.store';
 import { TicketRouterService } from '../threading/ticket-router.service';
 import { InboundConsumer } from './inbound.consumer';
+import { SetBasedIngest } from './set-based-ingest';
 import { InboundProcessor } from './inbound.processor';
 import { IngestHooks } from './ingest-hooks';
 
@@ -15,7 +16,7 @@ import { IngestHooks } from './ingest-hooks';
  */
 @Module({
   imports: [ContactsModule, DeadLettersModule],
-  providers: [InboundConsumer, InboundProcessor, IngestHooks, TicketRouterService, SuppressedMailStore],
+  providers: [InboundConsumer, InboundProcessor, SetBasedIngest, IngestHooks, TicketRouterService, SuppressedMailStore],
   exports: [IngestHooks, InboundConsumer],
 })
 export class InboundModule {}

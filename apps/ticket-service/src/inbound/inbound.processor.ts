@@ -10,8 +10,8 @@ import {
 } from '@oq/contracts';
 import { IngestAuditRow, IngestInboxRow, IngestRepository, MessageLookup, TicketTouch } from '@oq/database';
 import { EntityManager } from 'typeorm';
-import { ContactResolverService, normalizeIdentity } from '../contacts/contact-resolver.service';
-import { OutboxEntry, OutboxService } from '../outbox/outbox.service';
+import { ContactResolverService, KnownSender, normalizeIdentity } from '../contacts/contact-resolver.service';
+import { OutboxEntry, OutboxService, TicketRef } from '../outbox/outbox.service';
 import { SuppressedMailStore, SuppressedOutcome } from '../suppressed-mail/suppressed-mail.store';
 import { bracketMessageId, Route, TicketRequest, TicketRouterService } from '../threading/ticket-router.service';
 import { IngestChange, IngestHooks } from './ingest-hooks';
@@ -41,6 +41,19 @@ export const UNKNOWN_SENDER_TAG = 'unknown-sender';
 export function displayNameOf(name: string | undefined): string | undefined {
   const trimmed = name?.trim();
   return trimmed ? trimmed : undefined;
+}
+
+/** What the lookup read about the sender's identity (null: it does not exist). */
+export function knownSenderOf(found: MessageLookup): KnownSender | null {
+  if (!found.identity_id) return null;
+  return {
+    identityId: found.identity_id,
+    contactId: found.contact_id!,
+    unnamed: !!found.unnamed,
+    linked: found.linked_kind
+      ? { kind: found.linked_kind, value: found.linked_value!, contactId: found.linked_contact_id! }
+      : null,
+  };
 }
 
 /** An email whose headers gave no sender address: email-service's placeholder stands in for it. */
@@ -121,20 +134,7 @@ export class InboundProcessor {
     // The placeholder address of a senderless mail is no person: a name that mail carried is its
     // message's, never the shared placeholder contact's.
     const displayName = senderUnknown(msg) ? undefined : displayNameOf(msg.sender.displayName);
-    const sender = await this.contacts.resolveSender(
-      manager,
-      { ...msg.sender, displayName },
-      found.identity_id
-        ? {
-            identityId: found.identity_id,
-            contactId: found.contact_id!,
-            unnamed: !!found.unnamed,
-            linked: found.linked_kind
-              ? { kind: found.linked_kind, value: found.linked_value!, contactId: found.linked_contact_id! }
-              : null,
-          }
-        : null,
-    );
+    const sender = await this.contacts.resolveSender(manager, { ...msg.sender, displayName }, knownSenderOf(found));
     const route = await this.router.route(manager, msg, {
       inboxId: inbox.id,
       identityId: sender.identityId,
@@ -162,25 +162,14 @@ export class InboundProcessor {
       {
         ticketId: ticket.id,
         inboxId: inbox.id,
-        channel: msg.channel,
+        ...storedContent(msg, route.ticketRequest),
         direction,
-        kind: msg.kind,
         authorContactId: sender.contactId,
-        externalId: msg.externalId,
-        revision: msg.revision,
-        subject: msg.subject ?? null,
-        text: messageText(msg),
-        html: msg.html ?? null,
-        attachments: messageAttachments(msg),
-        metadata: messageMetadata(msg, route.ticketRequest),
         emailMessageId: msg.email?.messageId ? bracketMessageId(msg.email.messageId) : null,
         autoSubmitted,
         sourceTime,
         senderIdentityId: sender.identityId,
         lastInboundAt: direction === 'inbound' ? sourceTime : null,
-        // The name and address this message came with (the contact's name may differ, and stays).
-        senderName: displayNameOf(msg.sender.displayName) ?? null,
-        senderAddress: msg.sender.value,
         senderHeader: msg.channel === 'email' ? (msg.email?.senderHeader ?? null) : null,
       },
       ticket.update,
@@ -206,17 +195,7 @@ export class InboundProcessor {
         autoSubmitted,
       }),
     );
-    if (ticket.statusFrom && ticket.statusFrom !== ticket.status) {
-      out.outbox.push(
-        this.outbox.ticketEvent('ticket.status_changed', ref, { from: ticket.statusFrom, to: ticket.status }),
-      );
-      out.audit.push({
-        ticketId: ticket.id,
-        actorType: 'customer',
-        action: 'status_changed',
-        changes: { status: [ticket.statusFrom, ticket.status], messageId },
-      });
-    }
+    customerStatusChange(this.outbox, out, ref, ticket.statusFrom, ticket.status, messageId);
     if (ticket.priorityFrom && ticket.priorityFrom !== ticket.priority) {
       out.outbox.push(this.outbox.ticketEvent('ticket.updated', ref, { priority: ticket.priority }));
       out.audit.push({
@@ -422,8 +401,27 @@ export class InboundProcessor {
   }
 }
 
+/** A customer's message moved the ticket's status: the event and the audit row, on either ingest path. */
+export function customerStatusChange(
+  outbox: OutboxService,
+  out: BatchWrites,
+  ref: TicketRef,
+  from: string | null | undefined,
+  to: string,
+  messageId: string,
+): void {
+  if (!from || from === to) return;
+  out.outbox.push(outbox.ticketEvent('ticket.status_changed', ref, { from, to }));
+  out.audit.push({
+    ticketId: ref.id,
+    actorType: 'customer',
+    action: 'status_changed',
+    changes: { status: [from, to], messageId },
+  });
+}
+
 /** Card numbers never reach the database: subject, text, HTML and call transcripts are masked. */
-function maskMessage(msg: InboundMessage): InboundMessage {
+export function maskMessage(msg: InboundMessage): InboundMessage {
   return {
     ...msg,
     subject: msg.subject === undefined ? undefined : maskCardNumbers(msg.subject),
@@ -433,16 +431,34 @@ function maskMessage(msg: InboundMessage): InboundMessage {
   };
 }
 
-function messageText(msg: InboundMessage): string {
+/** The columns a message stores as it came, on either ingest path. */
+export function storedContent(msg: InboundMessage, ticketRequest?: TicketRequest) {
+  return {
+    channel: msg.channel,
+    kind: msg.kind,
+    externalId: msg.externalId,
+    revision: msg.revision,
+    subject: msg.subject ?? null,
+    text: messageText(msg),
+    html: msg.html ?? null,
+    attachments: messageAttachments(msg),
+    metadata: messageMetadata(msg, ticketRequest),
+    // The name and address this message came with (the contact's name may differ, and stays).
+    senderName: displayNameOf(msg.sender.displayName) ?? null,
+    senderAddress: msg.sender.value,
+  };
+}
+
+export function messageText(msg: InboundMessage): string {
   if (msg.text || !msg.call) return msg.text;
   return msg.call.transcript ?? describeCall(msg.call);
 }
 
-function messageAttachments(msg: InboundMessage) {
+export function messageAttachments(msg: InboundMessage) {
   return msg.call?.recording ? [...msg.attachments, msg.call.recording] : msg.attachments;
 }
 
-function messageMetadata(msg: InboundMessage, ticketRequest?: TicketRequest): Record<string, unknown> {
+export function messageMetadata(msg: InboundMessage, ticketRequest?: TicketRequest): Record<string, unknown> {
   const meta: Record<string, unknown> = { ...msg.metadata, receivedAt: msg.receivedAt };
   // The originals are kept as bytes in message_originals; the message says only which fields changed.
   const altered = msg.metadata.textAltered as TextAltered | undefined;
@@ -469,7 +485,7 @@ function describeCall(call: CallLog): string {
   }`;
 }
 
-function ticketSubject(msg: InboundMessage): string {
+export function ticketSubject(msg: InboundMessage): string {
   if (msg.call) {
     const number =
       msg.call.direction === 'outbound'

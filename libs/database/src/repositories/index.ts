@@ -2,6 +2,7 @@ import { TicketRepository } from './tickets.repository';
 import { MessageRepository } from './messages.repository';
 import { ConversationRepository } from './conversations.repository';
 import { IngestRepository } from './ingest.repository';
+import { IngestBatchRepository } from './ingest-batch.repository';
 import { DeliveryReportRepository } from './delivery-reports.repository';
 import { ContactRepository } from './contacts.repository';
 import { AgentRepository } from './agents.repository';
@@ -22,6 +23,7 @@ export * from './tickets.repository';
 export * from './messages.repository';
 export * from './conversations.repository';
 export * from './ingest.repository';
+export * from './ingest-batch.repository';
 export * from './delivery-reports.repository';
 export * from './contacts.repository';
 export * from './agents.repository';
@@ -47,6 +49,7 @@ export const REPOSITORIES = [
   MessageRepository,
   ConversationRepository,
   IngestRepository,
+  IngestBatchRepository,
   DeliveryReportRepository,
   ContactRepository,
   AgentRepository,

@@ -32,14 +32,14 @@ describe('IngestRepository (real Postgres)', () => {
     await db?.drop();
   });
 
-  it('reads the batch and looks a sender up as prepared statements on the transaction connection', async () => {
+  it('reads an inbox and looks a sender up as prepared statements on the transaction connection', async () => {
     await ds.transaction(async (tx) => {
       const repo = new IngestRepository(tx);
-      expect(await repo.findInboxes([inboxId])).toEqual([expect.objectContaining({ id: inboxId, enabled: true })]);
+      expect(await repo.findInbox(inboxId)).toEqual(expect.objectContaining({ id: inboxId, enabled: true }));
       const found = await repo.lookup(inboxId, 'ext-1', { kind: 'whatsapp', value: '4915100000001' });
       expect(found).toMatchObject({ message_id: null, identity_id: null });
       const prepared = await rows<{ name: string }>(tx, sql`SELECT name FROM pg_prepared_statements`);
-      expect(prepared.map((p) => p.name)).toEqual(expect.arrayContaining(['oq_ingest_inboxes', 'oq_ingest_lookup']));
+      expect(prepared.map((p) => p.name)).toEqual(expect.arrayContaining(['oq_ingest_inbox', 'oq_ingest_lookup']));
     });
   });
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IMMUTABLE_TICKET_STATUSES, statusNotInSql } from '@oq/contracts';
 import { DataSource } from 'typeorm';
-import { Db, execute, inlined, maybeOne, one, rows, runScript } from '../sql/db';
+import { Db, execute, inlined, maybeOne, one, runScript } from '../sql/db';
 import { Sql, sql } from '../sql/sql';
 
 /** The inbox columns ingest checks a message against. */
@@ -194,20 +194,11 @@ export class IngestRepository {
 
   // ---- the batch -------------------------------------------------------------------------
 
-  /** The batch's inboxes, read once for all its messages. */
-  findInboxes(ids: string[]): Promise<IngestInboxRow[]> {
-    return rows<IngestInboxRow>(
-      this.db,
-      sql`SELECT id, channel, address, default_team_id, enabled FROM inboxes WHERE id = ANY(${ids}::uuid[])`.named(
-        'oq_ingest_inboxes',
-      ),
-    );
-  }
-
+  /** An inbox a message names (a released suppressed mail's; a batch reads its inboxes with the lookup). */
   findInbox(id: string): Promise<IngestInboxRow | undefined> {
     return maybeOne<IngestInboxRow>(
       this.db,
-      sql`SELECT id, channel, address, default_team_id, enabled FROM inboxes WHERE id = ${id}`,
+      sql`SELECT id, channel, address, default_team_id, enabled FROM inboxes WHERE id = ${id}`.named('oq_ingest_inbox'),
     );
   }
 
