@@ -5,16 +5,26 @@
  * In one run:
  *  - bullmq_ceiling: raw BullMQ, addBulk of ingest-sized payloads then a no-op worker (jobs/s processed);
  *  - pg_ceiling: ingest-shaped transactions (identity upsert, ticket select + insert, message insert,
- *    outbox insert; one message per transaction, synchronous commit) from 16 clients (tx/s);
+ *    outbox insert; one message per transaction, synchronous commit) from 16 clients (tx/s = msgs/s);
+ *  - batch_ceiling: the set-based path's own statements (libs/database ingestBatchSql, outboxInsertSql)
+ *    run raw with pg: 50 messages per transaction, one multi-row statement per table, 8 clients (msgs/s)
+ *    — what batching can reach on this disk;
  *  - ingest_msgs_per_s: a pre-filled `inbound` queue of BENCH_MESSAGES (100,000) mixed-channel
  *    messages (email with threading, WhatsApp with linked phones, Telegram, Messenger, chat, call logs),
- *    drained by ticket-service: messages persisted / wall time from first to last;
- *  - visible_p99_ms: open-loop 200 msg/s for BENCH_VISIBLE_SECONDS (20): intended enqueue time → the
- *    message row committed on its ticket, seen by a 5 ms SQL poller (coordinated omission corrected);
+ *    drained by ticket-service: messages persisted / wall time from first to last; over the drain
+ *    round_trips_per_msg (the service's oq_db_round_trips_total), wal_bytes_per_msg
+ *    (pg_current_wal_lsn before/after) and the CPU split (cpu_service_s, cpu_pg_s: utime+stime from /proc);
+ *  - visible_p99_ms: open loop at half_load_rate (half the drain's measured rate; BENCH_VISIBLE_RATE
+ *    overrides) for BENCH_VISIBLE_SECONDS (20): intended enqueue time → the `message.created` event on
+ *    an agent's /realtime socket (coordinated omission corrected), cross-checked on every 20th message by
+ *    GET /v1/tickets/:id showing it (api_missing counts those that did not) and by GET /v1/queue every
+ *    200 ms (queue_p99_ms);
  *  - rss_mb: peak RSS of the ticket-service process.
  * Env: BENCH_MESSAGES, BENCH_VISIBLE_SECONDS, BENCH_VISIBLE_RATE, BENCH_SKIP_BUILD=1, INGEST_* / DB_POOL_SIZE passthrough.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import {
   buildJob,
   DEFAULT_QUEUE_PREFIX,
@@ -25,20 +35,25 @@ import {
   jobOptions,
   QueueName,
 } from '@oq/contracts';
+import { ingestBatchSql, outboxInsertSql } from '@oq/database';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import * as pg from 'pg';
+import { io } from 'socket.io-client';
+import { loginToken } from '../../apps/ticket-service/src/auth/auth.testing';
+import { hashPassword } from '../../apps/ticket-service/src/auth/password';
+import { TICKET_EVENT } from '../../apps/ticket-service/src/realtime/realtime.gateway';
 import { freePort } from '../../test/support/redis-server';
 import { BenchStack, machine, percentile, prepareStack, printResult, sleep } from '../support/stack';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
-const VISIBLE_RATE = Number(process.env.BENCH_VISIBLE_RATE ?? 200);
+const VISIBLE_RATE = process.env.BENCH_VISIBLE_RATE ? Number(process.env.BENCH_VISIBLE_RATE) : undefined;
 const VISIBLE_SECONDS = Number(process.env.BENCH_VISIBLE_SECONDS ?? 20);
 const SENDERS = Math.max(100, Math.floor(MESSAGES / 5));
 const CHANNELS = ['email', 'whatsapp', 'telegram', 'messenger', 'chat', 'voice'] as const;
 type Channel = (typeof CHANNELS)[number];
 // Mix by share of traffic: messaging apps and email dominate, calls are fewer.
-const MIX: Channel[] = [
+const DEFAULT_MIX: Channel[] = [
   'email',
   'email',
   'whatsapp',
@@ -50,6 +65,13 @@ const MIX: Channel[] = [
   'chat',
   'voice',
 ];
+/** BENCH_MIX=chat,telegram (channels, repeated for weight) isolates one path for profiling; the default is the RESULT's mix. */
+const MIX: Channel[] = process.env.BENCH_MIX
+  ? process.env.BENCH_MIX.split(',').map((c) => {
+      if (!(CHANNELS as readonly string[]).includes(c)) throw new Error(`BENCH_MIX: unknown channel ${c}`);
+      return c as Channel;
+    })
+  : DEFAULT_MIX;
 
 const TEXT =
   'Hello, my transfer of 120.50 EUR to my landlord failed yesterday evening but the amount was still ' +
@@ -255,6 +277,221 @@ async function pgCeiling(stack: BenchStack, teamId: string): Promise<number> {
   return rate;
 }
 
+/**
+ * Raw set-based Postgres: the set-based path's own statements (ingestBatchSql, outboxInsertSql) with
+ * plain pg, 50 messages per transaction from 50 senders, 8 clients (the service's pool), synchronous
+ * commit — locks + savepoint, lookup, new senders, their tickets, the known senders' tickets locked,
+ * messages, conversations, ticket counters, outbox: 11 round trips per 50 messages. Senders repeat
+ * every 500 messages per client, as pg_ceiling's do.
+ */
+async function batchCeiling(stack: BenchStack, teamId: string): Promise<number> {
+  const SECONDS = 8;
+  const CLIENTS = 8;
+  const BATCH = 50;
+  const pool = new pg.Pool({ connectionString: stack.databaseUrl, max: CLIENTS });
+  const [{ id: inboxId }] = (
+    await pool.query(
+      `INSERT INTO inboxes (name, channel, address, default_team_id) VALUES ('bc', 'chat', 'batch-ceiling', $1) RETURNING id`,
+      [teamId],
+    )
+  ).rows;
+  const run = (c: pg.PoolClient, q: { name?: string; text: string; params: unknown[] }) =>
+    c.query({ name: q.name, text: q.text, values: q.params });
+  let count = 0;
+  const deadline = Date.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, client) => {
+      const c = await pool.connect();
+      try {
+        for (let b = 0; Date.now() < deadline; b++) {
+          const now = new Date();
+          const msgs = Array.from({ length: BATCH }, (_, j) => {
+            const n = (b * BATCH + j) % 500;
+            return { n, value: `bc-${client}-${n}`, externalId: `bc-${client}-${b}-${j}` };
+          });
+          await c.query('BEGIN');
+          await c.query(
+            ingestBatchSql.senderLocks(
+              msgs.map((m) => String(client * 1000 + m.n)),
+              'inbound_set',
+            ),
+          );
+          const found = (
+            await run(
+              c,
+              ingestBatchSql.lookup(
+                msgs.map((m) => ({ inboxId, externalId: m.externalId, kind: 'app_user', value: m.value })),
+              ),
+            )
+          ).rows as { identity_id: string | null; contact_id: string | null }[];
+          const fresh = msgs
+            .map((m, i) => ({ m, f: found[i] }))
+            .filter((x) => !x.f.identity_id)
+            .map(({ m }) => ({
+              m,
+              contactId: randomUUID(),
+              identityId: randomUUID(),
+              ticketId: randomUUID(),
+            }));
+          const known = msgs
+            .map((m, i) => ({ m, f: found[i] }))
+            .filter((x) => x.f.identity_id)
+            .map(({ m, f }) => ({ m, contactId: f.contact_id!, identityId: f.identity_id! }));
+          if (fresh.length)
+            await run(
+              c,
+              ingestBatchSql.createSenders(
+                fresh.map((x) => ({
+                  contactId: x.contactId,
+                  identityId: x.identityId,
+                  name: null,
+                  kind: 'app_user',
+                  value: x.m.value,
+                  verified: false,
+                })),
+              ),
+            );
+          const tickets = known.length
+            ? ((
+                await run(
+                  c,
+                  ingestBatchSql.conversationTickets(known.map((k) => ({ inboxId, identityId: k.identityId }))),
+                )
+              ).rows as { identity_id: string; id: string; status: string; priority: string }[])
+            : [];
+          const byIdentity = new Map(tickets.map((t) => [t.identity_id, t]));
+          if (fresh.length)
+            await run(
+              c,
+              ingestBatchSql.openTickets(
+                fresh.map((x) => ({
+                  id: x.ticketId,
+                  subject: TEXT.slice(0, 60),
+                  priority: 'normal',
+                  teamId,
+                  requesterId: x.contactId,
+                  channel: 'chat',
+                  inboxId,
+                  customerMessageCount: 1,
+                  lastCustomerMessageAt: now,
+                  audit: { via: 'new_conversation' },
+                })),
+              ),
+            );
+          const rows = [
+            ...fresh.map((x) => ({ m: x.m, contactId: x.contactId, identityId: x.identityId, ticketId: x.ticketId })),
+            ...known.map((k) => ({
+              m: k.m,
+              contactId: k.contactId,
+              identityId: k.identityId,
+              ticketId: byIdentity.get(k.identityId)!.id,
+            })),
+          ];
+          const messages = rows.map((r) => ({
+            id: randomUUID(),
+            ticketId: r.ticketId,
+            inboxId,
+            channel: 'chat',
+            direction: 'inbound' as const,
+            kind: 'message',
+            authorContactId: r.contactId,
+            externalId: r.m.externalId,
+            revision: 1,
+            subject: null,
+            text: TEXT,
+            html: null,
+            attachments: [],
+            metadata: { receivedAt: now.toISOString() },
+            emailMessageId: null,
+            autoSubmitted: false,
+            sourceTime: now,
+            senderName: null,
+            senderAddress: r.m.value,
+            senderHeader: null,
+          }));
+          await run(c, ingestBatchSql.insertMessages(messages));
+          await run(
+            c,
+            ingestBatchSql.bindConversations(
+              rows.map((r) => ({ inboxId, identityId: r.identityId, ticketId: r.ticketId, lastInboundAt: now })),
+            ),
+          );
+          if (tickets.length)
+            await run(
+              c,
+              ingestBatchSql.touchTickets(
+                tickets.map((t) => ({
+                  id: t.id,
+                  status: t.status === 'new' ? 'new' : 'open',
+                  priority: t.priority,
+                  reopen: false,
+                  customerMessages: 1,
+                  lastCustomerMessageAt: now,
+                  bumpVersion: false,
+                })),
+              ),
+            );
+          await run(
+            c,
+            outboxInsertSql([
+              ...messages.map((m) => ({ queue: 'bench', jobName: 'bench', payload: { messageId: m.id } })),
+              ...fresh.map((x) => ({ queue: 'bench', jobName: 'bench', payload: { ticketId: x.ticketId } })),
+            ]),
+          );
+          await c.query('COMMIT');
+          count += BATCH;
+        }
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        c.release();
+      }
+    }),
+  );
+  const rate = count / ((performance.now() - started) / 1000);
+  await pool.query(`DELETE FROM outbox WHERE queue = 'bench'`);
+  await pool.end();
+  return rate;
+}
+
+/** utime + stime in seconds of the processes whose /proc/<pid>/stat passes `match` (pid, comm). */
+function cpuSeconds(match: (pid: number, comm: string) => boolean): number {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    const pid = Number(d);
+    if (!pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      if (!match(pid, comm)) continue;
+      const f = stat.slice(close + 2).split(' ');
+      // Fields 14 and 15 of stat (utime, stime), counted from the state field (3) after the comm.
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+/** The service's oq_db_round_trips_total and which ingest path its messages took, scraped as Prometheus would. */
+async function scrapeIngest(url: string): Promise<{ trips: number; paths: string }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^oq_db_round_trips_total\{[^}]*\} (\S+)$/m.exec(text);
+  if (!m) throw new Error('ticket-service /metrics has no oq_db_round_trips_total');
+  const paths = [...text.matchAll(/^oq_ingest_paths_total\{path="([^"]+)"[^}]*\} (\S+)$/gm)]
+    .map((p) => `${p[1]} ${p[2]}`)
+    .join(', ');
+  return { trips: Number(m[1]), paths };
+}
+
+async function walLsn(pool: pg.Pool): Promise<string> {
+  return (await pool.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows[0].lsn;
+}
+
 async function main() {
   const stack = await prepareStack('ingest');
   // Our own connection: Queue.close() leaves a passed-in connection open (it kept the bench alive after RESULT).
@@ -269,6 +506,8 @@ async function main() {
     console.error(`bullmq: addBulk ${Math.round(bull.add)} jobs/s, no-op worker ${Math.round(bull.work)} jobs/s`);
     const pgRate = await pgCeiling(stack, teamId);
     console.error(`postgres: ${Math.round(pgRate)} ingest-shaped tx/s at 16 clients`);
+    const batchRate = await batchCeiling(stack, teamId);
+    console.error(`postgres set-based: ${Math.round(batchRate)} msgs/s, 50 per transaction at 8 clients`);
 
     // Pre-fill: every message of the run waits in Redis before ticket-service starts.
     const factory = new MessageFactory(inboxes, `m${randomBytes(3).toString('hex')}`);
@@ -297,7 +536,11 @@ async function main() {
     env.DB_POOL_SIZE ??= '8';
     // Its own port: other benches may have a ticket-service on the default one.
     env.TICKET_SERVICE_PORT = String(await freePort());
+    const walBefore = await walLsn(stack.pool);
     const service = await stack.start('ticket-service', env);
+    const pgCpu = () => cpuSeconds((_, comm) => comm === 'postgres');
+    const serviceCpu = () => cpuSeconds((pid) => pid === service.pid);
+    const cpuBefore = { service: serviceCpu(), pg: pgCpu() };
 
     // Drain: from the first persisted message to the last.
     let first = 0;
@@ -327,6 +570,16 @@ async function main() {
       await sleep(100);
     }
     const ingestRate = persisted / ((performance.now() - first) / 1000);
+    // Over the whole drain, boot included (a few dozen round trips: an overcount, never an undercount).
+    const { trips, paths } = await scrapeIngest(service.url);
+    const cpu = { service: serviceCpu() - cpuBefore.service, pg: pgCpu() - cpuBefore.pg };
+    const walBytes = Number(
+      (await stack.pool.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS b`, [walBefore])).rows[0].b,
+    );
+    console.error(
+      `drain: ${(trips / persisted).toFixed(3)} round trips/msg, ${Math.round(walBytes / persisted)} WAL bytes/msg, ` +
+        `CPU ticket-service ${cpu.service.toFixed(1)} s, postgres ${cpu.pg.toFixed(1)} s; paths: ${paths}`,
+    );
     const tickets = Number((await stack.pool.query(`SELECT count(*) AS n FROM tickets`)).rows[0].n);
     const failed = await inboundQueue.getJobCounts('failed');
     const deadLetters = Number((await stack.pool.query(`SELECT count(*) AS n FROM dead_letters`)).rows[0].n);
@@ -336,39 +589,77 @@ async function main() {
     for (let i = 0; i < 100 && Number((await stack.pool.query('SELECT count(*) AS n FROM outbox')).rows[0].n) > 0; i++)
       await sleep(100);
 
-    // Visibility under a steady 200 msg/s: intended enqueue time → row committed on its ticket.
-    const vis = new MessageFactory(inboxes, `v${randomBytes(3).toString('hex')}`);
-    const pending = new Map<string, number>();
-    const latencies: number[] = [];
-    let polling = true;
-    const poller = (async () => {
-      while (polling || pending.size) {
-        if (pending.size) {
-          const ids = [...pending.keys()];
-          const rows = await stack.pool.query(
-            `SELECT m.external_id FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.external_id = ANY($1)`,
-            [ids],
-          );
-          const now = performance.now();
-          for (const r of rows.rows) {
-            latencies.push(now - pending.get(r.external_id)!);
-            pending.delete(r.external_id);
-          }
-        }
-        await sleep(5);
+    // Visibility at half the measured capacity, as an agent sees it: the socket's message.created.
+    const halfRate = VISIBLE_RATE ?? Math.max(1, Math.round(ingestRate / 2));
+    const password = 'bench-agent-password';
+    await stack.pool.query(
+      `WITH a AS (INSERT INTO agents (email, name, password_hash, role)
+                  VALUES ('agent@bench.local', 'Bench Agent', $1, 'agent') RETURNING id)
+       INSERT INTO agent_teams (agent_id, team_id) SELECT a.id, $2 FROM a`,
+      [await hashPassword(password), teamId],
+    );
+    const token = await loginToken(service.url, 'agent@bench.local', password);
+    const headers = { authorization: `Bearer ${token}` };
+    const http = new Agent({ keepAlive: true, maxSockets: 16 });
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`${service.url}${path}`, { agent: http, headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const socket = io(service.url, { path: '/realtime', auth: { token }, transports: ['websocket'] });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    /** messageId → when the agent's socket told of it. */
+    const seenAt = new Map<string, number>();
+    let apiChecked = 0;
+    let apiMissing = 0;
+    const apiChecks: Promise<void>[] = [];
+    socket.on(TICKET_EVENT, (e: { type: string; ticketId: string; data: { messageId?: string } }) => {
+      if (e.type !== 'message.created' || !e.data.messageId) return;
+      const messageId = e.data.messageId;
+      seenAt.set(messageId, performance.now());
+      // Every 20th: the API an agent would open next must already show what the event announced.
+      if (seenAt.size % 20 === 0)
+        apiChecks.push(
+          get(`/v1/tickets/${e.ticketId}`).then(({ status, body }) => {
+            apiChecked++;
+            if (status !== 200 || !body.includes(messageId)) apiMissing++;
+          }),
+        );
+    });
+    const queueLatencies: number[] = [];
+    let sampling = true;
+    const queueSampler = (async () => {
+      while (sampling) {
+        const t = performance.now();
+        const { status } = await get('/v1/queue?limit=25');
+        if (status !== 200) throw new Error(`GET /v1/queue: ${status}`);
+        queueLatencies.push(performance.now() - t);
+        await sleep(200);
       }
     })();
-    const total = VISIBLE_RATE * VISIBLE_SECONDS;
+
+    const vis = new MessageFactory(inboxes, `v${randomBytes(3).toString('hex')}`);
+    const intendedAt = new Map<string, number>();
+    const total = Math.round(halfRate * VISIBLE_SECONDS);
     const t0 = performance.now() + 50;
     const adds: Promise<unknown>[] = [];
     for (let i = 0; i < total; i++) {
-      const intended = t0 + (i * 1000) / VISIBLE_RATE;
+      const intended = t0 + (i * 1000) / halfRate;
       const wait = intended - performance.now();
       if (wait > 1) await sleep(wait);
       // Half to known customers, half to new ones.
       const sender = i % 2 ? (i * 31) % SENDERS : SENDERS + i;
       const data = buildJob(JobName.InboundMessage, vis.next(MIX[i % MIX.length], sender));
-      pending.set(data.externalId, intended);
+      intendedAt.set(data.externalId, intended);
       adds.push(
         inboundQueue.add(
           JobName.InboundMessage,
@@ -381,26 +672,62 @@ async function main() {
       service.rssMb();
     }
     await Promise.all(adds);
+    // Until every message's event arrived (or 30 s): the event count is the proof, no fixed wait.
     const visDeadline = Date.now() + 30_000;
-    while (pending.size && Date.now() < visDeadline) await sleep(20);
-    polling = false;
-    const lost = pending.size;
-    // Never seen within the deadline: counted at the time we gave up (a lower bound), not dropped.
+    while (seenAt.size < total && Date.now() < visDeadline) await sleep(20);
     const gaveUp = performance.now();
-    for (const intended of pending.values()) latencies.push(gaveUp - intended);
-    pending.clear();
-    await poller;
+    sampling = false;
+    await queueSampler;
+    await Promise.all(apiChecks);
+    socket.disconnect();
+    http.destroy();
+    // One query afterwards maps the events' message ids to the external ids we sent.
+    const mapped = (
+      await stack.pool.query(`SELECT id, external_id FROM messages WHERE external_id = ANY($1)`, [
+        [...intendedAt.keys()],
+      ])
+    ).rows as { id: string; external_id: string }[];
+    const latencies: number[] = [];
+    const seenExternal = new Set<string>();
+    for (const r of mapped) {
+      const at = seenAt.get(r.id);
+      if (at === undefined) continue;
+      seenExternal.add(r.external_id);
+      latencies.push(at - intendedAt.get(r.external_id)!);
+    }
+    // Never seen within the deadline: counted at the time we gave up (a lower bound), not dropped.
+    let lost = 0;
+    for (const [externalId, intended] of intendedAt)
+      if (!seenExternal.has(externalId)) {
+        lost++;
+        latencies.push(gaveUp - intended);
+      }
     const visibleP99 = percentile(latencies, 99);
+    const queueP99 = percentile(queueLatencies, 99);
     console.error(
-      `visible: p50 ${Math.round(percentile(latencies, 50))} ms, p99 ${Math.round(visibleP99)} ms over ${latencies.length} messages (${lost} not seen)`,
+      `visible at ${halfRate} msg/s: p50 ${Math.round(percentile(latencies, 50))} ms, p99 ${Math.round(visibleP99)} ms ` +
+        `over ${latencies.length} messages (${lost} not seen); API cross-check ${apiChecked - apiMissing}/${apiChecked} ` +
+        `showed the message; GET /v1/queue p99 ${queueP99.toFixed(1)} ms over ${queueLatencies.length} samples`,
     );
     console.error(`machine: ${machine()}`);
     printResult({
       ingest_msgs_per_s: Math.round(ingestRate),
-      bullmq_ceiling: Math.round(bull.work),
       pg_ceiling: Math.round(pgRate),
+      pg_ceiling_ratio: (ingestRate / pgRate).toFixed(2),
+      batch_ceiling: Math.round(batchRate),
+      batch_ceiling_ratio: (ingestRate / batchRate).toFixed(2),
+      half_load_rate: halfRate,
       visible_p99_ms: Math.round(visibleP99),
+      visible_lost: lost,
+      api_checked: apiChecked,
+      api_missing: apiMissing,
+      queue_p99_ms: queueP99.toFixed(1),
+      round_trips_per_msg: (trips / persisted).toFixed(3),
+      wal_bytes_per_msg: Math.round(walBytes / persisted),
+      cpu_service_s: cpu.service.toFixed(1),
+      cpu_pg_s: cpu.pg.toFixed(1),
       rss_mb: Math.round(service.peakRssMb()),
+      bullmq_ceiling: Math.round(bull.work),
     });
   } finally {
     await inboundQueue.close();

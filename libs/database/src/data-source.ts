@@ -18,9 +18,10 @@ export interface DatabaseOptions {
  * under jest's module system.
  */
 export function createDataSource(options: DatabaseOptions): DataSource {
-  return new DataSource({
+  const counter = { n: 0 };
+  const ds = new DataSource({
     type: 'postgres',
-    driver: pg,
+    driver: countingDriver(counter),
     url: options.url,
     applicationName: options.applicationName ?? 'onequeue',
     entities: ENTITIES,
@@ -34,6 +35,36 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     // Every session in UTC so timestamptz values and now() comparisons never depend on the host.
     extra: { max: options.poolSize ?? 5, options: '-c timezone=UTC', idleTimeoutMillis: 30000 },
   });
+  roundTripCounters.set(ds, counter);
+  return ds;
+}
+
+const roundTripCounters = new WeakMap<DataSource, { n: number }>();
+
+/**
+ * Round trips to Postgres since the DataSource was made: one per ReadyForQuery the server sent
+ * after the connection was up — one per query, whether simple (a multi-statement script is one)
+ * or extended (one Sync per query). Hot paths are judged by it (oq_db_round_trips_total).
+ */
+export function roundTrips(ds: DataSource): number {
+  return roundTripCounters.get(ds)?.n ?? 0;
+}
+
+/**
+ * pg with a Pool whose clients count their ReadyForQuery messages. The prototype chain keeps pg's
+ * lazy getters (pg.native) unevaluated.
+ */
+function countingDriver(counter: { n: number }): typeof pg {
+  class CountingPool extends pg.Pool {
+    constructor(config?: pg.PoolConfig) {
+      super(config);
+      this.on('connect', (client) => {
+        const con = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
+        con.on('readyForQuery', () => counter.n++);
+      });
+    }
+  }
+  return Object.create(pg, { Pool: { value: CountingPool } }) as typeof pg;
 }
 
 export class PendingMigrationsError extends Error {

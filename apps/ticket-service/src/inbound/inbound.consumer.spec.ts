@@ -386,5 +386,7 @@ describe('inbound ingest (real Postgres + Redis, booted ticket-service)', () => 
     expect(metrics).toMatch(/oq_ingest_lag_seconds_count\{service="ticket-service"\} [1-9]/);
     expect(metrics).toMatch(/oq_ticket_events_total\{type="ticket.created",service="ticket-service"\} [1-9]/);
     expect(metrics).toMatch(/oq_outbox_lag_seconds\{service="ticket-service"\} 0/);
+    // The service's own DataSource: ingest ran on it, so the count moved.
+    expect(metrics).toMatch(/oq_db_round_trips_total\{service="ticket-service"\} [1-9]/);
   });
 });

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { Db, execute, one, rows } from '../sql/db';
-import { sql } from '../sql/sql';
+import { Sql, sql } from '../sql/sql';
 
 /** A job to write into the outbox (ticket-service's OutboxEntry and sla-worker's entries have this shape). */
 export interface OutboxJob {
@@ -45,6 +45,17 @@ export async function listenForOutbox(client: Client): Promise<void> {
   await client.query(`LISTEN ${CHANNEL}`);
 }
 
+/** The outbox insert as a value: bench:ingest's set-based ceiling runs the same text. */
+export function outboxInsertSql(jobs: readonly OutboxJob[]): Sql {
+  return sql`INSERT INTO outbox (queue, job_name, job_id, payload, delay_ms)
+      SELECT queue, job_name, job_id, payload, delay_ms
+        FROM unnest(${jobs.map((j) => j.queue)}::text[], ${jobs.map((j) => j.jobName)}::text[],
+                    ${jobs.map((j) => j.jobId ?? null)}::text[], ${jobs.map((j) => JSON.stringify(j.payload))}::jsonb[],
+                    ${jobs.map((j) => j.delayMs ?? 0)}::int[])
+             WITH ORDINALITY AS j(queue, job_name, job_id, payload, delay_ms, n)
+       ORDER BY n`.named('oq_outbox_insert');
+}
+
 /**
  * The transactional outbox: events written with the change, relayed after commit.
  * Tables: outbox.
@@ -66,16 +77,7 @@ export class OutboxRepository {
    */
   async insertMany(jobs: readonly OutboxJob[]): Promise<void> {
     if (!jobs.length) return;
-    await execute(
-      this.db,
-      sql`INSERT INTO outbox (queue, job_name, job_id, payload, delay_ms)
-          SELECT queue, job_name, job_id, payload, delay_ms
-            FROM unnest(${jobs.map((j) => j.queue)}::text[], ${jobs.map((j) => j.jobName)}::text[],
-                        ${jobs.map((j) => j.jobId ?? null)}::text[], ${jobs.map((j) => JSON.stringify(j.payload))}::jsonb[],
-                        ${jobs.map((j) => j.delayMs ?? 0)}::int[])
-                 WITH ORDINALITY AS j(queue, job_name, job_id, payload, delay_ms, n)
-           ORDER BY n`.named('oq_outbox_insert'),
-    );
+    await execute(this.db, outboxInsertSql(jobs));
   }
 
   /**

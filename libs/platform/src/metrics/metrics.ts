@@ -11,7 +11,9 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { roundTrips } from '@oq/database/data-source';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DataSource } from 'typeorm';
 import { safeEqual } from '../auth/service-token.guard';
 import { PlatformConfig, CONFIG } from '../config/config';
 import { QueueService } from '../queue/queue.module';
@@ -24,9 +26,25 @@ import { QueueService } from '../queue/queue.module';
 export class MetricsService {
   readonly registry = new Registry();
 
-  constructor(@Inject(CONFIG) config: PlatformConfig, @Optional() queues?: QueueService) {
+  constructor(
+    @Inject(CONFIG) config: PlatformConfig,
+    @Optional() queues?: QueueService,
+    @Optional() @Inject(DataSource) ds?: DataSource,
+  ) {
     this.registry.setDefaultLabels({ service: config.SERVICE_NAME });
     collectDefaultMetrics({ register: this.registry, prefix: 'oq_' });
+    if (ds) {
+      // A Counter read at scrape time from the DataSource's own count (no call per query here).
+      const trips = new Counter({
+        name: 'oq_db_round_trips_total',
+        help: 'Round trips to Postgres (one per ReadyForQuery) since the service started',
+        registers: [this.registry],
+        collect() {
+          trips.reset();
+          trips.inc(roundTrips(ds));
+        },
+      });
+    }
     if (queues) {
       const depth = new Gauge({
         name: 'oq_queue_jobs',
