@@ -28,25 +28,46 @@ export interface IngestChange {
 }
 
 export type IngestHook = (manager: EntityManager, change: IngestChange) => Promise<OutboxEntry[] | void>;
+/** A hook's form for the set-based batch: the batch's changes in batch order, in one call. */
+export type IngestBatchHook = (manager: EntityManager, changes: IngestChange[]) => Promise<OutboxEntry[] | void>;
 
 /**
  * Extension point for work that must commit with an ingested message (SLA
  * clocks): a hook runs inside the message's SAVEPOINT, so if it throws, that
- * message alone rolls back and is retried.
+ * message alone rolls back and is retried. A hook with a batch form runs once
+ * for the set-based batch (inside its savepoint: if it throws, every message
+ * of the set goes the per-message way); one without runs per message.
  */
 @Injectable()
 export class IngestHooks {
-  private readonly hooks: IngestHook[] = [];
+  private readonly hooks: { one: IngestHook; batch?: IngestBatchHook }[] = [];
 
-  register(hook: IngestHook): void {
-    this.hooks.push(hook);
+  register(hook: IngestHook, batch?: IngestBatchHook): void {
+    this.hooks.push({ one: hook, batch });
   }
 
   async run(manager: EntityManager, change: IngestChange): Promise<OutboxEntry[]> {
     const out: OutboxEntry[] = [];
-    for (const hook of this.hooks) {
-      const entries = await hook(manager, change);
+    for (const { one } of this.hooks) {
+      const entries = await one(manager, change);
       if (entries) out.push(...entries);
+    }
+    return out;
+  }
+
+  async runBatch(manager: EntityManager, changes: IngestChange[]): Promise<OutboxEntry[]> {
+    const out: OutboxEntry[] = [];
+    if (!changes.length) return out;
+    for (const { one, batch } of this.hooks) {
+      if (batch) {
+        const entries = await batch(manager, changes);
+        if (entries) out.push(...entries);
+        continue;
+      }
+      for (const change of changes) {
+        const entries = await one(manager, change);
+        if (entries) out.push(...entries);
+      }
     }
     return out;
   }

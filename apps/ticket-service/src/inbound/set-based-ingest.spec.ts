@@ -4,8 +4,11 @@ import { IngestBatchRepository } from '@oq/database';
 import { MetricsService } from '@oq/platform';
 import { DataSource } from 'typeorm';
 import { until } from '../../../../test/support/until';
-import { TicketEventBus } from '../outbox/outbox.service';
+import { OutboxService, TicketEventBus } from '../outbox/outbox.service';
+import { SlaClockService } from '../sla/sla-clock.service';
+import { SlaIngestHook } from '../sla/sla-ingest.hook';
 import { senderLockId } from './inbound.processor';
+import { IngestHooks } from './ingest-hooks';
 import { IngestTestKit } from './ingest-test-kit';
 
 /**
@@ -235,6 +238,51 @@ describe('set-based ingest batches (real Postgres + Redis, booted ticket-service
     } finally {
       await holder.release();
       await waiter.release();
+    }
+  });
+
+  it('moves the SLA clocks of the whole batch once per ticket, as message by message would', async () => {
+    const [{ id: policyId }] = await kit.ds.query(
+      `INSERT INTO sla_policies (name, position, conditions, targets) VALUES ('Chat', 901, '{}', $1::jsonb) RETURNING id`,
+      [
+        JSON.stringify({
+          first_reply: { normal: { seconds: 600 } },
+          next_reply: { normal: { seconds: 900 } },
+          resolution: { normal: { seconds: 86400 } },
+        }),
+      ],
+    );
+    // The kit boots the ingest slice without SlaModule: wire its hook as SlaModule does (last test: it stays).
+    const clocks = new SlaClockService(kit.app.get(OutboxService));
+    new SlaIngestHook(kit.app.get(IngestHooks), clocks).onModuleInit();
+    try {
+      const a = { kind: 'telegram' as const, value: `tg-${randomUUID()}` };
+      const b = { kind: 'app_user' as const, value: `user-${randomUUID()}` };
+      const msgs = [kit.message('telegram', a), kit.message('chat', b), kit.message('telegram', a)];
+      expect(await batch(...msgs)).toEqual({ set: 3, perMessage: 0 });
+      const rows = await messagesOf(msgs.map((m) => m.externalId));
+      const ids = [...new Set(rows.map((r: { ticket_id: string }) => r.ticket_id))] as string[];
+      expect(ids).toHaveLength(2);
+      for (const id of ids) {
+        const running = await kit.ds.query(
+          `SELECT metric, state, started_at, due_at FROM ticket_sla WHERE ticket_id = $1 ORDER BY metric`,
+          [id],
+        );
+        // Started once by the ticket's first message, not again by the second.
+        expect(running.map((c: { metric: string; state: string }) => `${c.metric}:${c.state}`)).toEqual([
+          'first_reply:active',
+          'resolution:active',
+        ]);
+        const first = running[0];
+        expect(first.due_at.getTime() - first.started_at.getTime()).toBe(600_000);
+        expect((await ticket(id)).next_due_at).toEqual(first.due_at);
+        await until(() => eventsFor(id, 'sla.changed').length > 0, 10_000, 'sla.changed');
+        expect(eventsFor(id, 'sla.changed')).toHaveLength(1);
+        expect(eventsFor(id, 'sla.changed')[0].data.clocks).toHaveLength(2);
+      }
+    } finally {
+      await kit.ds.query(`UPDATE sla_policies SET active = false WHERE id = $1`, [policyId]);
+      clocks.invalidatePolicies();
     }
   });
 });

@@ -342,7 +342,7 @@ export class SetBasedIngest {
     await repo.bindConversations([...conversations.values()]);
     await repo.touchTickets([...touches.values()]);
 
-    // Events, audit and hooks per message in batch order, as InboundProcessor writes them.
+    // Events and audit per message in batch order, as InboundProcessor writes them; hooks after, once.
     for (const { item, change, created, number, via } of events) {
       const ref = { id: change.ticketId, teamId: change.teamId, assigneeId: change.assigneeId };
       if (created)
@@ -366,7 +366,6 @@ export class SetBasedIngest {
         }),
       );
       customerStatusChange(this.outbox, out, ref, change.statusFrom, change.statusTo, change.messageId);
-      out.outbox.push(...(await this.hooks.run(m, change)));
       done.set(item, {
         status: 'created',
         ticketId: change.ticketId,
@@ -374,6 +373,13 @@ export class SetBasedIngest {
         ticketCreated: created,
       });
     }
+    // Hooks once for the batch, in batch order (SLA clocks: a few statements for all its tickets).
+    out.outbox.push(
+      ...(await this.hooks.runBatch(
+        m,
+        events.map((e) => e.change),
+      )),
+    );
     return done;
   }
 }

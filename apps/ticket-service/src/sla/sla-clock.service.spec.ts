@@ -171,6 +171,98 @@ describe('SlaClockService', () => {
     expect(retargets[0].data).toMatchObject({ fromSeconds: expect.any(Number), toSeconds: expect.any(Number) });
   });
 
+  it('onIngestBatch leaves the clocks, trail, next_due_at and final sla.changed that onIngest leaves message by message', async () => {
+    const started = Date.now();
+    const src = (s: number) => new Date(started - 3600 * S + s * S);
+    // Three tickets per form: one the batch opens, one already answered once, one solved that a message reopens.
+    async function scenario() {
+      const fresh = await ticket();
+      const answered = await ticket({ status: 'open' });
+      await tx((m) => sla.onCustomerMessage(m, answered, src(0), src(0)));
+      await tx((m) => sla.onAgentPublicReply(m, answered, src(10)));
+      const solved = await ticket({ status: 'open' });
+      await tx((m) => sla.onTicketCreated(m, solved, src(0), src(0)));
+      await ds.query(`UPDATE tickets SET status = 'solved' WHERE id = $1`, [solved]);
+      await tx((m) => sla.onStatusChange(m, solved, 'open', 'solved', src(20)));
+      // Ingest has already written the ticket's new status when hooks run.
+      await ds.query(`UPDATE tickets SET status = 'open' WHERE id = $1`, [solved]);
+      // Running clocks re-targeted at the next event (an update of existing rows).
+      const raised = await ticket({ status: 'open' });
+      await tx((m) => sla.onCustomerMessage(m, raised, src(0), src(0)));
+      await ds.query(`UPDATE tickets SET priority = 'urgent' WHERE id = $1`, [raised]);
+      const base = { direction: 'inbound' as const, awaitsReply: true, missedCall: false, ticketCreated: false };
+      const msg = (ticketId: string, s: number, statusFrom: string | null, statusTo: string, created = false) => ({
+        ...base,
+        ticketId,
+        sourceTime: src(s),
+        statusFrom,
+        statusTo,
+        ticketCreated: created,
+      });
+      return {
+        ids: [fresh, answered, solved, raised],
+        changes: [
+          msg(raised, 90, 'open', 'open'),
+          msg(fresh, 100, null, 'new', true),
+          msg(answered, 110, 'open', 'open'),
+          msg(fresh, 120, 'new', 'new'),
+          msg(solved, 130, 'solved', 'open'),
+          msg(answered, 140, 'open', 'open'),
+          msg(fresh, 150, 'new', 'new'),
+        ],
+      };
+    }
+    // Times the rules take from "now" (a reopened resolution) differ between the two runs: compared as "now".
+    const t = (d: Date | null) => (d === null ? null : d.getTime() >= started ? 'now' : d.toISOString());
+    type Row = Record<string, unknown> & { started_at: Date; due_at: Date | null; fulfilled_at: Date | null };
+    const norm = (rows: Row[]) =>
+      rows.map((r) => ({
+        metric: r.metric,
+        state: r.state,
+        target: r.target_seconds,
+        paused: r.paused_seconds,
+        started: t(r.started_at),
+        due: r.due_at && t(r.started_at) === 'now' ? 'later' : t(r.due_at),
+        fulfilled: t(r.fulfilled_at),
+      }));
+    const kinds = (rows: { metric: string; kind: string }[]) => rows.map((r) => `${r.metric}:${r.kind}`);
+    const nextDue = async (id: string) =>
+      (await ds.query(`SELECT next_due_at FROM tickets WHERE id = $1`, [id]))[0].next_due_at;
+    type Event = { payload: { ticketId: string; data: { clocks: { metric: string; state: string }[] } } };
+
+    const one = await scenario();
+    const perMessage: Event[] = [];
+    await tx(async (m) => {
+      for (const c of one.changes) perMessage.push(...((await sla.onIngest(m, c)) as Event[]));
+    });
+    const many = await scenario();
+    const batch = (await tx((m) => sla.onIngestBatch(m, many.changes))) as Event[];
+
+    for (let i = 0; i < one.ids.length; i++) {
+      const [a, b] = [one.ids[i], many.ids[i]];
+      expect(norm(await clocks(b))).toEqual(norm(await clocks(a)));
+      expect(kinds(await trail(b))).toEqual(kinds(await trail(a)));
+      expect(t(await nextDue(b))).toEqual(t(await nextDue(a)));
+      // One sla.changed per ticket, with what the last per-message event of that ticket said.
+      const mine = batch.filter((e) => e.payload.ticketId === b);
+      expect(mine).toHaveLength(1);
+      const last = perMessage.filter((e) => e.payload.ticketId === a).at(-1)!;
+      expect(mine[0].payload.data.clocks.map((c) => `${c.metric}:${c.state}`)).toEqual(
+        last.payload.data.clocks.map((c) => `${c.metric}:${c.state}`),
+      );
+    }
+    // The scenario moved something on each ticket (so the comparison above compared something).
+    expect(kinds(await trail(many.ids[0]))).toEqual(['resolution:activate', 'first_reply:activate']);
+    expect(kinds(await trail(many.ids[1]))).toContain('next_reply:activate');
+    expect(norm(await clocks(many.ids[2])).map((c) => `${c.metric}:${c.state}`)).toEqual([
+      'resolution:fulfilled',
+      'resolution:active',
+      'first_reply:active',
+    ]);
+    expect(kinds(await trail(many.ids[3]))).toContain('first_reply:retarget');
+    expect((await clocks(many.ids[3]))[1]).toMatchObject({ metric: 'first_reply', target_seconds: 600 });
+  });
+
   it('a policy edit applies at the next event; a business-time policy computes due in business hours', async () => {
     const id = await ticket({ tags: ['vip'] });
     await tx((m) => sla.onCustomerMessage(m, id, at(0), at(0)));

@@ -11,6 +11,9 @@ export class SlaIngestHook implements OnModuleInit {
   ) {}
 
   onModuleInit() {
-    this.hooks.register((manager, change) => this.sla.onIngest(manager, change));
+    this.hooks.register(
+      (manager, change) => this.sla.onIngest(manager, change),
+      (manager, changes) => this.sla.onIngestBatch(manager, changes),
+    );
   }
 }

@@ -413,6 +413,102 @@ export class SlaRepository {
     );
   }
 
+  // ---- the set-based ingest batch: the same statements for many tickets at once ----
+
+  /** lockTicket for the batch's tickets, in id order (the batch already holds their row locks). */
+  lockTickets(ticketIds: string[]): Promise<SlaTicketRow[]> {
+    return rows<SlaTicketRow>(
+      this.db,
+      sql`SELECT t.id, t.status, t.priority, t.channel, t.inbox_id, t.team_id, t.assignee_id, t.tags, t.category_id,
+                 t.type, EXISTS (SELECT 1 FROM ticket_sla s WHERE s.ticket_id = t.id AND s.metric = 'first_reply') AS ever
+            FROM tickets t WHERE t.id = ANY(${ticketIds}::uuid[])
+           ORDER BY t.id FOR NO KEY UPDATE OF t`.named('oq_sla_tickets_lock'),
+    );
+  }
+
+  /** lockOpenClocks for many tickets: by ticket, oldest first, locked in that order. */
+  lockOpenClocksOf(ticketIds: string[]): Promise<ClockRow[]> {
+    return rows<ClockRow>(
+      this.db,
+      sql`SELECT ${CLOCK_ROW('ticket_sla')} FROM ticket_sla
+           WHERE ticket_id = ANY(${ticketIds}::uuid[])
+             AND (state IN ('active', 'paused') OR (state = 'breached' AND fulfilled_at IS NULL))
+           ORDER BY ticket_id, created_at FOR UPDATE`.named('oq_sla_clocks_lock_many'),
+    );
+  }
+
+  /** New clock instances with ids the caller made (so their trail can name them in the same batch). */
+  async insertClocks(clocks: { id: string; ticketId: string; clock: Clock }[]): Promise<void> {
+    if (!clocks.length) return;
+    const c = clocks.map((x) => x.clock);
+    await execute(
+      this.db,
+      sql`INSERT INTO ticket_sla (id, ticket_id, metric, policy_id, state, business_time, target_seconds, started_at,
+                                  due_at, warn_at, warned_at, paused_at, paused_seconds, fulfilled_at, breached_at)
+          SELECT * FROM unnest(${clocks.map((x) => x.id)}::uuid[], ${clocks.map((x) => x.ticketId)}::uuid[],
+            ${c.map((x) => x.metric)}::text[], ${c.map((x) => x.policyId)}::uuid[], ${c.map((x) => x.state)}::text[],
+            ${c.map((x) => x.businessTime)}::bool[], ${c.map((x) => x.targetSeconds)}::int[],
+            ${c.map((x) => new Date(x.startedAt))}::timestamptz[], ${c.map((x) => date(x.dueAt))}::timestamptz[],
+            ${c.map((x) => date(x.warnAt))}::timestamptz[], ${c.map((x) => date(x.warnedAt))}::timestamptz[],
+            ${c.map((x) => date(x.pausedAt))}::timestamptz[], ${c.map((x) => x.pausedSeconds)}::int[],
+            ${c.map((x) => date(x.fulfilledAt))}::timestamptz[], ${c.map((x) => date(x.breachedAt))}::timestamptz[])`.named(
+        'oq_sla_clocks_insert',
+      ),
+    );
+  }
+
+  /** updateClock for many clocks (the caller holds their row locks). */
+  async updateClocks(clocks: { id: string; clock: Clock }[]): Promise<void> {
+    if (!clocks.length) return;
+    const c = clocks.map((x) => x.clock);
+    await execute(
+      this.db,
+      sql`UPDATE ticket_sla s
+             SET metric = x.metric, policy_id = x.policy_id, state = x.state, business_time = x.business_time,
+                 target_seconds = x.target_seconds, started_at = x.started_at, due_at = x.due_at, warn_at = x.warn_at,
+                 warned_at = x.warned_at, paused_at = x.paused_at, paused_seconds = x.paused_seconds,
+                 fulfilled_at = x.fulfilled_at, breached_at = x.breached_at, version = s.version + 1, updated_at = now()
+            FROM unnest(${clocks.map((x) => x.id)}::uuid[], ${c.map((x) => x.metric)}::text[],
+              ${c.map((x) => x.policyId)}::uuid[], ${c.map((x) => x.state)}::text[], ${c.map((x) => x.businessTime)}::bool[],
+              ${c.map((x) => x.targetSeconds)}::int[], ${c.map((x) => new Date(x.startedAt))}::timestamptz[],
+              ${c.map((x) => date(x.dueAt))}::timestamptz[], ${c.map((x) => date(x.warnAt))}::timestamptz[],
+              ${c.map((x) => date(x.warnedAt))}::timestamptz[], ${c.map((x) => date(x.pausedAt))}::timestamptz[],
+              ${c.map((x) => x.pausedSeconds)}::int[], ${c.map((x) => date(x.fulfilledAt))}::timestamptz[],
+              ${c.map((x) => date(x.breachedAt))}::timestamptz[])
+                 AS x(id, metric, policy_id, state, business_time, target_seconds, started_at, due_at, warn_at,
+                      warned_at, paused_at, paused_seconds, fulfilled_at, breached_at)
+           WHERE s.id = x.id`.named('oq_sla_clocks_update'),
+    );
+  }
+
+  /** appendTrail for many clocks: every event with its clock's id, in the order given. */
+  async appendTrails(events: { clockId: string; event: ClockEvent }[]): Promise<void> {
+    if (!events.length) return;
+    const e = events.map((x) => x.event);
+    await execute(
+      this.db,
+      sql`INSERT INTO ticket_sla_events (ticket_sla_id, kind, at, business_seconds, calendar_seconds, data)
+          SELECT clock_id, kind, at, business_seconds, calendar_seconds, data
+            FROM unnest(${events.map((x) => x.clockId)}::uuid[], ${e.map((x) => x.kind)}::text[],
+                        ${e.map((x) => new Date(x.at))}::timestamptz[], ${e.map((x) => x.businessSeconds)}::int[],
+                        ${e.map((x) => x.calendarSeconds)}::int[], ${e.map((x) => JSON.stringify(x.data))}::jsonb[])
+                 WITH ORDINALITY AS e(clock_id, kind, at, business_seconds, calendar_seconds, data, n)
+           ORDER BY n`.named('oq_sla_trails_insert'),
+    );
+  }
+
+  /** refreshNextDue for many tickets. */
+  async refreshNextDues(ticketIds: string[]): Promise<void> {
+    if (!ticketIds.length) return;
+    await execute(
+      this.db,
+      sql`UPDATE tickets t SET next_due_at = (
+            SELECT min(due_at) FROM ticket_sla
+             WHERE ticket_id = t.id AND fulfilled_at IS NULL AND state IN ('active', 'breached'))
+           WHERE t.id = ANY(${ticketIds}::uuid[])`.named('oq_sla_next_dues'),
+    );
+  }
+
   // ---- sla-worker: timers, firing, reconciler ----
 
   /**
