@@ -15,8 +15,9 @@
  *    round_trips_per_msg (the service's oq_db_round_trips_total), wal_bytes_per_msg
  *    (pg_current_wal_lsn before/after) and the CPU split (cpu_service_s, cpu_pg_s: utime+stime from /proc);
  *  - visible_p99_ms: open loop at half_load_rate (half the drain's measured rate; BENCH_VISIBLE_RATE
- *    overrides) for BENCH_VISIBLE_SECONDS (20): intended enqueue time → the `message.created` event on
- *    an agent's /realtime socket (coordinated omission corrected), cross-checked on every 20th message by
+ *    overrides) for BENCH_VISIBLE_SECONDS (20), the drain's mix and its share of new customers (one in
+ *    five): intended enqueue time → the `message.created` event on
+ *    an agent's /realtime socket (coordinated omission corrected), cross-checked on every 100th message by
  *    GET /v1/tickets/:id showing it (api_missing counts those that did not) and by GET /v1/queue every
  *    200 ms (queue_p99_ms);
  *  - rss_mb: peak RSS of the ticket-service process.
@@ -586,8 +587,16 @@ async function main() {
     console.error(
       `ingested ${persisted} messages into ${tickets} tickets at ${Math.round(ingestRate)} msg/s (failed jobs ${failed.failed}, dead letters ${deadLetters})`,
     );
-    for (let i = 0; i < 100 && Number((await stack.pool.query('SELECT count(*) AS n FROM outbox')).rows[0].n) > 0; i++)
+    // The drain's events still in the outbox would sit ahead of the next phase's: let the relay finish first.
+    const relayStart = performance.now();
+    const outboxRows = async () => Number((await stack.pool.query('SELECT count(*) AS n FROM outbox')).rows[0].n);
+    const left = await outboxRows();
+    for (const relayDeadline = Date.now() + 10 * 60_000; (await outboxRows()) > 0;) {
+      if (Date.now() > relayDeadline) throw new Error('the outbox relay did not drain in 10 minutes');
       await sleep(100);
+    }
+    const relayDrainS = (performance.now() - relayStart) / 1000;
+    console.error(`outbox: ${left} events left after the drain, relayed in ${relayDrainS.toFixed(1)} s`);
 
     // Visibility at half the measured capacity, as an agent sees it: the socket's message.created.
     const halfRate = VISIBLE_RATE ?? Math.max(1, Math.round(ingestRate / 2));
@@ -609,7 +618,7 @@ async function main() {
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
           res.on('error', reject);
         });
-        req.on('error', reject);
+        req.on('error', (err) => reject(new Error(`GET ${path}: ${err.message}`)));
         req.end();
       });
     const socket = io(service.url, { path: '/realtime', auth: { token }, transports: ['websocket'] });
@@ -626,29 +635,74 @@ async function main() {
       if (e.type !== 'message.created' || !e.data.messageId) return;
       const messageId = e.data.messageId;
       seenAt.set(messageId, performance.now());
-      // Every 20th: the API an agent would open next must already show what the event announced.
-      if (seenAt.size % 20 === 0)
+      // Every 100th: the API an agent would open next must already show what the event announced.
+      if (seenAt.size % 100 === 0)
         apiChecks.push(
-          get(`/v1/tickets/${e.ticketId}`).then(({ status, body }) => {
-            apiChecked++;
-            if (status !== 200 || !body.includes(messageId)) apiMissing++;
-          }),
+          get(`/v1/tickets/${e.ticketId}`).then(
+            ({ status, body }) => {
+              apiChecked++;
+              if (status !== 200 || !body.includes(messageId)) apiMissing++;
+            },
+            (err: Error) => {
+              apiChecked++;
+              apiMissing++;
+              console.error(`  API cross-check failed: ${err.message}`);
+            },
+          ),
         );
     });
     const queueLatencies: number[] = [];
+    let queueErrors = 0;
     let sampling = true;
     const queueSampler = (async () => {
       while (sampling) {
         const t = performance.now();
-        const { status } = await get('/v1/queue?limit=25');
-        if (status !== 200) throw new Error(`GET /v1/queue: ${status}`);
+        // A failed call counts as an error, and its time as a latency: never dropped.
+        const status = await get('/v1/queue?limit=25').then(
+          (r) => r.status,
+          (err: Error) => err.message,
+        );
+        if (status !== 200) {
+          queueErrors++;
+          console.error(`  GET /v1/queue failed: ${status}`);
+        }
         queueLatencies.push(performance.now() - t);
         await sleep(200);
       }
     })();
 
-    const vis = new MessageFactory(inboxes, `v${randomBytes(3).toString('hex')}`);
     const intendedAt = new Map<string, number>();
+    const visTag = `v${randomBytes(3).toString('hex')}`;
+    // Where a backlog sits, every 2 s: the inbound queue (ingest), the outbox (relay), or neither (delivery to sockets).
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        await sleep(2000);
+        const counts = await inboundQueue.getJobCounts('waiting', 'active');
+        const outbox = Number((await stack.pool.query('SELECT count(*) AS n FROM outbox')).rows[0].n);
+        const committed = Number(
+          (
+            await stack.pool.query(
+              `SELECT count(*) AS n FROM messages WHERE inbox_id = ANY($1) AND external_id LIKE $2 || '-%'`,
+              [Object.values(inboxes), visTag],
+            )
+          ).rows[0].n,
+        );
+        // What the service's connections are doing (a lock wait shows as Lock/…, a slow client as Client/ClientRead).
+        const activity = (
+          await stack.pool.query(
+            `SELECT coalesce(wait_event_type || '/' || wait_event, 'cpu') AS w, state, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS q, count(*)::int AS n
+               FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ticket-service' AND state <> 'idle'
+              GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 4`,
+          )
+        ).rows.map((r) => `${r.n}× ${r.state} ${r.w}: ${r.q}`);
+        console.error(
+          `  sent ${intendedAt.size}, committed ${committed}, seen on the socket ${seenAt.size}; ` +
+            `inbound waiting ${counts.waiting} active ${counts.active}, outbox ${outbox}\n    ${activity.join('\n    ')}`,
+        );
+      }
+    })();
+    const vis = new MessageFactory(inboxes, visTag);
     const total = Math.round(halfRate * VISIBLE_SECONDS);
     const t0 = performance.now() + 50;
     const adds: Promise<unknown>[] = [];
@@ -656,8 +710,8 @@ async function main() {
       const intended = t0 + (i * 1000) / halfRate;
       const wait = intended - performance.now();
       if (wait > 1) await sleep(wait);
-      // Half to known customers, half to new ones.
-      const sender = i % 2 ? (i * 31) % SENDERS : SENDERS + i;
+      // The drain's shape, so "half its capacity" is half: one message in five from a new customer.
+      const sender = i % 5 ? (i * 31) % SENDERS : SENDERS + i;
       const data = buildJob(JobName.InboundMessage, vis.next(MIX[i % MIX.length], sender));
       intendedAt.set(data.externalId, intended);
       adds.push(
@@ -677,6 +731,8 @@ async function main() {
     while (seenAt.size < total && Date.now() < visDeadline) await sleep(20);
     const gaveUp = performance.now();
     sampling = false;
+    watching = false;
+    await watcher;
     await queueSampler;
     await Promise.all(apiChecks);
     socket.disconnect();
@@ -722,6 +778,7 @@ async function main() {
       api_checked: apiChecked,
       api_missing: apiMissing,
       queue_p99_ms: queueP99.toFixed(1),
+      queue_errors: queueErrors,
       round_trips_per_msg: (trips / persisted).toFixed(3),
       wal_bytes_per_msg: Math.round(walBytes / persisted),
       cpu_service_s: cpu.service.toFixed(1),

@@ -33,7 +33,10 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     installExtensions: false,
     connectTimeoutMS: 5000,
     // Every session in UTC so timestamptz values and now() comparisons never depend on the host.
-    extra: { max: options.poolSize ?? 5, options: '-c timezone=UTC', idleTimeoutMillis: 30000 },
+    // JIT off: it pays off for long analytic scans, not for our short OLTP statements — the ticket
+    // view's participants query (estimated cost > jit_above_cost) spent 415 ms compiling for 14 ms
+    // of execution, and under bench:ingest's load those compiles took the whole pool.
+    extra: { max: options.poolSize ?? 5, options: '-c timezone=UTC -c jit=off', idleTimeoutMillis: 30000 },
   });
   roundTripCounters.set(ds, counter);
   return ds;
