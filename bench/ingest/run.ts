@@ -350,6 +350,8 @@ async function batchCeiling(stack: BenchStack, teamId: string): Promise<number> 
                   kind: 'app_user',
                   value: x.m.value,
                   verified: false,
+                  linkedIdentityId: null,
+                  newContact: true,
                 })),
               ),
             );

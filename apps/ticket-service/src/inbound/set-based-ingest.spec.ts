@@ -147,7 +147,7 @@ describe('set-based ingest batches (real Postgres + Redis, booted ticket-service
     expect((await ticket(row.ticket_id)).follow_up_of_id).toBe(closedId);
   });
 
-  it('a new WhatsApp sender with a linked phone goes per message and joins the phone contact', async () => {
+  it('a new WhatsApp sender with a linked phone is set-based: it joins the contact known by that phone', async () => {
     const phone = `+4915${Math.floor(100000000 + Math.random() * 899999999)}`;
     await kit.ingest(
       kit.message('voice', { kind: 'phone', value: phone }, {
@@ -165,15 +165,73 @@ describe('set-based ingest batches (real Postgres + Redis, booted ticket-service
         },
       } as never),
     );
-    const wa = { kind: 'whatsapp' as const, value: phone.slice(1), linked: [{ kind: 'phone' as const, value: phone }] };
+    const [phoneIdentity] = await kit.ds.query(
+      `SELECT id, contact_id FROM contact_identities WHERE kind = 'phone' AND value = $1`,
+      [phone],
+    );
+    const wa = {
+      kind: 'whatsapp' as const,
+      value: phone.slice(1),
+      displayName: 'Budi',
+      linked: [{ kind: 'phone' as const, value: phone }],
+    };
     const w1 = kit.message('whatsapp', wa);
-    expect(await batch(w1)).toEqual({ set: 0, perMessage: 1 });
-    // Its link is recorded now: the next message from it is set-based, on the same contact and ticket.
     const w2 = kit.message('whatsapp', wa);
-    expect(await batch(w2)).toEqual({ set: 1, perMessage: 0 });
+    expect(await batch(w1, w2)).toEqual({ set: 2, perMessage: 0 });
     const rows = await messagesOf([w1.externalId, w2.externalId]);
     expect(new Set(rows.map((r: { ticket_id: string }) => r.ticket_id)).size).toBe(1);
-    expect(new Set(rows.map((r: { author_contact_id: string }) => r.author_contact_id)).size).toBe(1);
+    expect(rows.map((r: { author_contact_id: string }) => r.author_contact_id)).toEqual([
+      phoneIdentity.contact_id,
+      phoneIdentity.contact_id,
+    ]);
+    // As resolveSender records it: the wa_id stands for the phone, verified, on the phone's contact.
+    const [waIdentity] = await kit.ds.query(
+      `SELECT contact_id, verified, linked_identity_id FROM contact_identities WHERE kind = 'whatsapp' AND value = $1`,
+      [wa.value],
+    );
+    expect(waIdentity).toEqual({
+      contact_id: phoneIdentity.contact_id,
+      verified: true,
+      linked_identity_id: phoneIdentity.id,
+    });
+    // A later message is set-based too, on the same contact and ticket.
+    const w3 = kit.message('whatsapp', wa);
+    expect(await batch(w3)).toEqual({ set: 1, perMessage: 0 });
+    expect((await messagesOf([w3.externalId]))[0].ticket_id).toBe(rows[0].ticket_id);
+  });
+
+  it('a new WhatsApp sender with an unknown phone gets one contact holding both identities, linked', async () => {
+    const phone = `+4916${Math.floor(100000000 + Math.random() * 899999999)}`;
+    const wa = {
+      kind: 'whatsapp' as const,
+      value: phone.slice(1),
+      displayName: 'Sari',
+      linked: [{ kind: 'phone' as const, value: phone }],
+    };
+    const w = kit.message('whatsapp', wa);
+    expect(await batch(w)).toEqual({ set: 1, perMessage: 0 });
+    const ids = await kit.ds.query(
+      `SELECT i.kind, i.contact_id, i.verified, l.kind AS linked_kind, c.name
+         FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+         LEFT JOIN contact_identities l ON l.id = i.linked_identity_id
+        WHERE (i.kind, i.value) IN (('whatsapp', $1), ('phone', $2)) ORDER BY i.kind`,
+      [wa.value, phone],
+    );
+    expect(ids).toEqual([
+      { kind: 'phone', contact_id: ids[1].contact_id, verified: expect.any(Boolean), linked_kind: null, name: 'Sari' },
+      { kind: 'whatsapp', contact_id: ids[1].contact_id, verified: true, linked_kind: 'phone', name: 'Sari' },
+    ]);
+    const [{ author_contact_id }] = await messagesOf([w.externalId]);
+    expect(author_contact_id).toBe(ids[1].contact_id);
+  });
+
+  it('two new senders of one batch linking the same phone go per message (one contact, as one at a time)', async () => {
+    const phone = `+4917${Math.floor(100000000 + Math.random() * 899999999)}`;
+    const linked = [{ kind: 'phone' as const, value: phone }];
+    const a = kit.message('whatsapp', { kind: 'whatsapp', value: phone.slice(1), linked });
+    const b = kit.message('whatsapp', { kind: 'whatsapp', value: `9${phone.slice(1)}`, linked });
+    expect(await batch(a, b)).toEqual({ set: 0, perMessage: 2 });
+    expect(await kit.count(`contact_identities WHERE kind = 'phone' AND value = $1`, [phone])).toBe(1);
   });
 
   it('when a set-based statement fails, the batch goes message by message and the bad message fails alone', async () => {

@@ -73,6 +73,8 @@ interface Group {
   contactId: string;
   /** The sender's identity (and contact) is new: this batch creates it. */
   newSender: BatchNewSender | null;
+  /** A new sender's one link (a wa_id's phone): joined when it exists, else made on the new contact. */
+  link: IdentityRef | null;
   ticket: RoutedTicketRow | null;
 }
 
@@ -134,6 +136,7 @@ export class SetBasedIngest {
           identityId: '',
           contactId: '',
           newSender: null,
+          link: null,
           ticket: null,
         });
     });
@@ -160,6 +163,57 @@ export class SetBasedIngest {
     }
   }
 
+  /**
+   * New senders with one link, as ContactResolverService.resolveSender would have them: the link
+   * exists → the sender's identity joins its contact; it does not → it is made on the new contact.
+   * Either way the sender's identity records it (linked_identity_id). One read for the batch. A link
+   * two new senders of the batch share, or that is itself a sender of the batch, goes per message.
+   * Returns the link identities to create, per group.
+   */
+  private async resolveLinks(repo: IngestBatchRepository, groups: Group[]): Promise<Map<Group, BatchNewSender[]>> {
+    const out = new Map<Group, BatchNewSender[]>();
+    const key = (r: { kind: string; value: string }): string => `${r.kind}|${r.value}`;
+    const senders = new Set(groups.filter((g) => g.items.length).map((g) => key(g.items[0].sender)));
+    const linking = groups.filter((g) => g.items.length && g.newSender && g.link);
+    const uses = new Map<string, number>();
+    for (const g of linking) uses.set(key(g.link!), (uses.get(key(g.link!)) ?? 0) + 1);
+    const taken = linking.filter((g) => {
+      if (uses.get(key(g.link!)) === 1 && !senders.has(key(g.link!))) return true;
+      g.items = [];
+      return false;
+    });
+    if (!taken.length) return out;
+    const found = new Map((await repo.findIdentities(taken.map((g) => g.link!))).map((r) => [key(r), r] as const));
+    for (const g of taken) {
+      const link = g.link!;
+      const existing = found.get(key(link));
+      const sender = g.newSender!;
+      if (existing) {
+        // The customer we know by this phone: the new identity is theirs (their contact keeps its name).
+        g.contactId = existing.contact_id;
+        sender.contactId = existing.contact_id;
+        sender.newContact = false;
+        sender.linkedIdentityId = existing.id;
+        continue;
+      }
+      const linkId = randomUUID();
+      sender.linkedIdentityId = linkId;
+      out.set(g, [
+        {
+          contactId: g.contactId,
+          identityId: linkId,
+          name: null,
+          kind: link.kind,
+          value: link.value,
+          verified: VERIFIED_IDENTITY_KINDS.includes(link.kind),
+          linkedIdentityId: null,
+          newContact: false,
+        },
+      ]);
+    }
+    return out;
+  }
+
   private async write(
     m: EntityManager,
     repo: IngestBatchRepository,
@@ -178,18 +232,19 @@ export class SetBasedIngest {
         }
       }
     // Senders and routing, decided before anything is written: a known sender whose links the channel
-    // changed, a new sender with links (merges, suggestions) or a conversation on a closed or merged
-    // ticket (follow-ups) goes the per-message way with all its messages.
+    // changed, a new sender with several links (merges, suggestions) or a conversation on a closed or
+    // merged ticket (follow-ups) goes the per-message way with all its messages.
     const names: { contactId: string; name: string }[] = [];
     const candidates = groups.filter((g) => g.items.length);
     for (const g of candidates) {
       const first = g.items[0];
       const known = knownSenderOf(g.lookups[0]);
       const linked = senderLinks(first.msg.sender);
-      if (known ? !linkRecorded(known, linked) : linked.length) {
+      if (known ? !linkRecorded(known, linked) : linked.length > 1) {
         g.items = [];
         continue;
       }
+      g.link = known ? null : (linked[0] ?? null);
       const name = g.items.map((it) => displayNameOf(it.msg.sender.displayName)).find((n) => n !== undefined) ?? null;
       if (known) {
         g.identityId = known.identityId;
@@ -205,9 +260,12 @@ export class SetBasedIngest {
           kind: first.sender.kind,
           value: first.sender.value,
           verified: VERIFIED_IDENTITY_KINDS.includes(first.sender.kind),
+          linkedIdentityId: null,
+          newContact: true,
         };
       }
     }
+    const links = await this.resolveLinks(repo, candidates);
     const known = candidates.filter((g) => g.items.length && !g.newSender);
     const bound = new Map(
       (
@@ -223,7 +281,10 @@ export class SetBasedIngest {
     }
     const writing = candidates.filter((g) => g.items.length);
     if (!writing.length) return done;
-    await repo.createSenders(writing.flatMap((g) => (g.newSender ? [g.newSender] : [])));
+    await repo.createSenders([
+      ...writing.flatMap((g) => (g.newSender ? [g.newSender] : [])),
+      ...writing.flatMap((g) => links.get(g) ?? []),
+    ]);
     await repo.nameUnnamed(names.filter((n) => writing.some((g) => g.contactId === n.contactId)));
 
     // Masked once, with one capped source time per message (the ticket's and the message's are the same).

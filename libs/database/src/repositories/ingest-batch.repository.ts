@@ -32,6 +32,10 @@ export interface BatchNewSender {
   kind: string;
   value: string;
   verified: boolean;
+  /** The identity this one stands for (a wa_id's phone), recorded as it is created. */
+  linkedIdentityId: string | null;
+  /** The contact is made with it; false when it joins a contact that exists or another row of the batch makes. */
+  newContact: boolean;
 }
 
 export interface BatchConversationTicketRow extends RoutedTicketRow {
@@ -99,13 +103,23 @@ export const ingestBatchSql = {
        LEFT JOIN contacts c ON c.id = i.contact_id
        LEFT JOIN contact_identities li ON li.id = i.linked_identity_id
       ORDER BY q.ord`.named('oq_ingest_batch_lookup'),
-  createSenders: (s: BatchNewSender[]): Sql =>
-    sql`WITH c AS (INSERT INTO contacts (id, name)
-                   SELECT * FROM unnest(${s.map((x) => x.contactId)}::uuid[], ${s.map((x) => x.name)}::text[]))
-        INSERT INTO contact_identities (id, contact_id, kind, value, verified)
+  createSenders: (s: BatchNewSender[]): Sql => {
+    const made = s.filter((x) => x.newContact);
+    // One statement: the identities' self-reference (linked_identity_id) is checked at its end.
+    return sql`WITH c AS (INSERT INTO contacts (id, name)
+                   SELECT * FROM unnest(${made.map((x) => x.contactId)}::uuid[], ${made.map((x) => x.name)}::text[]))
+        INSERT INTO contact_identities (id, contact_id, kind, value, verified, linked_identity_id)
         SELECT * FROM unnest(${s.map((x) => x.identityId)}::uuid[], ${s.map((x) => x.contactId)}::uuid[],
                              ${s.map((x) => x.kind)}::text[], ${s.map((x) => x.value)}::text[],
-                             ${s.map((x) => x.verified)}::bool[])`.named('oq_ingest_batch_senders'),
+                             ${s.map((x) => x.verified)}::bool[], ${s.map((x) => x.linkedIdentityId)}::uuid[])`.named(
+      'oq_ingest_batch_senders',
+    );
+  },
+  /** The identities that exist of `refs` (new senders' links), with their contacts. */
+  identities: (refs: { kind: string; value: string }[]): Sql =>
+    sql`SELECT i.kind, i.value, i.id, i.contact_id
+          FROM unnest(${refs.map((r) => r.kind)}::text[], ${refs.map((r) => r.value)}::text[]) AS q(kind, value)
+          JOIN contact_identities i ON i.kind = q.kind AND i.value = q.value`.named('oq_ingest_batch_identities'),
   nameUnnamed: (names: { contactId: string; name: string }[]): Sql =>
     sql`UPDATE contacts c SET name = x.name, updated_at = now()
           FROM unnest(${names.map((n) => n.contactId)}::uuid[], ${names.map((n) => n.name)}::text[]) AS x(id, name)
@@ -216,6 +230,14 @@ export class IngestBatchRepository {
   async createSenders(s: BatchNewSender[]): Promise<void> {
     if (!s.length) return;
     await execute(this.db, ingestBatchSql.createSenders(s));
+  }
+
+  /** Which of `refs` exist as identities, and on which contact. */
+  findIdentities(
+    refs: { kind: string; value: string }[],
+  ): Promise<{ kind: string; value: string; id: string; contact_id: string }[]> {
+    if (!refs.length) return Promise.resolve([]);
+    return rows(this.db, ingestBatchSql.identities(refs));
   }
 
   /** Contacts without a name take the first one a message of the batch came with. */
