@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { parseAddressList, trueSender } from './addresses';
-import { charsetHints } from './header-text';
+import { MAX_FIELD, charsetHints } from './header-text';
 import { CharsetHints } from './types';
+import { expectNoBlowUp } from './linear-time.testing';
 
 const hex = (h: string) => Buffer.from(h.replace(/\s/g, ''), 'hex');
 const bytes = (...parts: (string | Buffer)[]) =>
@@ -91,17 +92,18 @@ describe('parseAddressList', () => {
     ]);
   });
 
-  it('never throws, and a 64 KB list parses fast', () => {
+  it('never throws, and a 64 KB list parses in linear time', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (s) => {
         expect(Array.isArray(list(s))).toBe(true);
       }),
       { numRuns: 500 },
     );
-    const big = Buffer.from('"A, B" <a@example.com>, '.repeat(3000));
-    const start = performance.now();
-    expect(list(big).length).toBeGreaterThan(2000);
-    expect(performance.now() - start).toBeLessThan(1500);
+    const mailbox = '"A, B" <a@example.com>, ';
+    const mailboxes = (n: number) => Buffer.from(mailbox.repeat(n));
+    expect(list(mailboxes(3000)).length).toBeGreaterThan(2000);
+    // As many mailboxes as a field holds below its cap, in one list and in 64 short ones.
+    expectNoBlowUp(mailboxes, list, Math.floor(MAX_FIELD / mailbox.length));
   });
 });
 

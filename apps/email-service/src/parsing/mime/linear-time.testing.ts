@@ -19,3 +19,27 @@ export function expectLinear(run: (scale: number) => void, maxRatio = 8): void {
   const four = best(4);
   if (four / one >= maxRatio) throw new Error(`not linear: ${one.toFixed(1)} ms at 1×, ${four.toFixed(1)} ms at 4×`);
 }
+
+/**
+ * Super-linear work, found by a ratio taken in the same run rather than by a budget (CI machines are up to
+ * 3.5× slower and loaded: a budget fails there for the wrong reason): `run` over `input(size)` in one go
+ * against `run` over PIECES inputs of a PIECES-th of that size. Linear work costs the same both ways on any
+ * machine; quadratic work costs PIECES× more in one go, far past the 20× allowed. Best of three, the two
+ * alternated so a burst of load slows both; 25 ms of slack absorb timer and GC noise on a few-ms baseline.
+ */
+const PIECES = 64;
+export function expectNoBlowUp<T>(input: (size: number) => T, run: (x: T) => unknown, size: number): void {
+  const whole = input(size);
+  const pieces = Array.from({ length: PIECES }, () => input(Math.ceil(size / PIECES)));
+  let [one, many] = [Infinity, Infinity];
+  for (let rep = 0; rep < 3; rep++) {
+    let t = performance.now();
+    run(whole);
+    one = Math.min(one, performance.now() - t);
+    t = performance.now();
+    for (const p of pieces) run(p);
+    many = Math.min(many, performance.now() - t);
+  }
+  if (one > 20 * many + 25)
+    throw new Error(`super-linear: ${one.toFixed(1)} ms in one go, ${many.toFixed(1)} ms in ${PIECES} pieces`);
+}
