@@ -210,72 +210,42 @@ async function bullmqCeiling(
  * 16 clients, synchronous commit — what ingest without batching could reach.
  */
 async function pgCeiling(stack: BenchStack, teamId: string): Promise<number> {
-  const SECONDS = 8;
-  const pool = new pg.Pool({ connectionString: stack.databaseUrl, max: 16 });
-  const [{ id: inboxId }] = (
-    await pool.query(
-      `INSERT INTO inboxes (name, channel, address, default_team_id) VALUES ('pgc', 'chat', 'pg-ceiling', $1) RETURNING id`,
-      [teamId],
-    )
-  ).rows;
-  let count = 0;
-  const deadline = Date.now() + SECONDS * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 16 }, async (_, client) => {
-      const c = await pool.connect();
-      try {
-        for (let i = 0; Date.now() < deadline; i++) {
-          const value = `pgc-${client}-${i % 500}`;
-          await c.query('BEGIN');
-          const ident = await c.query(
-            `WITH c AS (INSERT INTO contacts DEFAULT VALUES RETURNING id)
-             INSERT INTO contact_identities (contact_id, kind, value) SELECT id, 'visitor', $1 FROM c
-             ON CONFLICT (kind, value) DO UPDATE SET value = excluded.value RETURNING id, contact_id`,
-            [value],
-          );
-          const { id: identityId, contact_id: contactId } = ident.rows[0];
-          const t = await c.query(
-            `SELECT t.id FROM conversations cv JOIN tickets t ON t.id = cv.ticket_id
-             WHERE cv.inbox_id = $1 AND cv.identity_id = $2 FOR UPDATE OF t`,
-            [inboxId, identityId],
-          );
-          let ticketId = t.rows[0]?.id;
-          if (!ticketId) {
-            ticketId = (
-              await c.query(
-                `INSERT INTO tickets (subject, team_id, requester_id, channel, inbox_id) VALUES ('x', $1, $2, 'chat', $3) RETURNING id`,
-                [teamId, contactId, inboxId],
-              )
-            ).rows[0].id;
-            await c.query(
-              `INSERT INTO conversations (inbox_id, identity_id, ticket_id) VALUES ($1, $2, $3)
-               ON CONFLICT (inbox_id, identity_id) DO UPDATE SET ticket_id = excluded.ticket_id`,
-              [inboxId, identityId, ticketId],
-            );
-          }
-          await c.query(
-            `INSERT INTO messages (ticket_id, inbox_id, channel, direction, external_id, text, author_contact_id)
-             VALUES ($1, $2, 'chat', 'inbound', $3, $4, $5)`,
-            [ticketId, inboxId, `pgc-${client}-${i}`, TEXT, contactId],
-          );
-          await c.query(`INSERT INTO outbox (queue, job_name, payload) VALUES ('bench', 'bench', '{}'::jsonb)`);
-          await c.query('COMMIT');
-          count++;
-        }
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        c.release();
-      }
-    }),
-  );
-  const rate = count / ((performance.now() - started) / 1000);
-  // Leave nothing for the relay to trip over once ticket-service starts.
-  await pool.query(`DELETE FROM outbox WHERE queue = 'bench'`);
-  await pool.end();
-  return rate;
+  return closedLoopTransactions(stack, teamId, 'pg-ceiling', 16, async (c, inboxId, client, i) => {
+    const value = `pgc-${client}-${i % 500}`;
+    const ident = await c.query(
+      `WITH c AS (INSERT INTO contacts DEFAULT VALUES RETURNING id)
+         INSERT INTO contact_identities (contact_id, kind, value) SELECT id, 'visitor', $1 FROM c
+         ON CONFLICT (kind, value) DO UPDATE SET value = excluded.value RETURNING id, contact_id`,
+      [value],
+    );
+    const { id: identityId, contact_id: contactId } = ident.rows[0];
+    const t = await c.query(
+      `SELECT t.id FROM conversations cv JOIN tickets t ON t.id = cv.ticket_id
+         WHERE cv.inbox_id = $1 AND cv.identity_id = $2 FOR UPDATE OF t`,
+      [inboxId, identityId],
+    );
+    let ticketId = t.rows[0]?.id;
+    if (!ticketId) {
+      ticketId = (
+        await c.query(
+          `INSERT INTO tickets (subject, team_id, requester_id, channel, inbox_id) VALUES ('x', $1, $2, 'chat', $3) RETURNING id`,
+          [teamId, contactId, inboxId],
+        )
+      ).rows[0].id;
+      await c.query(
+        `INSERT INTO conversations (inbox_id, identity_id, ticket_id) VALUES ($1, $2, $3)
+           ON CONFLICT (inbox_id, identity_id) DO UPDATE SET ticket_id = excluded.ticket_id`,
+        [inboxId, identityId, ticketId],
+      );
+    }
+    await c.query(
+      `INSERT INTO messages (ticket_id, inbox_id, channel, direction, external_id, text, author_contact_id)
+         VALUES ($1, $2, 'chat', 'inbound', $3, $4, $5)`,
+      [ticketId, inboxId, `pgc-${client}-${i}`, TEXT, contactId],
+    );
+    await c.query(`INSERT INTO outbox (queue, job_name, payload) VALUES ('bench', 'bench', '{}'::jsonb)`);
+    return 1;
+  });
 }
 
 /**
@@ -286,164 +256,177 @@ async function pgCeiling(stack: BenchStack, teamId: string): Promise<number> {
  * every 500 messages per client, as pg_ceiling's do.
  */
 async function batchCeiling(stack: BenchStack, teamId: string): Promise<number> {
-  const SECONDS = 8;
-  const CLIENTS = 8;
   const BATCH = 50;
-  const pool = new pg.Pool({ connectionString: stack.databaseUrl, max: CLIENTS });
-  const [{ id: inboxId }] = (
-    await pool.query(
-      `INSERT INTO inboxes (name, channel, address, default_team_id) VALUES ('bc', 'chat', 'batch-ceiling', $1) RETURNING id`,
-      [teamId],
-    )
-  ).rows;
   const run = (c: pg.PoolClient, q: { name?: string; text: string; params: unknown[] }) =>
     c.query({ name: q.name, text: q.text, values: q.params });
+  return closedLoopTransactions(stack, teamId, 'batch-ceiling', 8, async (c, inboxId, client, b) => {
+    const now = new Date();
+    const msgs = Array.from({ length: BATCH }, (_, j) => {
+      const n = (b * BATCH + j) % 500;
+      return { n, value: `bc-${client}-${n}`, externalId: `bc-${client}-${b}-${j}` };
+    });
+    await c.query(
+      ingestBatchSql.senderLocks(
+        msgs.map((m) => String(client * 1000 + m.n)),
+        'inbound_set',
+      ),
+    );
+    const found = (
+      await run(
+        c,
+        ingestBatchSql.lookup(
+          msgs.map((m) => ({ inboxId, externalId: m.externalId, kind: 'app_user', value: m.value })),
+        ),
+      )
+    ).rows as { identity_id: string | null; contact_id: string | null }[];
+    const fresh = msgs
+      .map((m, i) => ({ m, f: found[i] }))
+      .filter((x) => !x.f.identity_id)
+      .map(({ m }) => ({
+        m,
+        contactId: randomUUID(),
+        identityId: randomUUID(),
+        ticketId: randomUUID(),
+      }));
+    const known = msgs
+      .map((m, i) => ({ m, f: found[i] }))
+      .filter((x) => x.f.identity_id)
+      .map(({ m, f }) => ({ m, contactId: f.contact_id!, identityId: f.identity_id! }));
+    if (fresh.length)
+      await run(
+        c,
+        ingestBatchSql.createSenders(
+          fresh.map((x) => ({
+            contactId: x.contactId,
+            identityId: x.identityId,
+            name: null,
+            kind: 'app_user',
+            value: x.m.value,
+            verified: false,
+            linkedIdentityId: null,
+            newContact: true,
+          })),
+        ),
+      );
+    const tickets = known.length
+      ? ((await run(c, ingestBatchSql.conversationTickets(known.map((k) => ({ inboxId, identityId: k.identityId })))))
+          .rows as { identity_id: string; id: string; status: string; priority: string }[])
+      : [];
+    const byIdentity = new Map(tickets.map((t) => [t.identity_id, t]));
+    if (fresh.length)
+      await run(
+        c,
+        ingestBatchSql.openTickets(
+          fresh.map((x) => ({
+            id: x.ticketId,
+            subject: TEXT.slice(0, 60),
+            priority: 'normal',
+            teamId,
+            requesterId: x.contactId,
+            channel: 'chat',
+            inboxId,
+            customerMessageCount: 1,
+            lastCustomerMessageAt: now,
+            audit: { via: 'new_conversation' },
+          })),
+        ),
+      );
+    const rows = [
+      ...fresh.map((x) => ({ m: x.m, contactId: x.contactId, identityId: x.identityId, ticketId: x.ticketId })),
+      ...known.map((k) => ({
+        m: k.m,
+        contactId: k.contactId,
+        identityId: k.identityId,
+        ticketId: byIdentity.get(k.identityId)!.id,
+      })),
+    ];
+    const messages = rows.map((r) => ({
+      id: randomUUID(),
+      ticketId: r.ticketId,
+      inboxId,
+      channel: 'chat',
+      direction: 'inbound' as const,
+      kind: 'message',
+      authorContactId: r.contactId,
+      externalId: r.m.externalId,
+      revision: 1,
+      subject: null,
+      text: TEXT,
+      html: null,
+      attachments: [],
+      metadata: { receivedAt: now.toISOString() },
+      emailMessageId: null,
+      autoSubmitted: false,
+      sourceTime: now,
+      senderName: null,
+      senderAddress: r.m.value,
+      senderHeader: null,
+    }));
+    await run(c, ingestBatchSql.insertMessages(messages));
+    await run(
+      c,
+      ingestBatchSql.bindConversations(
+        rows.map((r) => ({ inboxId, identityId: r.identityId, ticketId: r.ticketId, lastInboundAt: now })),
+      ),
+    );
+    if (tickets.length)
+      await run(
+        c,
+        ingestBatchSql.touchTickets(
+          tickets.map((t) => ({
+            id: t.id,
+            status: t.status === 'new' ? 'new' : 'open',
+            priority: t.priority,
+            reopen: false,
+            customerMessages: 1,
+            lastCustomerMessageAt: now,
+            bumpVersion: false,
+          })),
+        ),
+      );
+    await run(
+      c,
+      outboxInsertSql([
+        ...messages.map((m) => ({ queue: 'bench', jobName: 'bench', payload: { messageId: m.id } })),
+        ...fresh.map((x) => ({ queue: 'bench', jobName: 'bench', payload: { ticketId: x.ticketId } })),
+      ]),
+    );
+    return BATCH;
+  });
+}
+
+/**
+ * `clients` connections each running `tx` in a transaction (synchronous commit) back to back for
+ * 8 s against an inbox of their own: messages committed per second. The outbox rows they wrote
+ * are removed after, so the relay has nothing to trip over once ticket-service starts.
+ */
+async function closedLoopTransactions(
+  stack: BenchStack,
+  teamId: string,
+  address: string,
+  clients: number,
+  tx: (c: pg.PoolClient, inboxId: string, client: number, i: number) => Promise<number>,
+): Promise<number> {
+  const SECONDS = 8;
+  const pool = new pg.Pool({ connectionString: stack.databaseUrl, max: clients });
+  const [{ id: inboxId }] = (
+    await pool.query(
+      `INSERT INTO inboxes (name, channel, address, default_team_id) VALUES ($1, 'chat', $1, $2) RETURNING id`,
+      [address, teamId],
+    )
+  ).rows;
   let count = 0;
   const deadline = Date.now() + SECONDS * 1000;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: CLIENTS }, async (_, client) => {
+    Array.from({ length: clients }, async (_, client) => {
       const c = await pool.connect();
       try {
-        for (let b = 0; Date.now() < deadline; b++) {
-          const now = new Date();
-          const msgs = Array.from({ length: BATCH }, (_, j) => {
-            const n = (b * BATCH + j) % 500;
-            return { n, value: `bc-${client}-${n}`, externalId: `bc-${client}-${b}-${j}` };
-          });
+        for (let i = 0; Date.now() < deadline; i++) {
           await c.query('BEGIN');
-          await c.query(
-            ingestBatchSql.senderLocks(
-              msgs.map((m) => String(client * 1000 + m.n)),
-              'inbound_set',
-            ),
-          );
-          const found = (
-            await run(
-              c,
-              ingestBatchSql.lookup(
-                msgs.map((m) => ({ inboxId, externalId: m.externalId, kind: 'app_user', value: m.value })),
-              ),
-            )
-          ).rows as { identity_id: string | null; contact_id: string | null }[];
-          const fresh = msgs
-            .map((m, i) => ({ m, f: found[i] }))
-            .filter((x) => !x.f.identity_id)
-            .map(({ m }) => ({
-              m,
-              contactId: randomUUID(),
-              identityId: randomUUID(),
-              ticketId: randomUUID(),
-            }));
-          const known = msgs
-            .map((m, i) => ({ m, f: found[i] }))
-            .filter((x) => x.f.identity_id)
-            .map(({ m, f }) => ({ m, contactId: f.contact_id!, identityId: f.identity_id! }));
-          if (fresh.length)
-            await run(
-              c,
-              ingestBatchSql.createSenders(
-                fresh.map((x) => ({
-                  contactId: x.contactId,
-                  identityId: x.identityId,
-                  name: null,
-                  kind: 'app_user',
-                  value: x.m.value,
-                  verified: false,
-                  linkedIdentityId: null,
-                  newContact: true,
-                })),
-              ),
-            );
-          const tickets = known.length
-            ? ((
-                await run(
-                  c,
-                  ingestBatchSql.conversationTickets(known.map((k) => ({ inboxId, identityId: k.identityId }))),
-                )
-              ).rows as { identity_id: string; id: string; status: string; priority: string }[])
-            : [];
-          const byIdentity = new Map(tickets.map((t) => [t.identity_id, t]));
-          if (fresh.length)
-            await run(
-              c,
-              ingestBatchSql.openTickets(
-                fresh.map((x) => ({
-                  id: x.ticketId,
-                  subject: TEXT.slice(0, 60),
-                  priority: 'normal',
-                  teamId,
-                  requesterId: x.contactId,
-                  channel: 'chat',
-                  inboxId,
-                  customerMessageCount: 1,
-                  lastCustomerMessageAt: now,
-                  audit: { via: 'new_conversation' },
-                })),
-              ),
-            );
-          const rows = [
-            ...fresh.map((x) => ({ m: x.m, contactId: x.contactId, identityId: x.identityId, ticketId: x.ticketId })),
-            ...known.map((k) => ({
-              m: k.m,
-              contactId: k.contactId,
-              identityId: k.identityId,
-              ticketId: byIdentity.get(k.identityId)!.id,
-            })),
-          ];
-          const messages = rows.map((r) => ({
-            id: randomUUID(),
-            ticketId: r.ticketId,
-            inboxId,
-            channel: 'chat',
-            direction: 'inbound' as const,
-            kind: 'message',
-            authorContactId: r.contactId,
-            externalId: r.m.externalId,
-            revision: 1,
-            subject: null,
-            text: TEXT,
-            html: null,
-            attachments: [],
-            metadata: { receivedAt: now.toISOString() },
-            emailMessageId: null,
-            autoSubmitted: false,
-            sourceTime: now,
-            senderName: null,
-            senderAddress: r.m.value,
-            senderHeader: null,
-          }));
-          await run(c, ingestBatchSql.insertMessages(messages));
-          await run(
-            c,
-            ingestBatchSql.bindConversations(
-              rows.map((r) => ({ inboxId, identityId: r.identityId, ticketId: r.ticketId, lastInboundAt: now })),
-            ),
-          );
-          if (tickets.length)
-            await run(
-              c,
-              ingestBatchSql.touchTickets(
-                tickets.map((t) => ({
-                  id: t.id,
-                  status: t.status === 'new' ? 'new' : 'open',
-                  priority: t.priority,
-                  reopen: false,
-                  customerMessages: 1,
-                  lastCustomerMessageAt: now,
-                  bumpVersion: false,
-                })),
-              ),
-            );
-          await run(
-            c,
-            outboxInsertSql([
-              ...messages.map((m) => ({ queue: 'bench', jobName: 'bench', payload: { messageId: m.id } })),
-              ...fresh.map((x) => ({ queue: 'bench', jobName: 'bench', payload: { ticketId: x.ticketId } })),
-            ]),
-          );
+          const messages = await tx(c, inboxId, client, i);
           await c.query('COMMIT');
-          count += BATCH;
+          count += messages;
         }
       } catch (err) {
         await c.query('ROLLBACK').catch(() => undefined);

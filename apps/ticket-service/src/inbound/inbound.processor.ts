@@ -99,7 +99,7 @@ export class InboundProcessor {
   ): Promise<IngestOutcome> {
     const repo = this.ingest.with(manager);
     const msg = maskMessage(raw);
-    const sourceTime = new Date(Math.min(Date.parse(msg.sourceTime), Date.now()));
+    const sourceTime = sourceTimeOf(msg);
 
     // Mail kept out of the queue opens no ticket and creates no contact — unless it is on a ticket
     // already (released before this redelivery, or ingested before it was judged): then it is that message.
@@ -429,6 +429,11 @@ export function maskMessage(msg: InboundMessage): InboundMessage {
     html: msg.html === undefined ? undefined : maskCardNumbers(msg.html),
     call: msg.call?.transcript ? { ...msg.call, transcript: maskCardNumbers(msg.call.transcript) } : msg.call,
   };
+}
+
+/** The message's source time, capped at now: a customer's clock ahead of ours never dates it in the future. */
+export function sourceTimeOf(msg: InboundMessage): Date {
+  return new Date(Math.min(Date.parse(msg.sourceTime), Date.now()));
 }
 
 /** The columns a message stores as it came, on either ingest path. */

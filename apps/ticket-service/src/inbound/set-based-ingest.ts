@@ -31,6 +31,7 @@ import {
   displayNameOf,
   knownSenderOf,
   maskMessage,
+  sourceTimeOf,
   storedContent,
   ticketSubject,
 } from './inbound.processor';
@@ -443,9 +444,4 @@ export class SetBasedIngest {
     );
     return done;
   }
-}
-
-/** The message's source time, capped at now (InboundProcessor's rule). */
-function sourceTimeOf(msg: InboundMessage): Date {
-  return new Date(Math.min(Date.parse(msg.sourceTime), Date.now()));
 }

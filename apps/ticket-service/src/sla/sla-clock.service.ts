@@ -173,14 +173,18 @@ export class SlaClockService {
     const opened = new Set(changes.filter((c) => c.ticketCreated).map((c) => c.ticketId));
     const ids = [...new Set(changes.map((c) => c.ticketId))];
     const existing = ids.filter((id) => !opened.has(id));
+    const policies = await this.policies(manager);
     // Tickets these very messages opened have no clocks yet: with no active policy none would start.
-    if (!existing.length && !(await this.policies(manager)).length) return [];
+    if (!existing.length && !policies.length) return [];
     const repo = sla(manager);
     const tickets = await repo.lockTickets(ids);
-    const policies = await this.policies(manager);
     const clockRows = existing.length ? await repo.lockOpenClocksOf(existing) : [];
     const rowsOf = new Map<string, ClockRow[]>();
-    for (const r of clockRows) rowsOf.set(r.ticket_id, [...(rowsOf.get(r.ticket_id) ?? []), r]);
+    for (const r of clockRows) {
+      const list = rowsOf.get(r.ticket_id);
+      if (list) list.push(r);
+      else rowsOf.set(r.ticket_id, [r]);
+    }
     const loaded = new Map<string, TicketClocks>();
     for (const t of tickets) {
       const c = this.clocksOf(t, policies, opened.has(t.id) ? [] : (rowsOf.get(t.id) ?? []), !opened.has(t.id));
