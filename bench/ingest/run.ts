@@ -292,45 +292,11 @@ async function batchCeiling(stack: BenchStack, teamId: string): Promise<number> 
       .map((m, i) => ({ m, f: found[i] }))
       .filter((x) => x.f.identity_id)
       .map(({ m, f }) => ({ m, contactId: f.contact_id!, identityId: f.identity_id! }));
-    if (fresh.length)
-      await run(
-        c,
-        ingestBatchSql.createSenders(
-          fresh.map((x) => ({
-            contactId: x.contactId,
-            identityId: x.identityId,
-            name: null,
-            kind: 'app_user',
-            value: x.m.value,
-            verified: false,
-            linkedIdentityId: null,
-            newContact: true,
-          })),
-        ),
-      );
     const tickets = known.length
       ? ((await run(c, ingestBatchSql.conversationTickets(known.map((k) => ({ inboxId, identityId: k.identityId })))))
           .rows as { identity_id: string; id: string; status: string; priority: string }[])
       : [];
     const byIdentity = new Map(tickets.map((t) => [t.identity_id, t]));
-    if (fresh.length)
-      await run(
-        c,
-        ingestBatchSql.openTickets(
-          fresh.map((x) => ({
-            id: x.ticketId,
-            subject: TEXT.slice(0, 60),
-            priority: 'normal',
-            teamId,
-            requesterId: x.contactId,
-            channel: 'chat',
-            inboxId,
-            customerMessageCount: 1,
-            lastCustomerMessageAt: now,
-            audit: { via: 'new_conversation' },
-          })),
-        ),
-      );
     const rows = [
       ...fresh.map((x) => ({ m: x.m, contactId: x.contactId, identityId: x.identityId, ticketId: x.ticketId })),
       ...known.map((k) => ({
@@ -362,28 +328,52 @@ async function batchCeiling(stack: BenchStack, teamId: string): Promise<number> 
       senderAddress: r.m.value,
       senderHeader: null,
     }));
-    await run(c, ingestBatchSql.insertMessages(messages));
+    // The service's one write statement (senders, tickets, messages, bindings, touches), raw.
     await run(
       c,
-      ingestBatchSql.bindConversations(
-        rows.map((r) => ({ inboxId, identityId: r.identityId, ticketId: r.ticketId, lastInboundAt: now })),
-      ),
+      ingestBatchSql.write({
+        senders: fresh.map((x) => ({
+          contactId: x.contactId,
+          identityId: x.identityId,
+          name: null,
+          kind: 'app_user',
+          value: x.m.value,
+          verified: false,
+          linkedIdentityId: null,
+          newContact: true,
+        })),
+        names: [],
+        tickets: fresh.map((x) => ({
+          id: x.ticketId,
+          subject: TEXT.slice(0, 60),
+          priority: 'normal',
+          teamId,
+          requesterId: x.contactId,
+          channel: 'chat',
+          inboxId,
+          followUpOfId: null,
+          customerMessageCount: 1,
+          lastCustomerMessageAt: now,
+          audit: { via: 'new_conversation' },
+        })),
+        messages,
+        conversations: rows.map((r) => ({
+          inboxId,
+          identityId: r.identityId,
+          ticketId: r.ticketId,
+          lastInboundAt: now,
+        })),
+        touches: tickets.map((t) => ({
+          id: t.id,
+          status: t.status === 'new' ? 'new' : 'open',
+          priority: t.priority,
+          reopen: false,
+          customerMessages: 1,
+          lastCustomerMessageAt: now,
+          versionBumps: 0,
+        })),
+      }),
     );
-    if (tickets.length)
-      await run(
-        c,
-        ingestBatchSql.touchTickets(
-          tickets.map((t) => ({
-            id: t.id,
-            status: t.status === 'new' ? 'new' : 'open',
-            priority: t.priority,
-            reopen: false,
-            customerMessages: 1,
-            lastCustomerMessageAt: now,
-            bumpVersion: false,
-          })),
-        ),
-      );
     await run(
       c,
       outboxInsertSql([

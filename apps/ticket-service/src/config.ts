@@ -57,6 +57,11 @@ export const ConfigSchema = BaseConfigSchema.extend({
   DEMO_SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(2525),
   /** Inbound micro-batch: at most this many jobs per transaction. */
   INGEST_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(50),
+  /**
+   * Inbound micro-batch: write what it can set-based (one statement per table). Off: every message
+   * goes the per-message way — a switch to rule the set-based path out when diagnosing ingest.
+   */
+  INGEST_SET_BASED: z.stringbool().default(true),
   /** Inbound micro-batch: how long the first job of a batch waits for more before the batch is written. */
   INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(10),
   /** Concurrent jobs of the inbound queue per replica (they are written in micro-batches). */

@@ -40,11 +40,27 @@ export class AcknowledgementHook implements OnModuleInit {
   ) {}
 
   onModuleInit() {
-    this.hooks.register((manager, change) => this.onIngest(manager, change));
+    this.hooks.register(
+      (manager, change) => this.onIngest(manager, change),
+      (manager, changes) => this.onIngestBatch(manager, changes),
+    );
+  }
+
+  /**
+   * The set-based batch's form: one read for the batch's inboxes, then the mails of inboxes that
+   * acknowledge one by one in batch order — each one's sender limit counts the ones before it.
+   */
+  async onIngestBatch(m: EntityManager, changes: IngestChange[]): Promise<OutboxEntry[]> {
+    const candidates = changes.filter(opensMailTicket);
+    if (!candidates.length) return [];
+    const on = await this.ingest.with(m).acknowledgingInboxes([...new Set(candidates.map((c) => c.inboxId))]);
+    const out: OutboxEntry[] = [];
+    for (const c of candidates) if (on.has(c.inboxId)) out.push(...(await this.onIngest(m, c)));
+    return out;
   }
 
   async onIngest(m: EntityManager, c: IngestChange): Promise<OutboxEntry[]> {
-    if (c.channel !== 'email' || !c.ticketCreated || !c.awaitsReply || c.kind !== 'message') return [];
+    if (!opensMailTicket(c)) return [];
     // One round trip, and only for inboxes that have acknowledgements switched on.
     const row = await this.ingest.with(m).acknowledgementCandidate(c);
     if (!row) return [];
@@ -83,6 +99,11 @@ export class AcknowledgementHook implements OnModuleInit {
     });
     return outbox;
   }
+}
+
+/** A customer's mail (not an auto-reply or bounce) that opened a ticket: what may be acknowledged. */
+function opensMailTicket(c: IngestChange): boolean {
+  return c.channel === 'email' && c.ticketCreated && c.awaitsReply && c.kind === 'message';
 }
 
 /** Acknowledgement mails; joins ingest through InboundModule's hook registry. */

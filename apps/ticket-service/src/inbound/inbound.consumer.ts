@@ -234,12 +234,14 @@ export class InboundConsumer {
         if (problem) rejected.push({ item, reason: problem });
         else accepted.push(item);
       }
-      const rest = await this.setBased.ingest(
-        m,
-        accepted,
-        accepted.map((p) => found.get(p)),
-        writes,
-      );
+      const rest = this.config.INGEST_SET_BASED
+        ? await this.setBased.ingest(
+            m,
+            accepted,
+            accepted.map((p) => found.get(p)),
+            writes,
+          )
+        : accepted;
       this.paths.inc({ path: 'set_based' }, accepted.length - rest.length);
       for (const item of rest) {
         this.paths.inc({ path: 'per_message' });

@@ -142,12 +142,7 @@ export class InboundProcessor {
       identityCreated: sender.created,
     });
 
-    const direction = msg.kind === 'call_log' && msg.call?.direction === 'outbound' ? 'outbound' : 'inbound';
-    const autoSubmitted = Boolean(msg.email?.autoSubmitted || msg.bounce);
-    // A withheld caller cannot be called back or answered: logged, but no call-back or reply clock.
-    const reachable = msg.sender.kind !== 'anonymous';
-    const missedCall = direction === 'inbound' && reachable && !!msg.call && MISSED.has(msg.call.disposition);
-    const awaitsReply = direction === 'inbound' && reachable && !autoSubmitted;
+    const { direction, autoSubmitted, missedCall, awaitsReply } = messageFacts(msg);
 
     const ticket =
       route.kind === 'new'
@@ -237,7 +232,7 @@ export class InboundProcessor {
     route: Extract<Route, { kind: 'new' }>,
     o: { missedCall: boolean; awaitsReply: boolean; sourceTime: Date },
   ) {
-    const priority = o.missedCall ? 'high' : 'normal';
+    const priority = priorityAfterCall('normal', o.missedCall);
     // A mail that named no sender address says so on its ticket, where agents filter and see tags.
     const tags = senderUnknown(msg) ? [UNKNOWN_SENDER_TAG] : [];
     const t = await repo.openTicket({
@@ -280,8 +275,8 @@ export class InboundProcessor {
     // pending, on_hold and solved for a message that waits for an answer (not an auto-reply).
     const status = o.awaitsReply ? statusAfterInbound(t.status) : t.status;
     const reopen = status !== t.status;
-    const raise = o.missedCall && (t.priority === 'low' || t.priority === 'normal');
-    const priority = raise ? 'high' : t.priority;
+    const priority = priorityAfterCall(t.priority, o.missedCall);
+    const raise = priority !== t.priority;
     const update: TicketTouch = { status, priority, reopen, customer: o.awaitsReply, bumpVersion: reopen || raise };
     return {
       id: t.id,
@@ -399,6 +394,27 @@ export class InboundProcessor {
     const exact = legacyId.startsWith('sha256:');
     return repo.findLegacyMail(inboxId, legacyId, exact ? null : sourceTime);
   }
+}
+
+/** What kind of customer activity a message is, on either ingest path. */
+export function messageFacts(msg: InboundMessage): {
+  direction: 'inbound' | 'outbound';
+  autoSubmitted: boolean;
+  missedCall: boolean;
+  awaitsReply: boolean;
+} {
+  const direction = msg.kind === 'call_log' && msg.call?.direction === 'outbound' ? 'outbound' : 'inbound';
+  const autoSubmitted = Boolean(msg.email?.autoSubmitted || msg.bounce);
+  // A withheld caller cannot be called back or answered: logged, but no call-back or reply clock.
+  const reachable = msg.sender.kind !== 'anonymous';
+  const missedCall = direction === 'inbound' && reachable && !!msg.call && MISSED.has(msg.call.disposition);
+  const awaitsReply = direction === 'inbound' && reachable && !autoSubmitted;
+  return { direction, autoSubmitted, missedCall, awaitsReply };
+}
+
+/** A missed call makes a low or normal ticket high: it needs a call back. */
+export function priorityAfterCall(priority: string, missedCall: boolean): string {
+  return missedCall && (priority === 'low' || priority === 'normal') ? 'high' : priority;
 }
 
 /** A customer's message moved the ticket's status: the event and the audit row, on either ingest path. */

@@ -4,9 +4,12 @@ import {
   IdentityRef,
   InboundMessage,
   TextAltered,
+  INITIAL_TICKET_STATUS,
   VERIFIED_IDENTITY_KINDS,
   acceptsInbound,
   statusAfterInbound,
+  ticketIdFromEmailMessageId,
+  ticketNumberFromSubject,
 } from '@oq/contracts';
 import {
   BatchConversation,
@@ -18,11 +21,13 @@ import {
   IngestBatchRepository,
   RoutedTicketRow,
 } from '@oq/database';
-import { LOGGER } from '@oq/platform';
+import { CONFIG, LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { EntityManager } from 'typeorm';
+import { Config } from '../config';
 import { linkRecorded, senderLinks } from '../contacts/contact-resolver.service';
 import { OutboxService } from '../outbox/outbox.service';
+import { bracketMessageId, threadIds } from '../threading/ticket-router.service';
 import { IngestChange, IngestHooks } from './ingest-hooks';
 import {
   BatchWrites,
@@ -31,6 +36,9 @@ import {
   displayNameOf,
   knownSenderOf,
   maskMessage,
+  messageFacts,
+  priorityAfterCall,
+  senderUnknown,
   sourceTimeOf,
   storedContent,
   ticketSubject,
@@ -51,19 +59,33 @@ export const SET_SAVEPOINT = 'inbound_set';
 
 /**
  * Why a message takes the per-message path (InboundProcessor) rather than the set-based writes, or
- * null. The set-based path is the common case — a customer message on a messaging channel — and
- * everything with more to decide goes one by one: mail (threading, suppression, bounces, CCs,
- * acknowledgements), calls (call routing, priorities), originals kept as bytes, and text Postgres
- * would refuse (a NUL), which then fails alone.
+ * null. The set-based path takes what most traffic is — customer messages, mail and call logs —
+ * and leaves what has more to decide to the per-message path: bounces, suppressed mail, mail with
+ * no sender address or with CCs, calls placed from a ticket, originals kept as bytes, withheld
+ * callers, and text Postgres would refuse (a NUL), which then fails alone.
  */
 export function perMessageReason(msg: InboundMessage): string | null {
-  if (msg.channel === 'email' || msg.email || msg.bounce) return 'email';
-  if (msg.channel === 'voice' || msg.kind !== 'message' || msg.call) return 'call';
+  if (msg.bounce) return 'bounce';
+  if (msg.email?.suppressed) return 'suppressed';
+  if (senderUnknown(msg)) return 'unknown_sender';
+  if (msg.call?.ticket) return 'named_ticket';
   if (msg.cc.length) return 'cc';
   if ((msg.metadata.textAltered as TextAltered | undefined)?.original) return 'originals';
   if (msg.sender.kind === 'anonymous') return 'anonymous';
   if (JSON.stringify(msg).includes('\\u0000')) return 'nul';
   return null;
+}
+
+/** Where one message goes: a ticket (locked by the routing read), or a new one and why. */
+type GroupRoute = { ticket: RoutedTicketRow; via: string } | { ticket: null; via: string; followUpOfId: string | null };
+
+/** How a sender key's messages are routed: its conversation's ticket, each mail by its thread, a call by its contact. */
+type GroupKind = 'conversation' | 'email' | 'call';
+
+export function groupKind(msg: InboundMessage): GroupKind {
+  if (msg.channel === 'email') return 'email';
+  if (msg.channel === 'voice' || msg.kind === 'call_log' || msg.call) return 'call';
+  return 'conversation';
 }
 
 /** A sender key's messages, in batch order, and what the set-based path decided for them. */
@@ -76,7 +98,9 @@ interface Group {
   newSender: BatchNewSender | null;
   /** A new sender's one link (a wa_id's phone): joined when it exists, else made on the new contact. */
   link: IdentityRef | null;
-  ticket: RoutedTicketRow | null;
+  kind: GroupKind;
+  /** Per message (a conversation: its first message's only; the rest follow it). */
+  routes: GroupRoute[];
 }
 
 /**
@@ -93,6 +117,7 @@ export class SetBasedIngest {
     private readonly batches: IngestBatchRepository,
     private readonly outbox: OutboxService,
     private readonly hooks: IngestHooks,
+    @Inject(CONFIG) private readonly config: Config,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -138,7 +163,8 @@ export class SetBasedIngest {
           contactId: '',
           newSender: null,
           link: null,
-          ticket: null,
+          kind: groupKind(item.msg),
+          routes: [],
         });
     });
 
@@ -233,7 +259,7 @@ export class SetBasedIngest {
         }
       }
     // Senders and routing, decided before anything is written: a known sender whose links the channel
-    // changed, a new sender with several links (merges, suggestions) or a conversation on a closed or
+    // changed, a new sender with several links (merges, suggestions), a conversation on a closed or
     // merged ticket (follow-ups) goes the per-message way with all its messages.
     const names: { contactId: string; name: string }[] = [];
     const candidates = groups.filter((g) => g.items.length);
@@ -267,7 +293,241 @@ export class SetBasedIngest {
       }
     }
     const links = await this.resolveLinks(repo, candidates);
-    const known = candidates.filter((g) => g.items.length && !g.newSender);
+
+    // Masked once, with one capped source time per message (the ticket's and the message's are the same).
+    const prepared = new Map(
+      candidates.flatMap((g) =>
+        g.items.map((item) => {
+          const msg = maskMessage(item.msg);
+          return [item, { msg, sourceTime: sourceTimeOf(msg), ...messageFacts(msg) }] as const;
+        }),
+      ),
+    );
+    const live = () => candidates.filter((g) => g.items.length);
+    await this.routeConversations(
+      repo,
+      live().filter((g) => g.kind === 'conversation'),
+    );
+    await this.routeMail(
+      repo,
+      live().filter((g) => g.kind === 'email'),
+      prepared,
+      done,
+    );
+    await this.routeCalls(repo, live());
+    const writing = live();
+    if (!writing.length) return done;
+
+    // New tickets: each message routed to none opens one (a conversation's first message, every new
+    // mail thread, a call that found no open ticket).
+    const opening: BatchNewTicket[] = [];
+    const ticketOf = new Map<BatchItem, { id: string; created: boolean }>();
+    const state = new Map<string, { status: string; priority: string; team: string; assignee: string | null }>();
+    for (const g of writing) {
+      const inbox = g.lookups[0].inbox!;
+      g.items.forEach((item, i) => {
+        const route = g.kind === 'conversation' ? (i === 0 ? g.routes[0] : null) : g.routes[i];
+        // A conversation's later messages land where its first one did.
+        if (!route) return void ticketOf.set(item, { id: ticketOf.get(g.items[0])!.id, created: false });
+        if (route.ticket) {
+          const t = route.ticket;
+          ticketOf.set(item, { id: t.id, created: false });
+          state.set(t.id, { status: t.status, priority: t.priority, team: t.team_id, assignee: t.assignee_id });
+          return;
+        }
+        const { msg, sourceTime, missedCall, awaitsReply } = prepared.get(item)!;
+        const priority = priorityAfterCall('normal', missedCall);
+        const id = randomUUID();
+        ticketOf.set(item, { id, created: true });
+        state.set(id, { status: INITIAL_TICKET_STATUS, priority, team: inbox.default_team_id, assignee: null });
+        opening.push({
+          id,
+          subject: ticketSubject(msg),
+          priority,
+          teamId: inbox.default_team_id,
+          requesterId: g.contactId,
+          channel: msg.channel,
+          inboxId: inbox.id,
+          followUpOfId: route.followUpOfId,
+          customerMessageCount: awaitsReply ? 1 : 0,
+          lastCustomerMessageAt: awaitsReply ? sourceTime : null,
+          audit: { channel: msg.channel, via: route.via, followUpOfId: route.followUpOfId, priority },
+        });
+      });
+    }
+
+    const openedBy = new Map(opening.map((t) => [t.id, t] as const));
+
+    // Messages in batch order; a ticket's status, priority and counters move as they would one message at a time.
+    const messages: BatchNewMessage[] = [];
+    const conversations = new Map<string, BatchConversation>();
+    const touches = new Map<string, BatchTicketTouch>();
+    const changes: { item: BatchItem; change: IngestChange; priorityFrom: string | null; autoSubmitted: boolean }[] =
+      [];
+    for (const g of writing)
+      g.items.forEach((item, i) => {
+        const { msg, sourceTime, direction, autoSubmitted, missedCall, awaitsReply } = prepared.get(item)!;
+        const inbox = g.lookups[i].inbox!;
+        const { id: ticketId, created } = ticketOf.get(item)!;
+        const t = state.get(ticketId)!;
+        const statusFrom = created ? null : t.status;
+        const priorityFrom = created ? null : t.priority;
+        const opens = openedBy.get(ticketId);
+        if (!created && opens) {
+          // A later message on a ticket this batch opens: the insert carries its counters (an UPDATE in the
+          // same statement would not see the new row). Customer messages never move a new ticket's status.
+          const status = awaitsReply ? statusAfterInbound(t.status) : t.status;
+          if (status !== t.status || priorityAfterCall(t.priority, missedCall) !== t.priority)
+            throw new Error(`a message of the batch would move ticket ${ticketId} that the batch opens`);
+          if (awaitsReply) {
+            opens.customerMessageCount++;
+            if (!opens.lastCustomerMessageAt || opens.lastCustomerMessageAt < sourceTime)
+              opens.lastCustomerMessageAt = sourceTime;
+          }
+        } else if (!created) {
+          const status = awaitsReply ? statusAfterInbound(t.status) : t.status;
+          const priority = priorityAfterCall(t.priority, missedCall);
+          const touch = touches.get(ticketId) ?? {
+            id: ticketId,
+            status,
+            priority,
+            reopen: false,
+            customerMessages: 0,
+            lastCustomerMessageAt: null,
+            versionBumps: 0,
+          };
+          const reopen = status !== t.status;
+          touch.status = status;
+          touch.priority = priority;
+          touch.reopen ||= reopen;
+          if (reopen || priority !== t.priority) touch.versionBumps++;
+          if (awaitsReply) {
+            touch.customerMessages++;
+            if (!touch.lastCustomerMessageAt || touch.lastCustomerMessageAt < sourceTime)
+              touch.lastCustomerMessageAt = sourceTime;
+          }
+          touches.set(ticketId, touch);
+          t.status = status;
+          t.priority = priority;
+        }
+        const messageId = randomUUID();
+        messages.push({
+          id: messageId,
+          ticketId,
+          inboxId: inbox.id,
+          ...storedContent(msg),
+          direction,
+          authorContactId: g.contactId,
+          emailMessageId: msg.email?.messageId ? bracketMessageId(msg.email.messageId) : null,
+          autoSubmitted,
+          sourceTime,
+          senderHeader: msg.channel === 'email' ? (msg.email?.senderHeader ?? null) : null,
+        });
+        // The pair points at the ticket its sender last wrote to; its time is the latest inbound one.
+        const pair = `${inbox.id}|${g.identityId}`;
+        const before = conversations.get(pair)?.lastInboundAt ?? null;
+        const inboundAt = direction === 'inbound' ? sourceTime : null;
+        conversations.set(pair, {
+          inboxId: inbox.id,
+          identityId: g.identityId,
+          ticketId,
+          lastInboundAt: !before || (inboundAt && inboundAt > before) ? inboundAt : before,
+        });
+        changes.push({
+          item,
+          priorityFrom,
+          autoSubmitted,
+          change: {
+            ticketId,
+            ticketCreated: created,
+            teamId: t.team,
+            assigneeId: t.assignee,
+            messageId,
+            inboxId: inbox.id,
+            channel: msg.channel,
+            senderIdentityId: g.identityId,
+            senderContactId: g.contactId,
+            sourceTime,
+            direction,
+            kind: msg.kind,
+            awaitsReply,
+            statusFrom,
+            statusTo: t.status,
+            priority: t.priority,
+            missedCall,
+          },
+        });
+      });
+
+    // One statement writes it all; the new tickets' numbers come back for their events.
+    const opened = await repo.write({
+      senders: [
+        ...writing.flatMap((g) => (g.newSender ? [g.newSender] : [])),
+        ...writing.flatMap((g) => links.get(g) ?? []),
+      ],
+      names: names.filter((n) => writing.some((g) => g.contactId === n.contactId)),
+      tickets: opening,
+      messages,
+      conversations: [...conversations.values()],
+      touches: [...touches.values()],
+    });
+    const numbers = new Map(opened.map((t) => [t.id, t.number] as const));
+
+    // Events and audit in batch order, as InboundProcessor writes them.
+    for (const { item, change: c, priorityFrom, autoSubmitted } of changes) {
+      const ref = { id: c.ticketId, teamId: c.teamId, assigneeId: c.assigneeId };
+      if (c.ticketCreated) {
+        const t = openedBy.get(c.ticketId)!;
+        out.outbox.push(
+          this.outbox.ticketEvent('ticket.created', ref, {
+            number: Number(numbers.get(c.ticketId)),
+            channel: c.channel,
+            priority: t.priority,
+            requesterId: c.senderContactId,
+            followUpOfId: t.followUpOfId,
+            via: t.audit.via as string,
+          }),
+        );
+      }
+      out.outbox.push(
+        this.outbox.ticketEvent('message.created', ref, {
+          messageId: c.messageId,
+          direction: c.direction,
+          kind: c.kind,
+          channel: c.channel,
+          autoSubmitted,
+        }),
+      );
+      customerStatusChange(this.outbox, out, ref, c.statusFrom, c.statusTo, c.messageId);
+      if (priorityFrom && priorityFrom !== c.priority) {
+        out.outbox.push(this.outbox.ticketEvent('ticket.updated', ref, { priority: c.priority }));
+        out.audit.push({
+          ticketId: c.ticketId,
+          actorType: 'system',
+          action: 'priority_raised',
+          changes: { priority: [priorityFrom, c.priority], reason: 'missed call', messageId: c.messageId },
+        });
+      }
+      done.set(item, {
+        status: 'created',
+        ticketId: c.ticketId,
+        messageId: c.messageId,
+        ticketCreated: c.ticketCreated,
+      });
+    }
+    // Hooks once for the batch, in batch order (SLA clocks: a few statements for all its tickets).
+    out.outbox.push(
+      ...(await this.hooks.runBatch(
+        m,
+        changes.map((c) => c.change),
+      )),
+    );
+    return done;
+  }
+
+  /** Conversations land on the ticket their (inbox, identity) pair is bound to; a new sender's open one. */
+  private async routeConversations(repo: IngestBatchRepository, groups: Group[]): Promise<void> {
+    const known = groups.filter((g) => !g.newSender);
     const bound = new Map(
       (
         await repo.conversationTickets(
@@ -275,173 +535,129 @@ export class SetBasedIngest {
         )
       ).map((t) => [`${t.inbox_id}|${t.identity_id}`, t] as const),
     );
-    for (const g of known) {
-      const t = bound.get(`${g.items[0].msg.inboxId}|${g.identityId}`);
+    for (const g of groups) {
+      const t = g.newSender ? undefined : bound.get(`${g.items[0].msg.inboxId}|${g.identityId}`);
+      // A conversation on a closed or merged ticket: a follow-up, or the merge target, decided one by one.
       if (t && (t.merged_into_id || !acceptsInbound(t.status))) g.items = [];
-      else g.ticket = t ?? null;
+      else
+        g.routes = [
+          t ? { ticket: t, via: 'conversation' } : { ticket: null, via: 'new_conversation', followUpOfId: null },
+        ];
     }
-    const writing = candidates.filter((g) => g.items.length);
-    if (!writing.length) return done;
-    await repo.createSenders([
-      ...writing.flatMap((g) => (g.newSender ? [g.newSender] : [])),
-      ...writing.flatMap((g) => links.get(g) ?? []),
-    ]);
-    await repo.nameUnnamed(names.filter((n) => writing.some((g) => g.contactId === n.contactId)));
+  }
 
-    // Masked once, with one capped source time per message (the ticket's and the message's are the same).
-    const prepared = new Map(
-      writing.flatMap((g) =>
-        g.items.map((item) => {
-          const msg = maskMessage(item.msg);
-          return [item, { msg, sourceTime: sourceTimeOf(msg) }] as const;
-        }),
-      ),
-    );
-
-    // New tickets: one per group without one, opened by its first message.
-    const opening: { g: Group; ticket: BatchNewTicket }[] = [];
-    for (const g of writing) {
-      if (g.ticket) continue;
-      const { msg, sourceTime } = prepared.get(g.items[0])!;
-      const inbox = g.lookups[0].inbox!;
-      opening.push({
-        g,
-        ticket: {
-          id: randomUUID(),
-          subject: ticketSubject(msg),
-          priority: 'normal',
-          teamId: inbox.default_team_id,
-          requesterId: g.contactId,
-          channel: msg.channel,
-          inboxId: inbox.id,
-          customerMessageCount: 1,
-          lastCustomerMessageAt: sourceTime,
-          audit: { channel: msg.channel, via: 'new_conversation', followUpOfId: null, priority: 'normal' },
-        },
-      });
-    }
-    const opened = new Map((await repo.openTickets(opening.map((o) => o.ticket))).map((t) => [t.id, t] as const));
-
-    // Messages in batch order; a ticket's status and counters move as they would one message at a time.
-    const messages: BatchNewMessage[] = [];
-    const conversations = new Map<string, BatchConversation>();
-    const touches = new Map<string, BatchTicketTouch>();
-    const events: { item: BatchItem; change: IngestChange; created: boolean; number: string; via: string }[] = [];
-    for (const g of writing) {
-      const open = opening.find((o) => o.g === g);
-      const row = open ? opened.get(open.ticket.id)! : g.ticket!;
-      let status = row.status;
-      g.items.forEach((item, i) => {
+  /**
+   * Every new mail routed as TicketRouterService.routeEmail routes it — our signed Message-ID, then the
+   * newest stored message it names, then its subject token; only the ticket's people write into it, a
+   * closed ticket gets a linked follow-up — in one statement, which also finds mail imported before
+   * under its legacy id (a duplicate). A mail replying to another mail of this batch, one whose
+   * Message-ID another mail of the batch has too, or one threading to a merged ticket goes per message
+   * with its sender's other mail.
+   */
+  private async routeMail(
+    repo: IngestBatchRepository,
+    groups: Group[],
+    prepared: Map<BatchItem, { msg: InboundMessage; sourceTime: Date }>,
+    done: Map<BatchItem, IngestOutcome>,
+  ): Promise<void> {
+    if (!groups.length) return;
+    const items = groups.flatMap((g) => g.items.map((item) => ({ g, item })));
+    const rows = await repo.emailRoutes(
+      items.map(({ g, item }) => {
         const { msg, sourceTime } = prepared.get(item)!;
-        const inbox = g.lookups[i].inbox!;
-        const created = !!open && i === 0;
-        const statusFrom = created ? null : status;
-        if (!created) {
-          status = statusAfterInbound(status);
-          const touch = touches.get(row.id) ?? {
-            id: row.id,
-            status,
-            priority: row.priority,
-            reopen: false,
-            customerMessages: 0,
-            lastCustomerMessageAt: null,
-            bumpVersion: false,
-          };
-          const reopen = status !== statusFrom;
-          touch.status = status;
-          touch.reopen ||= reopen;
-          touch.bumpVersion ||= reopen;
-          touch.customerMessages++;
-          if (!touch.lastCustomerMessageAt || touch.lastCustomerMessageAt < sourceTime)
-            touch.lastCustomerMessageAt = sourceTime;
-          touches.set(row.id, touch);
-        }
-        const messageId = randomUUID();
-        messages.push({
-          id: messageId,
-          ticketId: row.id,
-          inboxId: inbox.id,
-          ...storedContent(msg),
-          direction: 'inbound',
-          authorContactId: g.contactId,
-          emailMessageId: null,
-          autoSubmitted: false,
-          sourceTime,
-          senderHeader: null,
-        });
-        const pair = `${inbox.id}|${g.identityId}`;
-        const conv = conversations.get(pair);
-        if (!conv || (conv.lastInboundAt ?? 0) < sourceTime)
-          conversations.set(pair, {
-            inboxId: inbox.id,
-            identityId: g.identityId,
-            ticketId: row.id,
-            lastInboundAt: sourceTime,
-          });
-        const change: IngestChange = {
-          ticketId: row.id,
-          ticketCreated: created,
-          teamId: row.team_id,
-          assigneeId: row.assignee_id,
-          messageId,
-          inboxId: inbox.id,
-          channel: msg.channel,
-          senderIdentityId: g.identityId,
-          senderContactId: g.contactId,
-          sourceTime,
-          direction: 'inbound',
-          kind: 'message',
-          awaitsReply: true,
-          statusFrom,
-          statusTo: status,
-          priority: row.priority,
-          missedCall: false,
+        const ids = threadIds(msg);
+        const signed = ids
+          .map((id) => ticketIdFromEmailMessageId(id, this.config.EMAIL_THREADING_SECRET))
+          .find(Boolean);
+        const legacyId = msg.email?.legacyExternalId ?? null;
+        return {
+          inboxId: msg.inboxId,
+          contactId: g.contactId,
+          signedTicketId: signed ?? null,
+          ids: signed ? [] : ids,
+          number: signed ? null : ticketNumberFromSubject(msg.subject),
+          legacyId,
+          // A raw-source hash is the same mail for sure; a bare Message-ID only with the same INTERNALDATE.
+          legacyTime: legacyId && !legacyId.startsWith('sha256:') ? sourceTime : null,
         };
-        events.push({ item, change, created, number: row.number, via: g.ticket ? 'conversation' : 'new_conversation' });
-      });
-    }
-    await repo.insertMessages(messages);
-    await repo.bindConversations([...conversations.values()]);
-    await repo.touchTickets([...touches.values()]);
-
-    // Events and audit per message in batch order, as InboundProcessor writes them; hooks after, once.
-    for (const { item, change, created, number, via } of events) {
-      const ref = { id: change.ticketId, teamId: change.teamId, assigneeId: change.assigneeId };
-      if (created)
-        out.outbox.push(
-          this.outbox.ticketEvent('ticket.created', ref, {
-            number: Number(number),
-            channel: change.channel,
-            priority: change.priority,
-            requesterId: change.senderContactId,
-            followUpOfId: null,
-            via,
-          }),
-        );
-      out.outbox.push(
-        this.outbox.ticketEvent('message.created', ref, {
-          messageId: change.messageId,
-          direction: 'inbound',
-          kind: 'message',
-          channel: change.channel,
-          autoSubmitted: false,
-        }),
-      );
-      customerStatusChange(this.outbox, out, ref, change.statusFrom, change.statusTo, change.messageId);
-      done.set(item, {
-        status: 'created',
-        ticketId: change.ticketId,
-        messageId: change.messageId,
-        ticketCreated: created,
-      });
-    }
-    // Hooks once for the batch, in batch order (SLA clocks: a few statements for all its tickets).
-    out.outbox.push(
-      ...(await this.hooks.runBatch(
-        m,
-        events.map((e) => e.change),
-      )),
+      }),
     );
-    return done;
+    // The read saw the mail stored before the batch: a mail answering a new mail of the batch (or
+    // sharing its Message-ID) would see that one too, one by one.
+    const own = new Map<string, number>();
+    items.forEach(({ item }, i) => {
+      const id = item.msg.email?.messageId;
+      if (id && !rows[i].legacy) own.set(bracketMessageId(id), (own.get(bracketMessageId(id)) ?? 0) + 1);
+    });
+    const routed = groups.filter((g) => {
+      const inBatch = g.items.some((item) => {
+        const id = item.msg.email?.messageId;
+        return (id && own.get(bracketMessageId(id))! > 1) || threadIds(item.msg).some((ref) => own.has(ref));
+      });
+      if (inBatch) g.items = [];
+      return !inBatch;
+    });
+    const routes = new Map(items.map(({ item }, i) => [item, rows[i]] as const));
+    for (const g of routed) {
+      const kept: { item: BatchItem; lookup: BatchLookupRow; route: GroupRoute }[] = [];
+      let merged = false;
+      g.items.forEach((item, i) => {
+        const r = routes.get(item)!;
+        if (r.legacy) {
+          done.set(item, { status: 'duplicate', ticketId: r.legacy.ticket_id, messageId: r.legacy.id });
+          return;
+        }
+        const t = r.ticket;
+        let route: GroupRoute;
+        if (!t) route = { ticket: null, via: 'new_thread', followUpOfId: null };
+        else if (t.merged_into_id) return void (merged = true);
+        else if (!r.participant) route = { ticket: null, via: `${r.via}_non_participant`, followUpOfId: t.id };
+        else if (!acceptsInbound(t.status)) route = { ticket: null, via: `${r.via}_closed`, followUpOfId: t.id };
+        else route = { ticket: t, via: r.via };
+        kept.push({ item, lookup: g.lookups[i], route });
+      });
+      g.items = merged ? [] : kept.map((k) => k.item);
+      g.lookups = merged ? [] : kept.map((k) => k.lookup);
+      g.routes = merged ? [] : kept.map((k) => k.route);
+    }
+  }
+
+  /**
+   * A call lands on its contact's open ticket (TicketRouterService.routeCall's query, per call, in one
+   * statement) or opens one. That choice reads the contact's tickets as they were before the batch,
+   * so a call goes per message when the batch writes anything else of its contact: a second call, or
+   * another message of the contact or on one of its tickets.
+   */
+  private async routeCalls(repo: IngestBatchRepository, groups: Group[]): Promise<void> {
+    const calls = groups.filter((g) => g.kind === 'call');
+    if (!calls.length) return;
+    const others = new Map<string, number>();
+    const mark = (contactId: string) => others.set(contactId, (others.get(contactId) ?? 0) + 1);
+    for (const g of groups) {
+      mark(g.contactId);
+      if (g.kind !== 'call')
+        for (const r of g.routes) if (r.ticket && r.ticket.requester_id !== g.contactId) mark(r.ticket.requester_id);
+    }
+    const taken = calls.filter((g) => {
+      if (g.items.length === 1 && others.get(g.contactId) === 1) return true;
+      g.items = [];
+      return false;
+    });
+    // A phone we have never seen has no tickets; one that joined a known contact does.
+    const reading = taken.filter((g) => !g.newSender?.newContact);
+    const found = await repo.callTickets(
+      reading.map((g) => ({ contactId: g.contactId, inboxId: g.items[0].msg.inboxId })),
+    );
+    const byGroup = new Map(reading.map((g, i) => [g, found[i]] as const));
+    for (const g of taken) {
+      const row = byGroup.get(g);
+      if (!row) {
+        g.routes = [{ ticket: null, via: 'call', followUpOfId: null }];
+        continue;
+      }
+      const { call_back, inbox_team, ...ticket } = row;
+      const via = call_back ? 'call_back_ticket' : inbox_team ? 'inbox_team_ticket' : 'latest_open_ticket';
+      g.routes = [{ ticket, via }];
+    }
   }
 }

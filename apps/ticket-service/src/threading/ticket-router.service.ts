@@ -26,6 +26,13 @@ export function bracketMessageId(id: string): string {
   return trimmed.startsWith('<') ? trimmed : `<${trimmed}>`;
 }
 
+/** The Message-IDs a mail answers, as routing tries them: In-Reply-To, then References newest first; bracketed, once each. */
+export function threadIds(msg: InboundMessage): string[] {
+  return [...(msg.email?.inReplyTo ?? []), ...[...(msg.email?.references ?? [])].reverse()]
+    .map(bracketMessageId)
+    .filter((id, i, all) => all.indexOf(id) === i);
+}
+
 /**
  * Decides which ticket an inbound message lands on (ARCHITECTURE "Which ticket a
  * message lands on"): conversation binding for messaging channels, headers then
@@ -140,9 +147,7 @@ export class TicketRouterService {
     repo: IngestRepository,
     msg: InboundMessage,
   ): Promise<{ ticketId: string; via: string } | null> {
-    const ids = [...(msg.email?.inReplyTo ?? []), ...[...(msg.email?.references ?? [])].reverse()]
-      .map(bracketMessageId)
-      .filter((id, i, all) => all.indexOf(id) === i);
+    const ids = threadIds(msg);
     for (const id of ids) {
       const ticketId = ticketIdFromEmailMessageId(id, this.config.EMAIL_THREADING_SECRET);
       if (ticketId) return { ticketId, via: 'signed_message_id' };

@@ -3,12 +3,15 @@ import { DataSource } from 'typeorm';
 import { Db, execute, rows, runScript } from '../sql/db';
 import { Sql, sql } from '../sql/sql';
 import {
+  CallTicketRow,
   IngestInboxRow,
   IngestNewMessage,
   IngestNewTicket,
   IngestOpenedTicketRow,
   MessageLookup,
   RoutedTicketRow,
+  ROUTED_TICKET_COLUMNS,
+  callTicketSelect,
 } from './ingest.repository';
 
 /** One message of the batch as the lookup reads it: the message, its sender and its inbox. */
@@ -43,9 +46,35 @@ export interface BatchConversationTicketRow extends RoutedTicketRow {
   identity_id: string;
 }
 
-/** IngestNewTicket with the row id made in Node; set-based tickets are never follow-ups and start untagged. */
-export interface BatchNewTicket extends Omit<IngestNewTicket, 'followUpOfId' | 'tags'> {
+/** IngestNewTicket with the row id made in Node; set-based tickets start untagged. */
+export interface BatchNewTicket extends Omit<IngestNewTicket, 'tags'> {
   id: string;
+}
+
+/** What routing needs to know about one new mail of the batch (TicketRouterService.routeEmail, as a set). */
+export interface BatchEmailRouteKey {
+  inboxId: string;
+  /** The sender's contact: only the ticket's people may write into it. */
+  contactId: string;
+  /** The ticket our own HMAC-signed Message-ID in its headers names; it wins over everything else. */
+  signedTicketId: string | null;
+  /** In-Reply-To then References (newest first), bracketed: the newest stored message with one of them. */
+  ids: string[];
+  /** The subject's `[#number]` token, when neither kind of id matched. */
+  number: number | null;
+  /** The id the mail had before ids carried a content hash; `legacyTime` null: exact (a raw-source hash). */
+  legacyId: string | null;
+  legacyTime: Date | null;
+}
+
+/** One mail's route: an earlier import of it (legacy), else the ticket it threads to (locked) and how. */
+export interface BatchEmailRouteRow {
+  legacy: { id: string; ticket_id: string } | null;
+  /** signed_message_id, stored_message_id or subject_token; with `ticket` null: a new thread. */
+  via: string;
+  ticket: RoutedTicketRow | null;
+  /** The contact is the ticket's requester or one of its participants. */
+  participant: boolean;
 }
 
 /** IngestNewMessage with the row id made in Node; the conversation binding is written per pair (BatchConversation). */
@@ -61,6 +90,16 @@ export interface BatchConversation {
   lastInboundAt: Date | null;
 }
 
+/** Every row one set-based batch writes (ingestBatchSql.write). */
+export interface BatchWrite {
+  senders: BatchNewSender[];
+  names: { contactId: string; name: string }[];
+  tickets: BatchNewTicket[];
+  messages: BatchNewMessage[];
+  conversations: BatchConversation[];
+  touches: BatchTicketTouch[];
+}
+
 /** What the batch's customer messages did to one ticket, summed (TicketTouch for many messages). */
 export interface BatchTicketTouch {
   id: string;
@@ -70,7 +109,8 @@ export interface BatchTicketTouch {
   /** Customer messages that wait for an answer: the counter moves by this many. */
   customerMessages: number;
   lastCustomerMessageAt: Date | null;
-  bumpVersion: boolean;
+  /** How many of the messages moved the status or the priority: the version moves by as many, as one by one. */
+  versionBumps: number;
 }
 
 /**
@@ -103,27 +143,11 @@ export const ingestBatchSql = {
        LEFT JOIN contacts c ON c.id = i.contact_id
        LEFT JOIN contact_identities li ON li.id = i.linked_identity_id
       ORDER BY q.ord`.named('oq_ingest_batch_lookup'),
-  createSenders: (s: BatchNewSender[]): Sql => {
-    const made = s.filter((x) => x.newContact);
-    // One statement: the identities' self-reference (linked_identity_id) is checked at its end.
-    return sql`WITH c AS (INSERT INTO contacts (id, name)
-                   SELECT * FROM unnest(${made.map((x) => x.contactId)}::uuid[], ${made.map((x) => x.name)}::text[]))
-        INSERT INTO contact_identities (id, contact_id, kind, value, verified, linked_identity_id)
-        SELECT * FROM unnest(${s.map((x) => x.identityId)}::uuid[], ${s.map((x) => x.contactId)}::uuid[],
-                             ${s.map((x) => x.kind)}::text[], ${s.map((x) => x.value)}::text[],
-                             ${s.map((x) => x.verified)}::bool[], ${s.map((x) => x.linkedIdentityId)}::uuid[])`.named(
-      'oq_ingest_batch_senders',
-    );
-  },
   /** The identities that exist of `refs` (new senders' links), with their contacts. */
   identities: (refs: { kind: string; value: string }[]): Sql =>
     sql`SELECT i.kind, i.value, i.id, i.contact_id
           FROM unnest(${refs.map((r) => r.kind)}::text[], ${refs.map((r) => r.value)}::text[]) AS q(kind, value)
           JOIN contact_identities i ON i.kind = q.kind AND i.value = q.value`.named('oq_ingest_batch_identities'),
-  nameUnnamed: (names: { contactId: string; name: string }[]): Sql =>
-    sql`UPDATE contacts c SET name = x.name, updated_at = now()
-          FROM unnest(${names.map((n) => n.contactId)}::uuid[], ${names.map((n) => n.name)}::text[]) AS x(id, name)
-         WHERE c.id = x.id AND coalesce(btrim(c.name), '') = ''`.named('oq_ingest_batch_name_contacts'),
   conversationTickets: (pairs: { inboxId: string; identityId: string }[]): Sql =>
     sql`SELECT c.inbox_id, c.identity_id, t.id, t.number, t.status, t.priority, t.team_id, t.assignee_id,
             t.requester_id, t.merged_into_id
@@ -131,55 +155,160 @@ export const ingestBatchSql = {
        JOIN conversations c ON c.inbox_id = q.inbox_id AND c.identity_id = q.identity_id
        JOIN tickets t ON t.id = c.ticket_id
       ORDER BY t.id FOR UPDATE OF t`.named('oq_ingest_batch_conversation_tickets'),
-  openTickets: (t: BatchNewTicket[]): Sql =>
-    sql`WITH x AS (
-          SELECT * FROM unnest(${t.map((r) => r.id)}::uuid[], ${t.map((r) => r.subject)}::text[],
-            ${t.map((r) => r.priority)}::text[], ${t.map((r) => r.teamId)}::uuid[], ${t.map((r) => r.requesterId)}::uuid[],
-            ${t.map((r) => r.channel)}::text[], ${t.map((r) => r.inboxId)}::uuid[],
-            ${t.map((r) => r.customerMessageCount)}::int[], ${t.map((r) => r.lastCustomerMessageAt)}::timestamptz[],
-            ${t.map((r) => JSON.stringify(r.audit))}::jsonb[])
-            WITH ORDINALITY AS x(id, subject, priority, team_id, requester_id, channel, inbox_id, customers, last_at, audit, ord)),
-        t AS (
-          INSERT INTO tickets (id, subject, priority, team_id, requester_id, channel, inbox_id,
-            customer_message_count, last_customer_message_at)
-          SELECT id, subject, priority, team_id, requester_id, channel, inbox_id, customers, last_at FROM x ORDER BY ord
-          RETURNING id, number, status, priority, team_id, assignee_id),
-        p AS (INSERT INTO ticket_participants (ticket_id, contact_id, role) SELECT id, requester_id, 'requester' FROM x),
-        a AS (INSERT INTO ticket_audit (ticket_id, actor_type, action, changes) SELECT id, 'customer', 'created', audit FROM x)
-        SELECT * FROM t`.named('oq_ingest_batch_open_tickets'),
-  insertMessages: (m: BatchNewMessage[]): Sql =>
-    sql`INSERT INTO messages (id, ticket_id, inbox_id, channel, direction, kind, author_contact_id, external_id,
-          revision, subject, text, html, attachments, metadata, email_message_id, auto_submitted, source_time,
-          sender_name, sender_address, sender_header)
-        SELECT * FROM unnest(${m.map((r) => r.id)}::uuid[], ${m.map((r) => r.ticketId)}::uuid[],
-          ${m.map((r) => r.inboxId)}::uuid[], ${m.map((r) => r.channel)}::text[], ${m.map((r) => r.direction)}::text[],
-          ${m.map((r) => r.kind)}::text[], ${m.map((r) => r.authorContactId)}::uuid[], ${m.map((r) => r.externalId)}::text[],
-          ${m.map((r) => r.revision)}::int[], ${m.map((r) => r.subject)}::text[], ${m.map((r) => r.text)}::text[],
-          ${m.map((r) => r.html)}::text[], ${m.map((r) => JSON.stringify(r.attachments))}::jsonb[],
-          ${m.map((r) => JSON.stringify(r.metadata))}::jsonb[], ${m.map((r) => r.emailMessageId)}::text[],
-          ${m.map((r) => r.autoSubmitted)}::bool[], ${m.map((r) => r.sourceTime)}::timestamptz[],
-          ${m.map((r) => r.senderName)}::text[], ${m.map((r) => r.senderAddress)}::text[],
-          ${m.map((r) => r.senderHeader)}::text[])`.named('oq_ingest_batch_messages'),
-  bindConversations: (c: BatchConversation[]): Sql =>
-    sql`INSERT INTO conversations (inbox_id, identity_id, ticket_id, last_inbound_at)
-        SELECT * FROM unnest(${c.map((r) => r.inboxId)}::uuid[], ${c.map((r) => r.identityId)}::uuid[],
-                             ${c.map((r) => r.ticketId)}::uuid[], ${c.map((r) => r.lastInboundAt)}::timestamptz[])
-        ON CONFLICT (inbox_id, identity_id) DO UPDATE
-          SET ticket_id = excluded.ticket_id,
-              last_inbound_at = GREATEST(conversations.last_inbound_at, excluded.last_inbound_at),
-              updated_at = now()`.named('oq_ingest_batch_conversations'),
-  touchTickets: (t: BatchTicketTouch[]): Sql =>
-    sql`UPDATE tickets t SET status = x.status, priority = x.priority,
-          solved_at = CASE WHEN x.reopen THEN NULL ELSE t.solved_at END,
-          customer_message_count = t.customer_message_count + x.customers,
-          last_customer_message_at = CASE WHEN x.customers > 0 THEN GREATEST(t.last_customer_message_at, x.last_at)
-                                          ELSE t.last_customer_message_at END,
-          version = t.version + CASE WHEN x.bump THEN 1 ELSE 0 END, updated_at = now()
-        FROM unnest(${t.map((r) => r.id)}::uuid[], ${t.map((r) => r.status)}::text[], ${t.map((r) => r.priority)}::text[],
-                    ${t.map((r) => r.reopen)}::bool[], ${t.map((r) => r.customerMessages)}::int[],
-                    ${t.map((r) => r.lastCustomerMessageAt)}::timestamptz[], ${t.map((r) => r.bumpVersion)}::bool[])
-             AS x(id, status, priority, reopen, customers, last_at, bump)
-       WHERE t.id = x.id`.named('oq_ingest_batch_touch_tickets'),
+  /**
+   * Every new mail's route in one statement: an earlier import under its legacy id, else the ticket
+   * its signed id, the newest stored message it names, or its subject token points at — locked in id
+   * order — and whether its sender is one of that ticket's people. Rows in input order.
+   */
+  emailRoutes: (k: BatchEmailRouteKey[]): Sql => {
+    const idOrds = k.flatMap((x, i) => x.ids.map(() => i + 1));
+    return sql`WITH q AS (
+          SELECT * FROM unnest(${k.map((x) => x.signedTicketId)}::uuid[], ${k.map((x) => x.number)}::bigint[],
+            ${k.map((x) => x.contactId)}::uuid[], ${k.map((x) => x.inboxId)}::uuid[], ${k.map((x) => x.legacyId)}::text[],
+            ${k.map((x) => x.legacyTime)}::timestamptz[])
+            WITH ORDINALITY AS q(signed, number, contact_id, inbox_id, legacy_id, legacy_time, ord)),
+        stored AS (
+          SELECT DISTINCT ON (x.ord) x.ord, m.ticket_id
+            FROM unnest(${idOrds}::int[], ${k.flatMap((x) => x.ids)}::text[]) AS x(ord, id)
+            JOIN messages m ON m.email_message_id = x.id
+           ORDER BY x.ord, m.created_at DESC),
+        pick AS (
+          SELECT q.*, CASE WHEN q.signed IS NOT NULL THEN 'signed_message_id'
+                           WHEN s.ticket_id IS NOT NULL THEN 'stored_message_id' ELSE 'subject_token' END AS via,
+                 coalesce(q.signed, s.ticket_id, (SELECT n.id FROM tickets n WHERE n.number = q.number)) AS ticket_id
+            FROM q LEFT JOIN stored s ON s.ord = q.ord),
+        locked AS (SELECT ${ROUTED_TICKET_COLUMNS} FROM tickets t WHERE t.id IN (SELECT ticket_id FROM pick) ORDER BY t.id FOR UPDATE)
+        SELECT p.ord, p.via, lg.id AS legacy_id, lg.ticket_id AS legacy_ticket_id,
+               l.id, l.number, l.status, l.priority, l.team_id, l.assignee_id, l.requester_id, l.merged_into_id,
+               (l.id IS NOT NULL AND (p.contact_id = l.requester_id OR EXISTS (
+                 SELECT 1 FROM ticket_participants tp WHERE tp.ticket_id = l.id AND tp.contact_id = p.contact_id))) AS participant
+          FROM pick p
+          LEFT JOIN locked l ON l.id = p.ticket_id
+          LEFT JOIN LATERAL (
+            SELECT m.id, m.ticket_id FROM messages m
+             WHERE p.legacy_id IS NOT NULL AND m.inbox_id = p.inbox_id AND m.external_id = p.legacy_id
+               AND (p.legacy_time IS NULL OR m.source_time = p.legacy_time)
+             LIMIT 1) lg ON TRUE
+         ORDER BY p.ord`.named('oq_ingest_batch_email_routes');
+  },
+  /** Per call, the contact's open ticket it lands on (IngestRepository.callTicket's very query), locked. */
+  callTickets: (k: { contactId: string; inboxId: string }[]): Sql =>
+    sql`SELECT q.ord, x.* FROM unnest(${k.map((x) => x.contactId)}::uuid[], ${k.map((x) => x.inboxId)}::uuid[])
+            WITH ORDINALITY AS q(contact_id, inbox_id, ord)
+          CROSS JOIN LATERAL (${callTicketSelect(sql.raw('q.contact_id'), sql.raw('q.inbox_id'))}) x
+         ORDER BY q.ord`.named('oq_ingest_batch_call_tickets'),
+  /**
+   * Everything the batch writes, as ONE statement of data-modifying CTEs (one round trip): new
+   * senders' contacts and identities, names for unnamed contacts, new tickets with their requester
+   * participant and `created` audit row, the messages, the conversation bindings and the existing
+   * tickets' counters and status. Every row id is made in Node, so no part needs another's output;
+   * the parts touch disjoint rows, and foreign keys are checked at the statement's end. Returns the
+   * new tickets (number, status, …). Parts with no rows are left out; each variant is its own
+   * prepared statement.
+   */
+  write: (w: BatchWrite): Sql => {
+    const parts: Sql[] = [];
+    let variant = 0;
+    const part = (bit: number, cte: Sql) => {
+      variant |= bit;
+      parts.push(cte);
+    };
+    const made = w.senders.filter((x) => x.newContact);
+    if (made.length)
+      part(
+        1,
+        sql`new_contacts AS (INSERT INTO contacts (id, name)
+              SELECT * FROM unnest(${made.map((x) => x.contactId)}::uuid[], ${made.map((x) => x.name)}::text[]))`,
+      );
+    if (w.senders.length)
+      part(
+        2,
+        // The identities' self-reference (linked_identity_id) is checked at the statement's end too.
+        sql`new_identities AS (INSERT INTO contact_identities (id, contact_id, kind, value, verified, linked_identity_id)
+              SELECT * FROM unnest(${w.senders.map((x) => x.identityId)}::uuid[], ${w.senders.map((x) => x.contactId)}::uuid[],
+                ${w.senders.map((x) => x.kind)}::text[], ${w.senders.map((x) => x.value)}::text[],
+                ${w.senders.map((x) => x.verified)}::bool[], ${w.senders.map((x) => x.linkedIdentityId)}::uuid[]))`,
+      );
+    if (w.names.length)
+      part(
+        4,
+        sql`named AS (UPDATE contacts c SET name = x.name, updated_at = now()
+              FROM unnest(${w.names.map((n) => n.contactId)}::uuid[], ${w.names.map((n) => n.name)}::text[]) AS x(id, name)
+             WHERE c.id = x.id AND coalesce(btrim(c.name), '') = '')`,
+      );
+    const t = w.tickets;
+    if (t.length)
+      part(
+        8,
+        sql`x AS (
+              SELECT * FROM unnest(${t.map((r) => r.id)}::uuid[], ${t.map((r) => r.subject)}::text[],
+                ${t.map((r) => r.priority)}::text[], ${t.map((r) => r.teamId)}::uuid[], ${t.map((r) => r.requesterId)}::uuid[],
+                ${t.map((r) => r.channel)}::text[], ${t.map((r) => r.inboxId)}::uuid[], ${t.map((r) => r.followUpOfId)}::uuid[],
+                ${t.map((r) => r.customerMessageCount)}::int[], ${t.map((r) => r.lastCustomerMessageAt)}::timestamptz[],
+                ${t.map((r) => JSON.stringify(r.audit))}::jsonb[])
+                WITH ORDINALITY AS x(id, subject, priority, team_id, requester_id, channel, inbox_id, follow_up_of_id,
+                                     customers, last_at, audit, ord)),
+            new_tickets AS (
+              INSERT INTO tickets (id, subject, priority, team_id, requester_id, channel, inbox_id, follow_up_of_id,
+                customer_message_count, last_customer_message_at)
+              SELECT id, subject, priority, team_id, requester_id, channel, inbox_id, follow_up_of_id, customers, last_at
+                FROM x ORDER BY ord
+              RETURNING id, number, status, priority, team_id, assignee_id),
+            requesters AS (INSERT INTO ticket_participants (ticket_id, contact_id, role) SELECT id, requester_id, 'requester' FROM x),
+            created AS (INSERT INTO ticket_audit (ticket_id, actor_type, action, changes) SELECT id, 'customer', 'created', audit FROM x)`,
+      );
+    const m = w.messages;
+    if (m.length)
+      part(
+        16,
+        sql`new_messages AS (INSERT INTO messages (id, ticket_id, inbox_id, channel, direction, kind, author_contact_id,
+              external_id, revision, subject, text, html, attachments, metadata, email_message_id, auto_submitted,
+              source_time, sender_name, sender_address, sender_header)
+            SELECT * FROM unnest(${m.map((r) => r.id)}::uuid[], ${m.map((r) => r.ticketId)}::uuid[],
+              ${m.map((r) => r.inboxId)}::uuid[], ${m.map((r) => r.channel)}::text[], ${m.map((r) => r.direction)}::text[],
+              ${m.map((r) => r.kind)}::text[], ${m.map((r) => r.authorContactId)}::uuid[], ${m.map((r) => r.externalId)}::text[],
+              ${m.map((r) => r.revision)}::int[], ${m.map((r) => r.subject)}::text[], ${m.map((r) => r.text)}::text[],
+              ${m.map((r) => r.html)}::text[], ${m.map((r) => JSON.stringify(r.attachments))}::jsonb[],
+              ${m.map((r) => JSON.stringify(r.metadata))}::jsonb[], ${m.map((r) => r.emailMessageId)}::text[],
+              ${m.map((r) => r.autoSubmitted)}::bool[], ${m.map((r) => r.sourceTime)}::timestamptz[],
+              ${m.map((r) => r.senderName)}::text[], ${m.map((r) => r.senderAddress)}::text[],
+              ${m.map((r) => r.senderHeader)}::text[]))`,
+      );
+    const c = w.conversations;
+    if (c.length)
+      part(
+        32,
+        sql`bindings AS (INSERT INTO conversations (inbox_id, identity_id, ticket_id, last_inbound_at)
+            SELECT * FROM unnest(${c.map((r) => r.inboxId)}::uuid[], ${c.map((r) => r.identityId)}::uuid[],
+                                 ${c.map((r) => r.ticketId)}::uuid[], ${c.map((r) => r.lastInboundAt)}::timestamptz[])
+            ON CONFLICT (inbox_id, identity_id) DO UPDATE
+              SET ticket_id = excluded.ticket_id,
+                  last_inbound_at = GREATEST(conversations.last_inbound_at, excluded.last_inbound_at),
+                  updated_at = now())`,
+      );
+    const u = w.touches;
+    if (u.length)
+      part(
+        64,
+        sql`touched AS (UPDATE tickets t SET status = x.status, priority = x.priority,
+              solved_at = CASE WHEN x.reopen THEN NULL ELSE t.solved_at END,
+              customer_message_count = t.customer_message_count + x.customers,
+              last_customer_message_at = CASE WHEN x.customers > 0 THEN GREATEST(t.last_customer_message_at, x.last_at)
+                                              ELSE t.last_customer_message_at END,
+              version = t.version + x.bumps, updated_at = now()
+            FROM unnest(${u.map((r) => r.id)}::uuid[], ${u.map((r) => r.status)}::text[], ${u.map((r) => r.priority)}::text[],
+                        ${u.map((r) => r.reopen)}::bool[], ${u.map((r) => r.customerMessages)}::int[],
+                        ${u.map((r) => r.lastCustomerMessageAt)}::timestamptz[], ${u.map((r) => r.versionBumps)}::int[])
+                 AS x(id, status, priority, reopen, customers, last_at, bumps)
+           WHERE t.id = x.id)`,
+      );
+    if (!parts.length) throw new Error('an ingest batch write with nothing to write');
+    const result = t.length
+      ? sql`SELECT * FROM new_tickets`
+      : sql`SELECT NULL::uuid AS id, NULL::bigint AS number, NULL::text AS status, NULL::text AS priority,
+                   NULL::uuid AS team_id, NULL::uuid AS assignee_id WHERE false`;
+    return sql`WITH ${sql.join(parts, ',\n')} ${result}`.named(`oq_ingest_batch_write_${variant}`);
+  },
 };
 
 /**
@@ -223,15 +352,6 @@ export class IngestBatchRepository {
     return found.map(({ ord: _ord, ...row }) => row);
   }
 
-  /**
-   * New senders' contacts and identities. No ON CONFLICT: the lookup read them as missing under their
-   * senders' locks, so a conflict means a writer outside ingest, and the batch falls back per message.
-   */
-  async createSenders(s: BatchNewSender[]): Promise<void> {
-    if (!s.length) return;
-    await execute(this.db, ingestBatchSql.createSenders(s));
-  }
-
   /** Which of `refs` exist as identities, and on which contact. */
   findIdentities(
     refs: { kind: string; value: string }[],
@@ -240,39 +360,58 @@ export class IngestBatchRepository {
     return rows(this.db, ingestBatchSql.identities(refs));
   }
 
-  /** Contacts without a name take the first one a message of the batch came with. */
-  async nameUnnamed(names: { contactId: string; name: string }[]): Promise<void> {
-    if (!names.length) return;
-    await execute(this.db, ingestBatchSql.nameUnnamed(names));
-  }
-
   /** The tickets the (inbox, identity) conversations are bound to, locked in id order. */
   conversationTickets(pairs: { inboxId: string; identityId: string }[]): Promise<BatchConversationTicketRow[]> {
     if (!pairs.length) return Promise.resolve([]);
     return rows<BatchConversationTicketRow>(this.db, ingestBatchSql.conversationTickets(pairs));
   }
 
-  /** New tickets with their requester participants and `created` audit rows, in one statement. */
-  openTickets(t: BatchNewTicket[]): Promise<IngestOpenedTicketRow[]> {
-    if (!t.length) return Promise.resolve([]);
-    return rows<IngestOpenedTicketRow>(this.db, ingestBatchSql.openTickets(t));
+  /** The routes of the batch's new mails, in input order (one statement). */
+  async emailRoutes(keys: BatchEmailRouteKey[]): Promise<BatchEmailRouteRow[]> {
+    if (!keys.length) return [];
+    type Row = Omit<RoutedTicketRow, 'id'> & {
+      id: string | null;
+      via: string;
+      legacy_id: string | null;
+      legacy_ticket_id: string | null;
+      participant: boolean;
+    };
+    const found = await rows<Row>(this.db, ingestBatchSql.emailRoutes(keys));
+    return found.map((r) => ({
+      legacy: r.legacy_id ? { id: r.legacy_id, ticket_id: r.legacy_ticket_id! } : null,
+      via: r.via,
+      participant: r.participant,
+      ticket: r.id
+        ? {
+            id: r.id,
+            number: r.number,
+            status: r.status,
+            priority: r.priority,
+            team_id: r.team_id,
+            assignee_id: r.assignee_id,
+            requester_id: r.requester_id,
+            merged_into_id: r.merged_into_id,
+          }
+        : null,
+    }));
   }
 
-  /** The batch's messages, one statement. */
-  async insertMessages(m: BatchNewMessage[]): Promise<void> {
-    if (!m.length) return;
-    await execute(this.db, ingestBatchSql.insertMessages(m));
+  /** Per call, the ticket it lands on or undefined (a new one), in input order. */
+  async callTickets(keys: { contactId: string; inboxId: string }[]): Promise<(CallTicketRow | undefined)[]> {
+    if (!keys.length) return [];
+    const found = await rows<CallTicketRow & { ord: string }>(this.db, ingestBatchSql.callTickets(keys));
+    const byOrd = new Map(found.map(({ ord, ...row }) => [Number(ord), row] as const));
+    return keys.map((_, i) => byOrd.get(i + 1));
   }
 
-  /** Each conversation now points at the ticket its sender last wrote to (one row per pair: the caller dedupes). */
-  async bindConversations(c: BatchConversation[]): Promise<void> {
-    if (!c.length) return;
-    await execute(this.db, ingestBatchSql.bindConversations(c));
-  }
-
-  /** Customer activity on the batch's tickets: counters, reopen, status — one row per ticket (the caller sums). */
-  async touchTickets(t: BatchTicketTouch[]): Promise<void> {
-    if (!t.length) return;
-    await execute(this.db, ingestBatchSql.touchTickets(t));
+  /**
+   * The batch's rows in one statement (ingestBatchSql.write); returns the tickets it opened. New
+   * senders are inserted without ON CONFLICT: the lookup read them as missing under their senders'
+   * locks, so a conflict means a writer outside ingest, and the batch falls back per message.
+   */
+  write(w: BatchWrite): Promise<IngestOpenedTicketRow[]> {
+    const empty = !w.senders.length && !w.names.length && !w.tickets.length && !w.messages.length;
+    if (empty && !w.conversations.length && !w.touches.length) return Promise.resolve([]);
+    return rows<IngestOpenedTicketRow>(this.db, ingestBatchSql.write(w));
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IMMUTABLE_TICKET_STATUSES, statusNotInSql } from '@oq/contracts';
 import { DataSource } from 'typeorm';
-import { Db, execute, inlined, maybeOne, one, runScript } from '../sql/db';
+import { Db, execute, inlined, maybeOne, one, rows, runScript } from '../sql/db';
 import { Sql, sql } from '../sql/sql';
 
 /** The inbox columns ingest checks a message against. */
@@ -157,12 +157,35 @@ export interface AcknowledgementCandidateRow {
   recent: string;
 }
 
-const TICKET_COLUMNS = sql.raw(
+/** The columns of RoutedTicketRow, of `tickets t` (shared with the set-based batch). */
+export const ROUTED_TICKET_COLUMNS = sql.raw(
   't.id, t.number, t.status, t.priority, t.team_id, t.assignee_id, t.requester_id, t.merged_into_id',
 );
 
 /** Routing never writes a closed ticket: the constant `t.status NOT IN (…)` of the immutable statuses. */
-const OPEN_TICKET = sql.raw(statusNotInSql(IMMUTABLE_TICKET_STATUSES, 't.status'));
+export const OPEN_TICKET = sql.raw(statusNotInSql(IMMUTABLE_TICKET_STATUSES, 't.status'));
+
+/**
+ * The contact's open ticket a call that names no ticket lands on, locked (preferences in
+ * TicketRouterService.routeCall); `contactId` and `inboxId` are expressions, so the set-based batch
+ * runs the same query per call in a LATERAL join.
+ */
+export function callTicketSelect(contactId: Sql, inboxId: Sql): Sql {
+  return sql`SELECT ${ROUTED_TICKET_COLUMNS}, cb.due IS NOT NULL AS call_back,
+              t.team_id = (SELECT i.default_team_id FROM inboxes i WHERE i.id = ${inboxId}) AS inbox_team
+         FROM tickets t
+         LEFT JOIN LATERAL (
+           SELECT min(coalesce(s.due_at, 'infinity')) AS due FROM ticket_sla s
+            WHERE s.ticket_id = t.id AND s.metric IN ('first_reply', 'next_reply')
+              AND (s.state IN ('active', 'paused') OR (s.state = 'breached' AND s.fulfilled_at IS NULL))
+              AND EXISTS (SELECT 1 FROM messages m
+                           WHERE m.ticket_id = t.id AND m.kind = 'call_log' AND m.direction = 'inbound'
+                             AND m.metadata->'call'->>'disposition' IN ('missed', 'voicemail', 'busy')
+                             AND m.source_time >= s.started_at)) cb ON TRUE
+        WHERE t.requester_id = ${contactId} AND ${OPEN_TICKET} AND t.merged_into_id IS NULL
+        ORDER BY cb.due ASC NULLS LAST, inbox_team DESC, t.updated_at DESC
+        LIMIT 1 FOR UPDATE OF t`;
+}
 
 function lookupStatement(inboxId: string, externalId: string, sender: IngestSender): Sql {
   return sql`SELECT m.id AS message_id, m.ticket_id, m.revision, m.metadata,
@@ -405,7 +428,7 @@ export class IngestRepository {
   conversationTicket(inboxId: string, identityId: string): Promise<RoutedTicketRow | undefined> {
     return maybeOne<RoutedTicketRow>(
       this.db,
-      sql`SELECT ${TICKET_COLUMNS} FROM conversations c JOIN tickets t ON t.id = c.ticket_id
+      sql`SELECT ${ROUTED_TICKET_COLUMNS} FROM conversations c JOIN tickets t ON t.id = c.ticket_id
        WHERE c.inbox_id = ${inboxId} AND c.identity_id = ${identityId} FOR UPDATE OF t`.named(
         'oq_ingest_route_conversation',
       ),
@@ -419,20 +442,7 @@ export class IngestRepository {
   callTicket(contactId: string, inboxId: string): Promise<CallTicketRow | undefined> {
     return maybeOne<CallTicketRow>(
       this.db,
-      sql`SELECT ${TICKET_COLUMNS}, cb.due IS NOT NULL AS call_back,
-              t.team_id = (SELECT i.default_team_id FROM inboxes i WHERE i.id = ${inboxId}) AS inbox_team
-         FROM tickets t
-         LEFT JOIN LATERAL (
-           SELECT min(coalesce(s.due_at, 'infinity')) AS due FROM ticket_sla s
-            WHERE s.ticket_id = t.id AND s.metric IN ('first_reply', 'next_reply')
-              AND (s.state IN ('active', 'paused') OR (s.state = 'breached' AND s.fulfilled_at IS NULL))
-              AND EXISTS (SELECT 1 FROM messages m
-                           WHERE m.ticket_id = t.id AND m.kind = 'call_log' AND m.direction = 'inbound'
-                             AND m.metadata->'call'->>'disposition' IN ('missed', 'voicemail', 'busy')
-                             AND m.source_time >= s.started_at)) cb ON TRUE
-        WHERE t.requester_id = ${contactId} AND ${OPEN_TICKET} AND t.merged_into_id IS NULL
-        ORDER BY cb.due ASC NULLS LAST, inbox_team DESC, t.updated_at DESC
-        LIMIT 1 FOR UPDATE OF t`.named('oq_ingest_route_call'),
+      callTicketSelect(sql`${contactId}::uuid`, sql`${inboxId}::uuid`).named('oq_ingest_route_call'),
     );
   }
 
@@ -440,7 +450,7 @@ export class IngestRepository {
   namedTicket(id: string | null, number: number | null): Promise<RoutedTicketRow | undefined> {
     return maybeOne<RoutedTicketRow>(
       this.db,
-      sql`SELECT ${TICKET_COLUMNS} FROM tickets t
+      sql`SELECT ${ROUTED_TICKET_COLUMNS} FROM tickets t
        WHERE (${id}::uuid IS NULL OR t.id = ${id}::uuid) AND (${number}::bigint IS NULL OR t.number = ${number}::bigint) FOR UPDATE`.named(
         'oq_ingest_route_named_ticket',
       ),
@@ -451,7 +461,7 @@ export class IngestRepository {
   ticketForUpdate(id: string): Promise<RoutedTicketRow | undefined> {
     return maybeOne<RoutedTicketRow>(
       this.db,
-      sql`SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = ${id} FOR UPDATE`.named('oq_ingest_route_ticket'),
+      sql`SELECT ${ROUTED_TICKET_COLUMNS} FROM tickets t WHERE t.id = ${id} FOR UPDATE`.named('oq_ingest_route_ticket'),
     );
   }
 
@@ -487,6 +497,17 @@ export class IngestRepository {
   }
 
   // ---- acknowledgement hook --------------------------------------------------------------
+
+  /** Which of these inboxes have acknowledgements switched on (the set-based batch asks once). */
+  async acknowledgingInboxes(inboxIds: string[]): Promise<Set<string>> {
+    if (!inboxIds.length) return new Set();
+    const found = await rows<{ id: string }>(
+      this.db,
+      sql`SELECT id FROM inboxes WHERE id = ANY(${inboxIds}::uuid[])
+            AND settings->'acknowledgement'->>'enabled' = 'true'`.named('oq_ingest_ack_inboxes'),
+    );
+    return new Set(found.map((r) => r.id));
+  }
 
   /**
    * What an acknowledgement of the message needs, or undefined unless its inbox has
