@@ -292,9 +292,19 @@ async function batchCeiling(stack: BenchStack, teamId: string): Promise<number> 
       .map((m, i) => ({ m, f: found[i] }))
       .filter((x) => x.f.identity_id)
       .map(({ m, f }) => ({ m, contactId: f.contact_id!, identityId: f.identity_id! }));
+    // The service's routing read (here only its conversations part).
     const tickets = known.length
-      ? ((await run(c, ingestBatchSql.conversationTickets(known.map((k) => ({ inboxId, identityId: k.identityId })))))
-          .rows as { identity_id: string; id: string; status: string; priority: string }[])
+      ? ((
+          await run(
+            c,
+            ingestBatchSql.routes({
+              links: [],
+              conversations: known.map((k) => ({ inboxId, identityId: k.identityId })),
+              mails: [],
+              calls: [],
+            }),
+          )
+        ).rows[0].conversations as { identity_id: string; id: string; status: string; priority: string }[])
       : [];
     const byIdentity = new Map(tickets.map((t) => [t.identity_id, t]));
     const rows = [

@@ -347,9 +347,11 @@ export class InboundConsumer {
 
   /** The audit and outbox rows of the messages ingested in this transaction, written once for all. */
   private async writeBatch(m: EntityManager, writes: BatchWrites): Promise<void> {
-    await this.ingest.with(m).insertAudit(writes.audit);
-    // One multi-row insert per batch (chunked far below the 65k bind-parameter limit).
-    for (let i = 0; i < writes.outbox.length; i += 2000) await this.outbox.write(m, writes.outbox.slice(i, i + 2000));
+    // One statement for the audit rows and the outbox jobs (chunked far below the 65k bind-parameter limit).
+    const repo = this.ingest.with(m);
+    await repo.insertAuditAndOutbox(writes.audit, writes.outbox.slice(0, 2000));
+    for (let i = 2000; i < writes.outbox.length; i += 2000)
+      await this.outbox.write(m, writes.outbox.slice(i, i + 2000));
   }
 
   private async settle(item: Pending): Promise<void> {

@@ -13,11 +13,15 @@ import {
 } from '@oq/contracts';
 import {
   BatchConversation,
+  BatchConversationTicketRow,
+  BatchEmailRouteKey,
+  BatchEmailRouteRow,
   BatchLookupRow,
   BatchNewMessage,
   BatchNewSender,
   BatchNewTicket,
   BatchTicketTouch,
+  CallTicketRow,
   IngestBatchRepository,
   RoutedTicketRow,
 } from '@oq/database';
@@ -193,27 +197,34 @@ export class SetBasedIngest {
   /**
    * New senders with one link, as ContactResolverService.resolveSender would have them: the link
    * exists → the sender's identity joins its contact; it does not → it is made on the new contact.
-   * Either way the sender's identity records it (linked_identity_id). One read for the batch. A link
-   * two new senders of the batch share, or that is itself a sender of the batch, goes per message.
-   * Returns the link identities to create, per group.
+   * Either way the sender's identity records it (linked_identity_id). A link two new senders of the
+   * batch share, or that is itself a sender of the batch, goes per message. Returns the groups whose
+   * links the routing read looks up.
    */
-  private async resolveLinks(repo: IngestBatchRepository, groups: Group[]): Promise<Map<Group, BatchNewSender[]>> {
-    const out = new Map<Group, BatchNewSender[]>();
+  private planLinks(groups: Group[]): Group[] {
     const key = (r: { kind: string; value: string }): string => `${r.kind}|${r.value}`;
     const senders = new Set(groups.filter((g) => g.items.length).map((g) => key(g.items[0].sender)));
     const linking = groups.filter((g) => g.items.length && g.newSender && g.link);
     const uses = new Map<string, number>();
     for (const g of linking) uses.set(key(g.link!), (uses.get(key(g.link!)) ?? 0) + 1);
-    const taken = linking.filter((g) => {
+    return linking.filter((g) => {
       if (uses.get(key(g.link!)) === 1 && !senders.has(key(g.link!))) return true;
       g.items = [];
       return false;
     });
-    if (!taken.length) return out;
-    const found = new Map((await repo.findIdentities(taken.map((g) => g.link!))).map((r) => [key(r), r] as const));
+  }
+
+  /** What the read found of the links: joins, or the link identities to create, per group. */
+  private applyLinks(
+    taken: Group[],
+    found: { kind: string; value: string; id: string; contact_id: string }[],
+  ): Map<Group, BatchNewSender[]> {
+    const out = new Map<Group, BatchNewSender[]>();
+    const key = (r: { kind: string; value: string }): string => `${r.kind}|${r.value}`;
+    const byKey = new Map(found.map((r) => [key(r), r] as const));
     for (const g of taken) {
       const link = g.link!;
-      const existing = found.get(key(link));
+      const existing = byKey.get(key(link));
       const sender = g.newSender!;
       if (existing) {
         // The customer we know by this phone: the new identity is theirs (their contact keeps its name).
@@ -292,7 +303,7 @@ export class SetBasedIngest {
         };
       }
     }
-    const links = await this.resolveLinks(repo, candidates);
+    const linking = this.planLinks(candidates);
 
     // Masked once, with one capped source time per message (the ticket's and the message's are the same).
     const prepared = new Map(
@@ -303,18 +314,27 @@ export class SetBasedIngest {
         }),
       ),
     );
+    // Routing, read in ONE statement for the whole batch: the links, the conversations' tickets, every
+    // new mail's thread and every call's ticket (IngestBatchRepository.route), applied in that order.
     const live = () => candidates.filter((g) => g.items.length);
-    await this.routeConversations(
-      repo,
-      live().filter((g) => g.kind === 'conversation'),
-    );
-    await this.routeMail(
-      repo,
+    const conversing = live().filter((g) => g.kind === 'conversation');
+    const mails = this.planMail(
       live().filter((g) => g.kind === 'email'),
       prepared,
-      done,
     );
-    await this.routeCalls(repo, live());
+    const calls = this.planCalls(live().filter((g) => g.kind === 'call'));
+    const read = await repo.route({
+      links: linking.map((g) => g.link!),
+      conversations: conversing
+        .filter((g) => !g.newSender)
+        .map((g) => ({ inboxId: g.items[0].msg.inboxId, identityId: g.identityId })),
+      mails: mails.keys,
+      calls: calls.reading.map((g) => ({ contactId: g.contactId, inboxId: g.items[0].msg.inboxId })),
+    });
+    const links = this.applyLinks(linking, read.links);
+    this.applyConversations(conversing, read.conversations);
+    this.applyMail(mails.items, read.mails, done);
+    this.applyCalls(calls, read.calls, live());
     const writing = live();
     if (!writing.length) return done;
 
@@ -526,16 +546,10 @@ export class SetBasedIngest {
   }
 
   /** Conversations land on the ticket their (inbox, identity) pair is bound to; a new sender's open one. */
-  private async routeConversations(repo: IngestBatchRepository, groups: Group[]): Promise<void> {
-    const known = groups.filter((g) => !g.newSender);
-    const bound = new Map(
-      (
-        await repo.conversationTickets(
-          known.map((g) => ({ inboxId: g.items[0].msg.inboxId, identityId: g.identityId })),
-        )
-      ).map((t) => [`${t.inbox_id}|${t.identity_id}`, t] as const),
-    );
+  private applyConversations(groups: Group[], found: BatchConversationTicketRow[]): void {
+    const bound = new Map(found.map((t) => [`${t.inbox_id}|${t.identity_id}`, t] as const));
     for (const g of groups) {
+      if (!g.items.length) continue;
       const t = g.newSender ? undefined : bound.get(`${g.items[0].msg.inboxId}|${g.identityId}`);
       // A conversation on a closed or merged ticket: a follow-up, or the merge target, decided one by one.
       if (t && (t.merged_into_id || !acceptsInbound(t.status))) g.items = [];
@@ -549,56 +563,58 @@ export class SetBasedIngest {
   /**
    * Every new mail routed as TicketRouterService.routeEmail routes it — our signed Message-ID, then the
    * newest stored message it names, then its subject token; only the ticket's people write into it, a
-   * closed ticket gets a linked follow-up — in one statement, which also finds mail imported before
-   * under its legacy id (a duplicate). A mail replying to another mail of this batch, one whose
-   * Message-ID another mail of the batch has too, or one threading to a merged ticket goes per message
-   * with its sender's other mail.
+   * closed ticket gets a linked follow-up — by the routing read, which also finds mail imported before
+   * under its legacy id (a duplicate).
    */
-  private async routeMail(
-    repo: IngestBatchRepository,
+  private planMail(
     groups: Group[],
     prepared: Map<BatchItem, { msg: InboundMessage; sourceTime: Date }>,
-    done: Map<BatchItem, IngestOutcome>,
-  ): Promise<void> {
-    if (!groups.length) return;
+  ): { items: { g: Group; item: BatchItem }[]; keys: BatchEmailRouteKey[] } {
     const items = groups.flatMap((g) => g.items.map((item) => ({ g, item })));
-    const rows = await repo.emailRoutes(
-      items.map(({ g, item }) => {
-        const { msg, sourceTime } = prepared.get(item)!;
-        const ids = threadIds(msg);
-        const signed = ids
-          .map((id) => ticketIdFromEmailMessageId(id, this.config.EMAIL_THREADING_SECRET))
-          .find(Boolean);
-        const legacyId = msg.email?.legacyExternalId ?? null;
-        return {
-          inboxId: msg.inboxId,
-          contactId: g.contactId,
-          signedTicketId: signed ?? null,
-          ids: signed ? [] : ids,
-          number: signed ? null : ticketNumberFromSubject(msg.subject),
-          legacyId,
-          // A raw-source hash is the same mail for sure; a bare Message-ID only with the same INTERNALDATE.
-          legacyTime: legacyId && !legacyId.startsWith('sha256:') ? sourceTime : null,
-        };
-      }),
-    );
-    // The read saw the mail stored before the batch: a mail answering a new mail of the batch (or
-    // sharing its Message-ID) would see that one too, one by one.
+    const keys = items.map(({ g, item }) => {
+      const { msg, sourceTime } = prepared.get(item)!;
+      const ids = threadIds(msg);
+      const signed = ids.map((id) => ticketIdFromEmailMessageId(id, this.config.EMAIL_THREADING_SECRET)).find(Boolean);
+      const legacyId = msg.email?.legacyExternalId ?? null;
+      return {
+        inboxId: msg.inboxId,
+        contactId: g.contactId,
+        signedTicketId: signed ?? null,
+        ids: signed ? [] : ids,
+        number: signed ? null : ticketNumberFromSubject(msg.subject),
+        legacyId,
+        // A raw-source hash is the same mail for sure; a bare Message-ID only with the same INTERNALDATE.
+        legacyTime: legacyId && !legacyId.startsWith('sha256:') ? sourceTime : null,
+      };
+    });
+    return { items, keys };
+  }
+
+  /**
+   * The read saw the mail stored before the batch: a mail answering a new mail of the batch (or
+   * sharing its Message-ID) would see that one too, one by one — it goes per message with its
+   * sender's other mail, as does one threading to a merged ticket.
+   */
+  private applyMail(
+    items: { g: Group; item: BatchItem }[],
+    rows: BatchEmailRouteRow[],
+    done: Map<BatchItem, IngestOutcome>,
+  ): void {
     const own = new Map<string, number>();
     items.forEach(({ item }, i) => {
       const id = item.msg.email?.messageId;
       if (id && !rows[i].legacy) own.set(bracketMessageId(id), (own.get(bracketMessageId(id)) ?? 0) + 1);
     });
-    const routed = groups.filter((g) => {
+    const routes = new Map(items.map(({ item }, i) => [item, rows[i]] as const));
+    for (const g of new Set(items.map((x) => x.g))) {
       const inBatch = g.items.some((item) => {
         const id = item.msg.email?.messageId;
         return (id && own.get(bracketMessageId(id))! > 1) || threadIds(item.msg).some((ref) => own.has(ref));
       });
-      if (inBatch) g.items = [];
-      return !inBatch;
-    });
-    const routes = new Map(items.map(({ item }, i) => [item, rows[i]] as const));
-    for (const g of routed) {
+      if (inBatch) {
+        g.items = [];
+        continue;
+      }
       const kept: { item: BatchItem; lookup: BatchLookupRow; route: GroupRoute }[] = [];
       let merged = false;
       g.items.forEach((item, i) => {
@@ -622,15 +638,28 @@ export class SetBasedIngest {
     }
   }
 
+  /** Calls the routing read looks up: one per sender key, of a contact we know (a new phone has no tickets). */
+  private planCalls(groups: Group[]): { taken: Group[]; reading: Group[] } {
+    const taken = groups.filter((g) => {
+      if (g.items.length === 1 && !g.link) return true;
+      g.items = [];
+      return false;
+    });
+    return { taken, reading: taken.filter((g) => !g.newSender) };
+  }
+
   /**
-   * A call lands on its contact's open ticket (TicketRouterService.routeCall's query, per call, in one
-   * statement) or opens one. That choice reads the contact's tickets as they were before the batch,
-   * so a call goes per message when the batch writes anything else of its contact: a second call, or
-   * another message of the contact or on one of its tickets.
+   * A call lands on its contact's open ticket (TicketRouterService.routeCall's query, per call) or
+   * opens one. That choice read the contact's tickets as they were before the batch, so a call goes
+   * per message when the batch writes anything else of its contact: a second call, or another
+   * message of the contact or on one of its tickets.
    */
-  private async routeCalls(repo: IngestBatchRepository, groups: Group[]): Promise<void> {
-    const calls = groups.filter((g) => g.kind === 'call');
-    if (!calls.length) return;
+  private applyCalls(
+    plan: { taken: Group[]; reading: Group[] },
+    found: (CallTicketRow | undefined)[],
+    groups: Group[],
+  ): void {
+    if (!plan.taken.length) return;
     const others = new Map<string, number>();
     const mark = (contactId: string) => others.set(contactId, (others.get(contactId) ?? 0) + 1);
     for (const g of groups) {
@@ -638,18 +667,13 @@ export class SetBasedIngest {
       if (g.kind !== 'call')
         for (const r of g.routes) if (r.ticket && r.ticket.requester_id !== g.contactId) mark(r.ticket.requester_id);
     }
-    const taken = calls.filter((g) => {
-      if (g.items.length === 1 && others.get(g.contactId) === 1) return true;
-      g.items = [];
-      return false;
-    });
-    // A phone we have never seen has no tickets; one that joined a known contact does.
-    const reading = taken.filter((g) => !g.newSender?.newContact);
-    const found = await repo.callTickets(
-      reading.map((g) => ({ contactId: g.contactId, inboxId: g.items[0].msg.inboxId })),
-    );
-    const byGroup = new Map(reading.map((g, i) => [g, found[i]] as const));
-    for (const g of taken) {
+    const byGroup = new Map(plan.reading.map((g, i) => [g, found[i]] as const));
+    for (const g of plan.taken) {
+      if (!g.items.length) continue;
+      if (others.get(g.contactId) !== 1) {
+        g.items = [];
+        continue;
+      }
       const row = byGroup.get(g);
       if (!row) {
         g.routes = [{ ticket: null, via: 'call', followUpOfId: null }];

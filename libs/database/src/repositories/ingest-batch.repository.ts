@@ -90,6 +90,22 @@ export interface BatchConversation {
   lastInboundAt: Date | null;
 }
 
+/** What the batch's routing read looks up (ingestBatchSql.routes). */
+export interface BatchRouteKeys {
+  links: { kind: string; value: string }[];
+  conversations: { inboxId: string; identityId: string }[];
+  mails: BatchEmailRouteKey[];
+  calls: { contactId: string; inboxId: string }[];
+}
+
+/** What it found, per part in input order (mails and calls: one entry per key). */
+export interface BatchRoutes {
+  links: { kind: string; value: string; id: string; contact_id: string }[];
+  conversations: BatchConversationTicketRow[];
+  mails: BatchEmailRouteRow[];
+  calls: (CallTicketRow | undefined)[];
+}
+
 /** Every row one set-based batch writes (ingestBatchSql.write). */
 export interface BatchWrite {
   senders: BatchNewSender[];
@@ -147,14 +163,14 @@ export const ingestBatchSql = {
   identities: (refs: { kind: string; value: string }[]): Sql =>
     sql`SELECT i.kind, i.value, i.id, i.contact_id
           FROM unnest(${refs.map((r) => r.kind)}::text[], ${refs.map((r) => r.value)}::text[]) AS q(kind, value)
-          JOIN contact_identities i ON i.kind = q.kind AND i.value = q.value`.named('oq_ingest_batch_identities'),
+          JOIN contact_identities i ON i.kind = q.kind AND i.value = q.value`,
   conversationTickets: (pairs: { inboxId: string; identityId: string }[]): Sql =>
     sql`SELECT c.inbox_id, c.identity_id, t.id, t.number, t.status, t.priority, t.team_id, t.assignee_id,
             t.requester_id, t.merged_into_id
        FROM unnest(${pairs.map((p) => p.inboxId)}::uuid[], ${pairs.map((p) => p.identityId)}::uuid[]) AS q(inbox_id, identity_id)
        JOIN conversations c ON c.inbox_id = q.inbox_id AND c.identity_id = q.identity_id
        JOIN tickets t ON t.id = c.ticket_id
-      ORDER BY t.id FOR UPDATE OF t`.named('oq_ingest_batch_conversation_tickets'),
+      ORDER BY t.id FOR UPDATE OF t`,
   /**
    * Every new mail's route in one statement: an earlier import under its legacy id, else the ticket
    * its signed id, the newest stored message it names, or its subject token points at — locked in id
@@ -167,11 +183,15 @@ export const ingestBatchSql = {
             ${k.map((x) => x.contactId)}::uuid[], ${k.map((x) => x.inboxId)}::uuid[], ${k.map((x) => x.legacyId)}::text[],
             ${k.map((x) => x.legacyTime)}::timestamptz[])
             WITH ORDINALITY AS q(signed, number, contact_id, inbox_id, legacy_id, legacy_time, ord)),
+        -- Per id the newest message carrying it: a LATERAL with LIMIT is planned per id on the
+        -- email_message_id index, whatever the statistics say (a join was a seq scan of messages
+        -- per batch while ANALYZE had not run).
         stored AS (
-          SELECT DISTINCT ON (x.ord) x.ord, m.ticket_id
+          SELECT DISTINCT ON (x.ord) x.ord, s.ticket_id
             FROM unnest(${idOrds}::int[], ${k.flatMap((x) => x.ids)}::text[]) AS x(ord, id)
-            JOIN messages m ON m.email_message_id = x.id
-           ORDER BY x.ord, m.created_at DESC),
+            CROSS JOIN LATERAL (SELECT m.ticket_id, m.created_at FROM messages m
+                                 WHERE m.email_message_id = x.id ORDER BY m.created_at DESC LIMIT 1) s
+           ORDER BY x.ord, s.created_at DESC),
         pick AS (
           SELECT q.*, CASE WHEN q.signed IS NOT NULL THEN 'signed_message_id'
                            WHEN s.ticket_id IS NOT NULL THEN 'stored_message_id' ELSE 'subject_token' END AS via,
@@ -189,14 +209,45 @@ export const ingestBatchSql = {
              WHERE p.legacy_id IS NOT NULL AND m.inbox_id = p.inbox_id AND m.external_id = p.legacy_id
                AND (p.legacy_time IS NULL OR m.source_time = p.legacy_time)
              LIMIT 1) lg ON TRUE
-         ORDER BY p.ord`.named('oq_ingest_batch_email_routes');
+         ORDER BY p.ord`;
   },
   /** Per call, the contact's open ticket it lands on (IngestRepository.callTicket's very query), locked. */
   callTickets: (k: { contactId: string; inboxId: string }[]): Sql =>
     sql`SELECT q.ord, x.* FROM unnest(${k.map((x) => x.contactId)}::uuid[], ${k.map((x) => x.inboxId)}::uuid[])
             WITH ORDINALITY AS q(contact_id, inbox_id, ord)
           CROSS JOIN LATERAL (${callTicketSelect(sql.raw('q.contact_id'), sql.raw('q.inbox_id'))}) x
-         ORDER BY q.ord`.named('oq_ingest_batch_call_tickets'),
+         ORDER BY q.ord`,
+  /**
+   * The batch's routing reads as ONE statement: each part (the new senders' links, the conversations'
+   * tickets, the new mails' routes, the calls' tickets) is a CTE aggregated to a JSON array, in its
+   * own order; the parts' row locks are taken as in their own statements. Parts with no keys are left
+   * out; each variant is its own prepared statement.
+   */
+  routes: (r: BatchRouteKeys): Sql => {
+    const parts: { name: string; bit: number; body: Sql; order: string }[] = [];
+    if (r.links.length) parts.push({ name: 'links', bit: 1, body: ingestBatchSql.identities(r.links), order: '' });
+    if (r.conversations.length)
+      parts.push({
+        name: 'conversations',
+        bit: 2,
+        body: ingestBatchSql.conversationTickets(r.conversations),
+        order: '',
+      });
+    if (r.mails.length)
+      parts.push({ name: 'mails', bit: 4, body: ingestBatchSql.emailRoutes(r.mails), order: 'ORDER BY ord' });
+    if (r.calls.length)
+      parts.push({ name: 'calls', bit: 8, body: ingestBatchSql.callTickets(r.calls), order: 'ORDER BY ord' });
+    if (!parts.length) throw new Error('an ingest batch route read with nothing to read');
+    const ctes = sql.join(
+      parts.map((p) => sql`${sql.raw(p.name)} AS (${p.body})`),
+      ',\n',
+    );
+    const columns = sql.join(
+      parts.map((p) => sql.raw(`(SELECT coalesce(json_agg(x ${p.order}), '[]') FROM ${p.name} x) AS ${p.name}`)),
+    );
+    const variant = parts.reduce((v, p) => v | p.bit, 0);
+    return sql`WITH ${ctes} SELECT ${columns}`.named(`oq_ingest_batch_routes_${variant}`);
+  },
   /**
    * Everything the batch writes, as ONE statement of data-modifying CTEs (one round trip): new
    * senders' contacts and identities, names for unnamed contacts, new tickets with their requester
@@ -352,56 +403,51 @@ export class IngestBatchRepository {
     return found.map(({ ord: _ord, ...row }) => row);
   }
 
-  /** Which of `refs` exist as identities, and on which contact. */
-  findIdentities(
-    refs: { kind: string; value: string }[],
-  ): Promise<{ kind: string; value: string; id: string; contact_id: string }[]> {
-    if (!refs.length) return Promise.resolve([]);
-    return rows(this.db, ingestBatchSql.identities(refs));
-  }
-
-  /** The tickets the (inbox, identity) conversations are bound to, locked in id order. */
-  conversationTickets(pairs: { inboxId: string; identityId: string }[]): Promise<BatchConversationTicketRow[]> {
-    if (!pairs.length) return Promise.resolve([]);
-    return rows<BatchConversationTicketRow>(this.db, ingestBatchSql.conversationTickets(pairs));
-  }
-
-  /** The routes of the batch's new mails, in input order (one statement). */
-  async emailRoutes(keys: BatchEmailRouteKey[]): Promise<BatchEmailRouteRow[]> {
-    if (!keys.length) return [];
-    type Row = Omit<RoutedTicketRow, 'id'> & {
+  /** The batch's routing reads in one statement (ingestBatchSql.routes). */
+  async route(r: BatchRouteKeys): Promise<BatchRoutes> {
+    if (!r.links.length && !r.conversations.length && !r.mails.length && !r.calls.length)
+      return { links: [], conversations: [], mails: [], calls: [] };
+    type TicketJson = Omit<RoutedTicketRow, 'number'> & { number: number | string };
+    type MailJson = Omit<TicketJson, 'id'> & {
+      ord: number;
       id: string | null;
       via: string;
       legacy_id: string | null;
       legacy_ticket_id: string | null;
       participant: boolean;
     };
-    const found = await rows<Row>(this.db, ingestBatchSql.emailRoutes(keys));
-    return found.map((r) => ({
-      legacy: r.legacy_id ? { id: r.legacy_id, ticket_id: r.legacy_ticket_id! } : null,
-      via: r.via,
-      participant: r.participant,
-      ticket: r.id
-        ? {
-            id: r.id,
-            number: r.number,
-            status: r.status,
-            priority: r.priority,
-            team_id: r.team_id,
-            assignee_id: r.assignee_id,
-            requester_id: r.requester_id,
-            merged_into_id: r.merged_into_id,
-          }
-        : null,
-    }));
-  }
-
-  /** Per call, the ticket it lands on or undefined (a new one), in input order. */
-  async callTickets(keys: { contactId: string; inboxId: string }[]): Promise<(CallTicketRow | undefined)[]> {
-    if (!keys.length) return [];
-    const found = await rows<CallTicketRow & { ord: string }>(this.db, ingestBatchSql.callTickets(keys));
-    const byOrd = new Map(found.map(({ ord, ...row }) => [Number(ord), row] as const));
-    return keys.map((_, i) => byOrd.get(i + 1));
+    type CallJson = TicketJson & { ord: number; call_back: boolean; inbox_team: boolean };
+    const [found] = await rows<{
+      links?: BatchRoutes['links'];
+      conversations?: (TicketJson & { inbox_id: string; identity_id: string })[];
+      mails?: MailJson[];
+      calls?: CallJson[];
+    }>(this.db, ingestBatchSql.routes(r));
+    // JSON carries bigint as a number: back to the string pg gives for bigint, as elsewhere.
+    const ticket = <T extends TicketJson>(t: T) => ({ ...t, number: String(t.number) });
+    const calls = new Map((found.calls ?? []).map(({ ord, ...row }) => [Number(ord), ticket(row)] as const));
+    return {
+      links: found.links ?? [],
+      conversations: (found.conversations ?? []).map(ticket),
+      mails: (found.mails ?? []).map((m) => ({
+        legacy: m.legacy_id ? { id: m.legacy_id, ticket_id: m.legacy_ticket_id! } : null,
+        via: m.via,
+        participant: m.participant,
+        ticket: m.id
+          ? {
+              id: m.id,
+              number: String(m.number),
+              status: m.status,
+              priority: m.priority,
+              team_id: m.team_id,
+              assignee_id: m.assignee_id,
+              requester_id: m.requester_id,
+              merged_into_id: m.merged_into_id,
+            }
+          : null,
+      })),
+      calls: r.calls.map((_, i) => calls.get(i + 1)),
+    };
   }
 
   /**

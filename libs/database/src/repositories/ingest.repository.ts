@@ -3,6 +3,7 @@ import { IMMUTABLE_TICKET_STATUSES, statusNotInSql } from '@oq/contracts';
 import { DataSource } from 'typeorm';
 import { Db, execute, inlined, maybeOne, one, rows, runScript } from '../sql/db';
 import { Sql, sql } from '../sql/sql';
+import { OutboxJob, OutboxRepository, outboxInsertSql } from './outbox.repository';
 
 /** The inbox columns ingest checks a message against. */
 export interface IngestInboxRow {
@@ -187,6 +188,12 @@ export function callTicketSelect(contactId: Sql, inboxId: Sql): Sql {
         LIMIT 1 FOR UPDATE OF t`;
 }
 
+function auditInsert(audit: IngestAuditRow[]): Sql {
+  return sql`INSERT INTO ticket_audit (ticket_id, actor_type, action, changes)
+     SELECT * FROM unnest(${audit.map((a) => a.ticketId)}::uuid[], ${audit.map((a) => a.actorType)}::text[],
+                          ${audit.map((a) => a.action)}::text[], ${audit.map((a) => JSON.stringify(a.changes))}::jsonb[])`;
+}
+
 function lookupStatement(inboxId: string, externalId: string, sender: IngestSender): Sql {
   return sql`SELECT m.id AS message_id, m.ticket_id, m.revision, m.metadata,
        i.id AS identity_id, i.contact_id, (coalesce(btrim(c.name), '') = '') AS unnamed,
@@ -260,13 +267,16 @@ export class IngestRepository {
   /** The audit rows of the messages ingested in this transaction, written once for all. */
   async insertAudit(audit: IngestAuditRow[]): Promise<void> {
     if (!audit.length) return;
+    await execute(this.db, auditInsert(audit).named('oq_ingest_audit'));
+  }
+
+  /** The batch's audit rows and (up to a chunk of) its outbox jobs in one statement: one round trip. */
+  async insertAuditAndOutbox(audit: IngestAuditRow[], jobs: readonly OutboxJob[]): Promise<void> {
+    if (!audit.length) return new OutboxRepository(this.db).insertMany(jobs);
+    if (!jobs.length) return this.insertAudit(audit);
     await execute(
       this.db,
-      sql`INSERT INTO ticket_audit (ticket_id, actor_type, action, changes)
-           SELECT * FROM unnest(${audit.map((a) => a.ticketId)}::uuid[], ${audit.map((a) => a.actorType)}::text[],
-                                ${audit.map((a) => a.action)}::text[], ${audit.map((a) => JSON.stringify(a.changes))}::jsonb[])`.named(
-        'oq_ingest_audit',
-      ),
+      sql`WITH audit AS (${auditInsert(audit)}) ${outboxInsertSql(jobs)}`.named('oq_ingest_audit_outbox'),
     );
   }
 
