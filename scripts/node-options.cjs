@@ -7,8 +7,13 @@
 // Its main thread's live set stays small (parsing runs in worker threads, fetch batches are
 // byte-bounded), so a modest old-space ceiling makes V8 collect early: RSS ≈ 220 MB instead of
 // ≈ 350 MB during bench:email, at the same import rate.
+//
+// ticket-service: the same pattern under ingest load — bench:ingest ended with 76 MB of heap in use
+// of 246 MB reserved, RSS peaking at 426–460 MB. Its JavaScript objects stay small (bodies and
+// attachments are Buffers, outside the V8 heap), so the same ceiling leaves 3× the live set.
 const NODE_OPTIONS = {
   'email-service': ['--max-old-space-size=256'],
+  'ticket-service': ['--max-old-space-size=256'],
 };
 
 /** The node flags a service runs with (none for most). */

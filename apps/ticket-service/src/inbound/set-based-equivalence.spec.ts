@@ -167,6 +167,13 @@ const phases: ((kit: IngestTestKit, alias: Map<string, string>) => Promise<unkno
       mail(kit, 'e1', 'eve', 22, { email: { messageId: '<e1@example.com>', inReplyTo: [], references: [] } }),
       mail(kit, 'e2', 'eve', 23, { email: { messageId: '<e2@example.com>', ...reply(['<e1@example.com>']) } }),
       call(kit, 'p1c', '+4915222000', 24, 'answered'),
+      // Carol copies Frank (per message: CCs), and Frank answers at once: he is a participant only
+      // once her mail is in, so his mail waits for it.
+      mail(kit, 'c2', 'carol', 26, {
+        cc: [{ kind: 'email', value: 'frank@example.com', displayName: 'Frank' }],
+        email: { messageId: '<c2@example.com>', inReplyTo: [], references: [] },
+      }),
+      mail(kit, 'f1', 'frank', 27, { email: { messageId: '<f1@example.com>', ...reply(['<c2@example.com>']) } }),
       dm(kit, 'telegram', 't2', 'tg-1', 25),
     ];
   },
@@ -264,12 +271,12 @@ describe('set-based ingest gives what message-by-message ingest gives (two ticke
       const after = await paths(setBased.kit);
       taken.push({ set: after.set - before.set, perMessage: after.perMessage - before.perMessage });
     }
-    // The set-based side took mail and calls set-based; only the mail answering a mail of its own batch
-    // went message by message, with its sender's other mail.
+    // The set-based side took mail and calls set-based; in the last batch what must see other mail of
+    // the batch first (a reply to it, a CC'd mail) went message by message, and so did the call then.
     expect(taken).toEqual([
       { set: 8, perMessage: 0 },
       { set: 10, perMessage: 0 },
-      { set: 4, perMessage: 2 },
+      { set: 3, perMessage: 5 },
     ]);
     expect((await paths(perMessage.kit)).set).toBe(0);
 
@@ -297,6 +304,7 @@ describe('set-based ingest gives what message-by-message ingest gives (two ticke
         'ticket(<b1@example.com>,b2,b3) new_thread',
         'ticket(b1-other) new_thread',
         'ticket(c1) new_thread',
+        'ticket(c2,f1) new_thread',
         'ticket(d1) stored_message_id_non_participant',
         'ticket(e1,e2) new_thread',
         'ticket(p1,p1b,p1c) call',

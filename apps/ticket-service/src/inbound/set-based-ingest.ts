@@ -92,6 +92,20 @@ export function groupKind(msg: InboundMessage): GroupKind {
   return 'conversation';
 }
 
+/** The group's messages go the per-message way, after the set. */
+function drop(g: Group): void {
+  g.items = [];
+  g.dropped = true;
+}
+
+/** What the set-based writes must know about the rest of the batch. */
+interface BatchContext {
+  /** Some message of the batch goes per message (after the set). */
+  perMessage: boolean;
+  /** The Message-IDs of the new mail among them. */
+  perMessageMail: string[];
+}
+
 /** A sender key's messages, in batch order, and what the set-based path decided for them. */
 interface Group {
   items: BatchItem[];
@@ -103,6 +117,8 @@ interface Group {
   /** A new sender's one link (a wa_id's phone): joined when it exists, else made on the new contact. */
   link: IdentityRef | null;
   kind: GroupKind;
+  /** Its messages go per message after all (set by drop). */
+  dropped?: boolean;
   /** Per message (a conversation: its first message's only; the rest follow it). */
   routes: GroupRoute[];
 }
@@ -174,10 +190,20 @@ export class SetBasedIngest {
 
     const taken = [...groups.values()].filter((g): g is Group => g !== null);
     if (!taken.length) return items;
+    // What goes per message anyway, written after the set: its new mail's Message-IDs (a set-based mail
+    // answering one must wait for it), and whether there is any (then calls wait too: see applyCalls).
+    const inSet = new Set(taken.flatMap((g) => g.items));
+    const outside = items.filter((item, i) => !inSet.has(item) && !lookups[i]?.message_id);
+    const context: BatchContext = {
+      perMessage: outside.length > 0,
+      perMessageMail: outside.flatMap((item) =>
+        item.msg.email?.messageId ? [bracketMessageId(item.msg.email.messageId)] : [],
+      ),
+    };
     const local: BatchWrites = { outbox: [], audit: [] };
     const repo = this.batches.with(m);
     try {
-      const done = await this.write(m, repo, taken, local);
+      const done = await this.write(m, repo, taken, local, context);
       writes.outbox.push(...local.outbox);
       writes.audit.push(...local.audit);
       for (const [item, outcome] of done) item.outcome = outcome;
@@ -209,7 +235,7 @@ export class SetBasedIngest {
     for (const g of linking) uses.set(key(g.link!), (uses.get(key(g.link!)) ?? 0) + 1);
     return linking.filter((g) => {
       if (uses.get(key(g.link!)) === 1 && !senders.has(key(g.link!))) return true;
-      g.items = [];
+      drop(g);
       return false;
     });
   }
@@ -257,6 +283,7 @@ export class SetBasedIngest {
     repo: IngestBatchRepository,
     groups: Group[],
     out: BatchWrites,
+    context: BatchContext,
   ): Promise<Map<BatchItem, IngestOutcome>> {
     const done = new Map<BatchItem, IngestOutcome>();
     // Duplicates write nothing: the stored message stands (InboundProcessor's answer for a revision ≤ the stored one).
@@ -279,7 +306,7 @@ export class SetBasedIngest {
       const known = knownSenderOf(g.lookups[0]);
       const linked = senderLinks(first.msg.sender);
       if (known ? !linkRecorded(known, linked) : linked.length > 1) {
-        g.items = [];
+        drop(g);
         continue;
       }
       g.link = known ? null : (linked[0] ?? null);
@@ -333,7 +360,11 @@ export class SetBasedIngest {
     });
     const links = this.applyLinks(linking, read.links);
     this.applyConversations(conversing, read.conversations);
-    this.applyMail(mails.items, read.mails, done);
+    this.applyMail(mails.items, read.mails, done, context.perMessageMail);
+    // Anything of the batch that goes per message is written after the set, so a call — routed by its
+    // contact's tickets as they are — could see less than one by one would: calls wait too.
+    const fellBack = candidates.some((g) => g.dropped);
+    if (context.perMessage || fellBack) for (const g of calls.taken) drop(g);
     this.applyCalls(calls, read.calls, live());
     const writing = live();
     if (!writing.length) return done;
@@ -552,7 +583,7 @@ export class SetBasedIngest {
       if (!g.items.length) continue;
       const t = g.newSender ? undefined : bound.get(`${g.items[0].msg.inboxId}|${g.identityId}`);
       // A conversation on a closed or merged ticket: a follow-up, or the merge target, decided one by one.
-      if (t && (t.merged_into_id || !acceptsInbound(t.status))) g.items = [];
+      if (t && (t.merged_into_id || !acceptsInbound(t.status))) drop(g);
       else
         g.routes = [
           t ? { ticket: t, via: 'conversation' } : { ticket: null, via: 'new_conversation', followUpOfId: null },
@@ -599,8 +630,10 @@ export class SetBasedIngest {
     items: { g: Group; item: BatchItem }[],
     rows: BatchEmailRouteRow[],
     done: Map<BatchItem, IngestOutcome>,
+    perMessageMail: string[],
   ): void {
     const own = new Map<string, number>();
+    for (const id of perMessageMail) own.set(id, (own.get(id) ?? 0) + 1);
     items.forEach(({ item }, i) => {
       const id = item.msg.email?.messageId;
       if (id && !rows[i].legacy) own.set(bracketMessageId(id), (own.get(bracketMessageId(id)) ?? 0) + 1);
@@ -612,7 +645,7 @@ export class SetBasedIngest {
         return (id && own.get(bracketMessageId(id))! > 1) || threadIds(item.msg).some((ref) => own.has(ref));
       });
       if (inBatch) {
-        g.items = [];
+        drop(g);
         continue;
       }
       const kept: { item: BatchItem; lookup: BatchLookupRow; route: GroupRoute }[] = [];
@@ -632,6 +665,7 @@ export class SetBasedIngest {
         else route = { ticket: t, via: r.via };
         kept.push({ item, lookup: g.lookups[i], route });
       });
+      if (merged) drop(g);
       g.items = merged ? [] : kept.map((k) => k.item);
       g.lookups = merged ? [] : kept.map((k) => k.lookup);
       g.routes = merged ? [] : kept.map((k) => k.route);
@@ -642,7 +676,7 @@ export class SetBasedIngest {
   private planCalls(groups: Group[]): { taken: Group[]; reading: Group[] } {
     const taken = groups.filter((g) => {
       if (g.items.length === 1 && !g.link) return true;
-      g.items = [];
+      drop(g);
       return false;
     });
     return { taken, reading: taken.filter((g) => !g.newSender) };
@@ -651,8 +685,9 @@ export class SetBasedIngest {
   /**
    * A call lands on its contact's open ticket (TicketRouterService.routeCall's query, per call) or
    * opens one. That choice read the contact's tickets as they were before the batch, so a call goes
-   * per message when the batch writes anything else of its contact: a second call, or another
-   * message of the contact or on one of its tickets.
+   * per message when the batch writes anything else of its contact — a second call, another message
+   * of the contact or on one of its tickets, which go per message with it — or when anything of the
+   * batch goes per message (it is written after the set: ingest() and write()).
    */
   private applyCalls(
     plan: { taken: Group[]; reading: Group[] },
@@ -668,10 +703,14 @@ export class SetBasedIngest {
         for (const r of g.routes) if (r.ticket && r.ticket.requester_id !== g.contactId) mark(r.ticket.requester_id);
     }
     const byGroup = new Map(plan.reading.map((g, i) => [g, found[i]] as const));
+    // A contact the batch writes besides its call: the call and those messages all go per message, so
+    // they apply in batch order.
+    const touches = (g: Group, contactId: string) =>
+      g.contactId === contactId || g.routes.some((r) => r.ticket?.requester_id === contactId);
     for (const g of plan.taken) {
       if (!g.items.length) continue;
       if (others.get(g.contactId) !== 1) {
-        g.items = [];
+        for (const o of groups) if (o.items.length && touches(o, g.contactId)) drop(o);
         continue;
       }
       const row = byGroup.get(g);
