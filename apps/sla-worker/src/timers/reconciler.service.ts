@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { QueueName, redisKey, slaTimerJobId } from '@oq/contracts';
 import { SlaRepository } from '@oq/database';
 import { CONFIG, LOGGER, REDIS, RedisLease } from '@oq/platform';
@@ -18,11 +18,13 @@ const BATCH = 1000;
  * missing timers of clocks due within the horizon. A setInterval rather than a
  * BullMQ repeatable job because a repeatable job would vanish with a FLUSHALL.
  * Both scans are index range scans (ticket_sla_due_idx / ticket_sla_warn_idx).
+ * At shutdown a pass ends after the clock it is handling: the rest is the next pass's (any replica's).
  */
 @Injectable()
-export class ReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReconcilerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
+  private stopping = false;
   private readonly owner = randomUUID();
 
   constructor(
@@ -36,18 +38,27 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
 
   onApplicationBootstrap() {
     const every = this.config.SLA_RECONCILE_MS;
-    this.timer = setInterval(() => void this.tick(), every);
+    this.timer = setInterval(() => this.tick(), every);
     this.timer.unref();
-    void this.tick();
+    this.tick();
   }
 
-  async onApplicationShutdown() {
+  /** Before the connections close (onApplicationShutdown): the clock in hand still needs Postgres and Redis. */
+  async beforeApplicationShutdown() {
+    this.stopping = true;
     clearInterval(this.timer);
     await this.running;
   }
 
-  private async tick() {
-    if (this.running) return;
+  /** The whole turn (lock claim and pass) is `running`, so shutdown waits for a claim in flight too. */
+  private tick() {
+    if (this.running || this.stopping) return;
+    this.running = this.turn()
+      .catch((err: Error) => this.logger.error({ err: err.message }, 'SLA reconcile failed'))
+      .finally(() => (this.running = undefined));
+  }
+
+  private async turn() {
     // One replica per interval; the name before the Redis key convention is claimed too, for one release.
     const prefix = this.config.QUEUE_PREFIX;
     const turn = { key: redisKey(prefix, 'sla', 'reconciler-lock'), legacyKeys: [`${prefix}:sla-reconciler-lock`] };
@@ -60,20 +71,18 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn({ err: err.message }, 'reconciler lock unavailable');
       return false;
     });
-    if (!mine) return;
-    this.running = this.runOnce()
-      .catch((err: Error) => this.logger.error({ err: err.message }, 'SLA reconcile failed'))
-      .finally(() => (this.running = undefined));
-    await this.running;
+    if (mine && !this.stopping) await this.runOnce();
   }
 
   async runOnce(): Promise<{ fired: number; rearmed: number }> {
     let fired = 0;
     // Overdue: fire directly (each under its row lock; a concurrent timer or replica makes it a no-op).
     for (;;) {
+      if (this.stopping) break;
       const due = await this.sla.overdue(BATCH);
       let acted = 0;
       for (const d of due) {
+        if (this.stopping) break;
         const r = await this.firing.fire(d.ticket_id, d.metric);
         if (r.warned || r.breached) acted++;
       }
@@ -85,6 +94,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     let after = new Date(0);
     let afterId = '00000000-0000-0000-0000-000000000000';
     for (;;) {
+      if (this.stopping) break;
       const rows = await this.sla.dueWithin(
         this.config.SLA_REARM_HORIZON_MS / 1000,
         { dueAt: after, id: afterId },
@@ -100,6 +110,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       });
       const have = await this.timers.existing(ids);
       for (const r of rows) {
+        if (this.stopping) break;
         const w = wantedTimers(r);
         const missing =
           (w.warning && !have.has(slaTimerJobId(r.ticket_id, r.metric, 'warning'))) ||

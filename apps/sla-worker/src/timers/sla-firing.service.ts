@@ -8,12 +8,13 @@ import {
   TicketCommandAction,
   ticketEventEntry,
 } from '@oq/contracts';
-import { LOGGER, MetricsService } from '@oq/platform';
+import { Batcher, CONFIG, LOGGER, MetricsService } from '@oq/platform';
 import { DueClockRow, OutboxJob, OutboxRepository, SlaRepository } from '@oq/database';
-import { check, clockFromRow, measuresFor } from '@oq/sla';
+import { check, Clock, ClockEvent, clockFromRow, measuresFor } from '@oq/sla';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
+import { Config } from '../config';
 
 export interface FireResult {
   warned: boolean;
@@ -23,6 +24,13 @@ export interface FireResult {
 }
 
 const Actions = z.array(TicketCommandAction);
+
+/** One timer (or reconciler find) to act on; `now` defaults to when its batch runs. */
+export interface FireRequest {
+  ticketId: string;
+  metric: SlaMetric;
+  now?: number;
+}
 
 /**
  * Records warnings and breaches. sla-worker owns SLA timers: it reads and writes
@@ -34,12 +42,17 @@ const Actions = z.array(TicketCommandAction);
  * timer, a duplicate timer and the reconciler serialise on it, and only the
  * first one that finds the clock still due acts. ticket-service takes the same
  * row lock when it moves clocks, so an answer and a breach never interleave.
+ *
+ * Timers firing side by side (the sla queue's concurrency) are fired together: the firings that
+ * arrive while a batch runs share one transaction — one lock statement for all their clocks, one
+ * update, one trail insert, one outbox insert — instead of six round trips and a commit each.
  */
 @Injectable()
 export class SlaFiringService {
   private readonly breaches;
   private readonly warnings;
   private readonly lateness;
+  private readonly batcher: Batcher<FireRequest, FireResult>;
 
   constructor(
     private readonly ds: DataSource,
@@ -47,6 +60,7 @@ export class SlaFiringService {
     private readonly outbox: OutboxRepository,
     metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) config: Config,
   ) {
     this.breaches = metrics.counter('oq_sla_breaches_total', 'SLA breaches recorded', ['metric']);
     this.warnings = metrics.counter('oq_sla_warnings_total', 'SLA warnings recorded', ['metric']);
@@ -55,39 +69,76 @@ export class SlaFiringService {
       'How long after its due time a breach was recorded',
       [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 60, 300],
     );
+    // Two batches at a time: one commits while the next locks. Both lock in the same order.
+    // A clock fired twice at once (a duplicate timer) goes in the next batch, which finds it done.
+    this.batcher = new Batcher({
+      runMany: (items) => this.fireMany(items),
+      maxBatch: config.SLA_CONCURRENCY,
+      maxInFlight: 2,
+      key: (r) => `${r.ticketId}|${r.metric}`,
+    });
   }
 
-  async fire(ticketId: string, metric: SlaMetric, now = Date.now()): Promise<FireResult> {
-    const result = await this.ds.transaction(async (m) => {
+  /** Warns or breaches the clock if it is due, with the firings running beside it. */
+  fire(ticketId: string, metric: SlaMetric, now?: number): Promise<FireResult> {
+    return this.batcher.submit({ ticketId, metric, now });
+  }
+
+  /** fire() for many clocks in one transaction, one result per request (a repeated clock acts once). */
+  async fireMany(requests: FireRequest[]): Promise<FireResult[]> {
+    const batchNow = Date.now();
+    const outcomes = await this.ds.transaction(async (m) => {
       const sla = this.sla.with(m);
-      const row = await sla.lockRunningClock(ticketId, metric);
-      // Answered, paused, solved or already breached by someone else: nothing to do.
-      if (!row) return { warned: false, breached: false, notDueUntil: null, lateMs: 0 };
-      const clock = clockFromRow(row);
-      const schedule = row.timezone
-        ? { timezone: row.timezone, weekly: row.weekly ?? [], holidays: row.holidays ?? [] }
-        : null;
-      const t = check(clock, now, measuresFor(clock.businessTime, schedule));
-      if (!t.events.length) {
-        const next = [clock.warnedAt === null ? clock.warnAt : null, clock.dueAt].filter(
-          (x): x is number => x !== null,
-        );
-        return { warned: false, breached: false, notDueUntil: next.length ? Math.min(...next) : null, lateMs: 0 };
+      const keys = new Map(
+        requests.map((r) => [`${r.ticketId}|${r.metric}`, { ticketId: r.ticketId, metric: r.metric }]),
+      );
+      const held = new Map<string, { row: DueClockRow; clock: Clock }>();
+      for (const row of await sla.lockRunningClocks([...keys.values()]))
+        held.set(`${row.ticket_id}|${row.metric}`, { row, clock: clockFromRow(row) });
+      const updates = new Map<string, { id: string; clock: Clock }>();
+      const trail: { clockId: string; event: ClockEvent }[] = [];
+      const entries: OutboxJob[] = [];
+      const outcomes = requests.map((req) => {
+        const now = req.now ?? batchNow;
+        const h = held.get(`${req.ticketId}|${req.metric}`);
+        // Answered, paused, solved or already breached by someone else (or earlier in this batch): nothing to do.
+        if (!h || h.clock.state !== 'active') return { warned: false, breached: false, notDueUntil: null, lateMs: 0 };
+        const { row, clock } = h;
+        const schedule = row.timezone
+          ? { timezone: row.timezone, weekly: row.weekly ?? [], holidays: row.holidays ?? [] }
+          : null;
+        const t = check(clock, now, measuresFor(clock.businessTime, schedule));
+        if (!t.events.length) {
+          const next = [clock.warnedAt === null ? clock.warnAt : null, clock.dueAt].filter(
+            (x): x is number => x !== null,
+          );
+          return { warned: false, breached: false, notDueUntil: next.length ? Math.min(...next) : null, lateMs: 0 };
+        }
+        h.clock = t.clock;
+        updates.set(row.id, { id: row.id, clock: t.clock });
+        for (const event of t.events) trail.push({ clockId: row.id, event });
+        const warned = t.events.some((e) => e.kind === 'warn');
+        const breached = t.events.some((e) => e.kind === 'breach');
+        entries.push(...this.announcements(row, warned, breached, t.clock.dueAt, now));
+        return { warned, breached, notDueUntil: null, lateMs: breached ? now - (clock.dueAt ?? now) : 0 };
+      });
+      if (updates.size) {
+        await sla.updateClocks([...updates.values()]);
+        await sla.appendTrails(trail);
+        await this.outbox.with(m).insertMany(entries);
       }
-      await sla.updateClock(row.id, t.clock);
-      await sla.appendTrail(row.id, t.events);
-      const warned = t.events.some((e) => e.kind === 'warn');
-      const breached = t.events.some((e) => e.kind === 'breach');
-      await this.outbox.with(m).insertMany(this.announcements(row, warned, breached, t.clock.dueAt, now));
-      return { warned, breached, notDueUntil: null, lateMs: breached ? now - (clock.dueAt ?? now) : 0 };
+      return outcomes;
     });
-    if (result.warned) this.warnings.inc({ metric });
-    if (result.breached) {
-      this.breaches.inc({ metric });
-      this.lateness.observe(result.lateMs / 1000);
-      this.logger.info({ ticketId, metric, lateMs: result.lateMs }, 'SLA breached');
-    }
-    return { warned: result.warned, breached: result.breached, notDueUntil: result.notDueUntil };
+    return outcomes.map((result, i) => {
+      const { ticketId, metric } = requests[i];
+      if (result.warned) this.warnings.inc({ metric });
+      if (result.breached) {
+        this.breaches.inc({ metric });
+        this.lateness.observe(result.lateMs / 1000);
+        this.logger.info({ ticketId, metric, lateMs: result.lateMs }, 'SLA breached');
+      }
+      return { warned: result.warned, breached: result.breached, notDueUntil: result.notDueUntil };
+    });
   }
 
   /** sla.warning / sla.breached events (the relay fans them out to agents) and the policy's escalation commands. */

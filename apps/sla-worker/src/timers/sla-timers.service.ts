@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JobName, QueueName, slaTimerJobId } from '@oq/contracts';
+import { JobName, JobPayloadInput, QueueName, slaTimerJobId } from '@oq/contracts';
 import { SlaRepository, SlaTimerRow } from '@oq/database';
-import { QueueService, REDIS } from '@oq/platform';
+import { Batcher, CONFIG, QueueService, REDIS } from '@oq/platform';
 import { Redis } from 'ioredis';
+import { Config } from '../config';
 
 export type Stage = 'warning' | 'breach';
 
@@ -24,41 +25,70 @@ export function wantedTimers(r: TimerRow): Record<Stage, Date | null> {
  * job is removed, then the new one added. If the old one is running right now it
  * cannot be removed and the add is a no-op — harmless, because a firing timer
  * re-reads the clock and re-delays itself when the due time moved later.
+ *
+ * Re-arms arriving side by side (the events queue's concurrency) are done together: one read of
+ * the tickets' latest clocks, then every remove sent at once and every add in one pipeline
+ * (addBulk) — two Redis round trips for the batch instead of up to four sequential ones per clock.
  */
 @Injectable()
 export class SlaTimersService {
+  private readonly rearms: Batcher<string, number>;
+
   constructor(
     private readonly sla: SlaRepository,
     private readonly queues: QueueService,
     @Inject(REDIS) private readonly redis: Redis,
-  ) {}
+    @Inject(CONFIG) config: Config,
+  ) {
+    // One batch at a time, so this process never re-arms a ticket from an older read after a newer one.
+    this.rearms = new Batcher({ runMany: (ids) => this.rearmTickets(ids), maxBatch: config.SLA_CONCURRENCY });
+  }
 
   /** Re-arms every timer of a ticket from the clocks as committed in Postgres. */
-  async rearmTicket(ticketId: string): Promise<number> {
-    const rows = await this.sla.latestClocks(ticketId);
-    let armed = 0;
-    for (const r of rows) armed += await this.sync(r, true);
-    return armed;
+  rearmTicket(ticketId: string): Promise<number> {
+    return this.rearms.submit(ticketId);
+  }
+
+  /** rearmTicket for many tickets: timers armed per ticket, in order (a repeated ticket is read and armed once). */
+  async rearmTickets(ticketIds: string[]): Promise<number[]> {
+    const unique = [...new Set(ticketIds)];
+    const rows = await this.sla.latestClocksOf(unique);
+    const armed = await this.syncAll(rows, true);
+    const byTicket = new Map<string, number>();
+    rows.forEach((r, i) => byTicket.set(r.ticket_id, (byTicket.get(r.ticket_id) ?? 0) + armed[i]));
+    return ticketIds.map((id) => byTicket.get(id) ?? 0);
   }
 
   /** Brings the timers of one clock in line with it; `replace` removes existing jobs first. */
   async sync(r: TimerRow, replace: boolean): Promise<number> {
-    const wanted = wantedTimers(r);
+    return (await this.syncAll([r], replace))[0];
+  }
+
+  /** sync() for many clocks: the removes together, then the adds in one pipeline. Timers armed per clock. */
+  private async syncAll(rows: TimerRow[], replace: boolean): Promise<number[]> {
     const q = this.queues.queue(QueueName.Sla);
-    let armed = 0;
-    for (const stage of ['warning', 'breach'] as const) {
-      const jobId = slaTimerJobId(r.ticket_id, r.metric, stage);
-      const at = wanted[stage];
-      if (replace || !at) await q.remove(jobId);
-      if (!at) continue;
-      await this.queues.add(
-        QueueName.Sla,
-        JobName.SlaTimer,
-        { v: 1, ticketId: r.ticket_id, metric: r.metric, stage, dueAt: at.toISOString() },
-        { jobId, delay: Math.max(0, at.getTime() - Date.now()) },
-      );
-      armed++;
-    }
+    const removes: string[] = [];
+    const adds: { data: JobPayloadInput<JobName.SlaTimer>; jobId: string; delay: number }[] = [];
+    const armed = rows.map((r) => {
+      const wanted = wantedTimers(r);
+      let n = 0;
+      for (const stage of ['warning', 'breach'] as const) {
+        const jobId = slaTimerJobId(r.ticket_id, r.metric, stage);
+        const at = wanted[stage];
+        if (replace || !at) removes.push(jobId);
+        if (!at) continue;
+        adds.push({
+          data: { v: 1, ticketId: r.ticket_id, metric: r.metric, stage, dueAt: at.toISOString() },
+          jobId,
+          delay: Math.max(0, at.getTime() - Date.now()),
+        });
+        n++;
+      }
+      return n;
+    });
+    // Every remove before any add: an add whose id still exists would be a no-op.
+    await Promise.all(removes.map((id) => q.remove(id)));
+    if (adds.length) await this.queues.addBulk(QueueName.Sla, JobName.SlaTimer, adds);
     return armed;
   }
 

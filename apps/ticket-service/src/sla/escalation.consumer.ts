@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isImmutableStatus, JobName, statusAfterAssignment, TicketCommand } from '@oq/contracts';
 import { ConversationRepository, EscalatedTicketRow, TicketRepository } from '@oq/database';
-import { JobHandler, LOGGER } from '@oq/platform';
+import { Batcher, JobHandler, LOGGER } from '@oq/platform';
 import { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
 import { AutomaticEmailService } from '../outbox/automatic-email.service';
@@ -10,7 +10,21 @@ import { SlaClockService } from './sla-clock.service';
 
 const RANK: Record<string, number> = { low: 0, normal: 1, high: 2, urgent: 3 };
 
+/** ticket.commands' worker concurrency (app.module.ts): at most that many commands are in flight to batch. */
+const MAX_BATCH = 10;
+
 type Action = TicketCommand['actions'][number];
+
+/** A command being applied in a batch: its ticket as locked, changed in place by the actions. */
+interface Applying {
+  cmd: TicketCommand;
+  t: EscalatedTicketRow;
+  before: EscalatedTicketRow;
+  /** What SLA policies match on besides `t`, as locked. */
+  facts: { tags: string[]; category_id: string | null; type: string; ever: boolean };
+  done: Record<string, unknown>[];
+  events: OutboxEntry[];
+}
 
 /**
  * Applies escalation commands from `ticket.commands` (sent by sla-worker), so
@@ -18,9 +32,26 @@ type Action = TicketCommand['actions'][number];
  * recorded in `applied_ticket_commands` in the same transaction as the changes,
  * so a redelivered or duplicated command changes nothing. Each applied command
  * leaves one audit row listing what it did and what it skipped (and why).
+ *
+ * Commands handled side by side (the queue's concurrency) are applied together in one
+ * transaction — tickets locked and commands recorded in one statement, the clocks re-targeted
+ * set-based, then the tickets' changes, audit rows, results and outbox jobs in one more — instead
+ * of about ten round trips and a commit per command. A second command for a ticket already
+ * in the batch waits for the next batch, so it sees the first one's changes as a later job would.
  */
 @Injectable()
 export class EscalationConsumer {
+  private readonly batcher = new Batcher<TicketCommand, { applied: boolean }>({
+    runMany: (cmds) => this.handleMany(cmds),
+    maxBatch: MAX_BATCH,
+    key: (cmd) => cmd.ticketId,
+    // Each batch waits a moment for the jobs coming back from Redis as the last ones complete
+    // (bigger batches, fewer round trips and commits); two at a time, so one commits while the
+    // next locks — both lock tickets in id order.
+    maxInFlight: 2,
+    lingerMs: 2,
+  });
+
   constructor(
     private readonly ds: DataSource,
     private readonly tickets: TicketRepository,
@@ -32,51 +63,84 @@ export class EscalationConsumer {
   ) {}
 
   @JobHandler(JobName.TicketCommand)
-  async handle(cmd: TicketCommand): Promise<{ applied: boolean }> {
-    return this.ds.transaction(async (m) => {
-      const tickets = this.tickets.with(m);
-      const t = await tickets.lockForCommand(cmd.ticketId);
-      if (!t) {
+  handle(cmd: TicketCommand): Promise<{ applied: boolean }> {
+    return this.batcher.submit(cmd);
+  }
+
+  /** Commands for distinct tickets (the batcher's key), applied in one transaction. */
+  handleMany(cmds: TicketCommand[]): Promise<{ applied: boolean }[]> {
+    return this.ds.transaction((m) => this.applyAll(m, cmds));
+  }
+
+  /** Commands for distinct tickets, in the caller's transaction. */
+  private async applyAll(m: EntityManager, cmds: TicketCommand[]): Promise<{ applied: boolean }[]> {
+    if (new Set(cmds.map((c) => c.ticketId)).size < cmds.length) throw new Error('one command per ticket per batch');
+    const tickets = this.tickets.with(m);
+    const locked = new Map(
+      (await tickets.lockAndRecordCommands(cmds.map((c) => ({ commandId: c.commandId, ticketId: c.ticketId })))).map(
+        (row) => [row.id, row],
+      ),
+    );
+    const work: Applying[] = [];
+    const results = cmds.map((cmd) => {
+      const row = locked.get(cmd.ticketId);
+      if (!row) {
         this.logger.warn({ commandId: cmd.commandId, ticketId: cmd.ticketId }, 'ticket command for unknown ticket');
         return { applied: false };
       }
-      if (!(await tickets.recordCommand(cmd.commandId, t.id))) return { applied: false };
-
-      const done: Record<string, unknown>[] = [];
-      const events: OutboxEntry[] = [];
-      const before = { ...t };
-      for (const action of cmd.actions) {
-        const result = isImmutableStatus(t.status)
-          ? { skipped: 'ticket is closed' }
-          : await this.apply(m, t, action, cmd, events);
-        done.push({ kind: action.kind, ...result });
-      }
-      const changed = t.priority !== before.priority || t.team_id !== before.team_id;
-      if (changed || t.assignee_id !== before.assignee_id) await tickets.applyEscalation(t.id, t);
-      if (t.status !== before.status) {
-        await tickets.setEscalatedStatus(t.id, t.status);
-        await this.sla.onStatusChange(m, t.id, before.status, t.status);
-      }
-      // A raised priority re-targets the running clocks (the refresh re-selects the policy too).
-      if (changed) await this.sla.onPriorityChange(m, t.id);
-      await tickets.writeAudit(t.id, null, 'sla_escalation', {
-        commandId: cmd.commandId,
-        reason: cmd.reason,
-        actions: done,
-      });
-      await tickets.recordCommandResult(cmd.commandId, done);
-      const ref: TicketRef = { id: t.id, teamId: t.team_id, assigneeId: t.assignee_id };
-      if (changed || t.assignee_id !== before.assignee_id)
-        events.push(
-          this.outbox.ticketEvent(t.assignee_id !== before.assignee_id ? 'ticket.assigned' : 'ticket.updated', ref, {
-            source: 'sla_escalation',
-            commandId: cmd.commandId,
-            changes: diff(before, t),
-          }),
-        );
-      await this.outbox.write(m, events);
+      if (!row.recorded.includes(cmd.commandId)) return { applied: false };
+      const { id, number, subject, status, priority, team_id, assignee_id, channel, inbox_id } = row;
+      const t: EscalatedTicketRow = { id, number, subject, status, priority, team_id, assignee_id, channel, inbox_id };
+      const facts = { tags: row.tags, category_id: row.category_id, type: row.type, ever: row.ever };
+      work.push({ cmd, t, before: { ...t }, facts, done: [], events: [] });
       return { applied: true };
     });
+    if (!work.length) return results;
+
+    for (const w of work)
+      for (const action of w.cmd.actions) {
+        const result = isImmutableStatus(w.t.status)
+          ? { skipped: 'ticket is closed' }
+          : await this.apply(m, w.t, action, w.cmd, w.events);
+        w.done.push({ kind: action.kind, ...result });
+      }
+    const changed = (w: Applying) => w.t.priority !== w.before.priority || w.t.team_id !== w.before.team_id;
+    const assigned = (w: Applying) => w.t.assignee_id !== w.before.assignee_id;
+    // A status change (an assignment opening the ticket) moves the clocks from the ticket as stored:
+    // its other changes are written first, as for a single command.
+    const reopened = work.filter((w) => w.t.status !== w.before.status);
+    await tickets.applyEscalations(reopened.filter((w) => changed(w) || assigned(w)).map((w) => w.t));
+    for (const w of reopened) {
+      await tickets.setEscalatedStatus(w.t.id, w.t.status);
+      await this.sla.onStatusChange(m, w.t.id, w.before.status, w.t.status);
+    }
+    // A raised priority re-targets the running clocks (the refresh re-selects the policy too).
+    const clockEvents = await this.sla.onPriorityChanges(
+      m,
+      work.filter(changed).map((w) => ({ ...w.facts, ...w.t })),
+    );
+    for (const w of work) {
+      if (!changed(w) && !assigned(w)) continue;
+      const ref: TicketRef = { id: w.t.id, teamId: w.t.team_id, assigneeId: w.t.assignee_id };
+      w.events.push(
+        this.outbox.ticketEvent(assigned(w) ? 'ticket.assigned' : 'ticket.updated', ref, {
+          source: 'sla_escalation',
+          commandId: w.cmd.commandId,
+          changes: diff(w.before, w.t),
+        }),
+      );
+    }
+    await tickets.finishCommands(
+      work.filter((w) => (changed(w) || assigned(w)) && !reopened.includes(w)).map((w) => w.t),
+      work.map((w) => ({
+        ticketId: w.t.id,
+        commandId: w.cmd.commandId,
+        audit: { commandId: w.cmd.commandId, reason: w.cmd.reason, actions: w.done },
+        result: w.done,
+      })),
+      [...clockEvents, ...work.flatMap((w) => w.events)],
+    );
+    return results;
   }
 
   private async apply(

@@ -144,6 +144,38 @@ export class SlaClockService {
   }
 
   /**
+   * onPriorityChange for many tickets, as set-based statements: escalation batches raise several
+   * tickets' priority in one transaction. `tickets` are their facts as the caller just changed
+   * them, under row locks it holds (so they are not read again); their clocks are locked here.
+   * The sla.changed events are returned for the caller's outbox insert, in ticket order.
+   */
+  async onPriorityChanges(
+    manager: EntityManager,
+    tickets: SlaTicketRow[],
+    at: Date = new Date(),
+  ): Promise<OutboxEntry[]> {
+    if (!tickets.length) return [];
+    const now = at.getTime();
+    const repo = sla(manager);
+    const policies = await this.policies(manager);
+    const rowsOf = new Map<string, ClockRow[]>();
+    for (const r of await repo.lockOpenClocksOf(tickets.map((t) => t.id))) {
+      const list = rowsOf.get(r.ticket_id);
+      if (list) list.push(r);
+      else rowsOf.set(r.ticket_id, [r]);
+    }
+    const dirty: TicketClocks[] = [];
+    for (const t of tickets) {
+      const c = this.clocksOf(t, policies, rowsOf.get(t.id) ?? [], true);
+      this.refresh(c, now);
+      if (c.slots.some((s) => s.dirty)) dirty.push(c);
+    }
+    if (!dirty.length) return [];
+    await this.saveMany(repo, dirty);
+    return dirty.map((c) => this.changedEvent(c));
+  }
+
+  /**
    * The ticket was merged into ticket #targetNumber: its running clocks are cancelled with that
    * reason in their trails (the work continues on the target, under the target's own clocks).
    */
@@ -197,24 +229,7 @@ export class SlaClockService {
     }
     const dirty = [...loaded.values()].filter((c) => c.slots.some((s) => s.dirty));
     if (!dirty.length) return [];
-    const inserts: { id: string; ticketId: string; clock: Clock }[] = [];
-    const updates: { id: string; clock: Clock }[] = [];
-    const trail: { clockId: string; event: ClockEvent }[] = [];
-    for (const c of dirty)
-      for (const slot of c.slots.filter((s) => s.dirty)) {
-        if (slot.id === null) {
-          slot.id = randomUUID();
-          inserts.push({ id: slot.id, ticketId: c.ticket.id, clock: slot.clock });
-        } else updates.push({ id: slot.id, clock: slot.clock });
-        for (const event of slot.events) trail.push({ clockId: slot.id, event });
-        slot.events = [];
-        slot.dirty = false;
-      }
-    // Updates first: a clock cancelled here frees its (ticket, metric) running slot for one started here.
-    await repo.updateClocks(updates);
-    await repo.insertClocks(inserts);
-    await repo.appendTrails(trail);
-    await repo.refreshNextDues(dirty.map((c) => c.ticket.id));
+    await this.saveMany(repo, dirty);
     return dirty.map((c) => this.changedEvent(c));
   }
 
@@ -397,6 +412,27 @@ export class SlaClockService {
     }
     // The queue orders by next_due_at: the earliest due of clocks still waiting (breached ones sort first).
     await repo.refreshNextDue(c.ticket.id);
+  }
+
+  /** save() for many tickets: one statement per kind of write, updates before inserts (a cancelled clock frees its slot). */
+  private async saveMany(repo: SlaRepository, dirty: TicketClocks[]) {
+    const inserts: { id: string; ticketId: string; clock: Clock }[] = [];
+    const updates: { id: string; clock: Clock }[] = [];
+    const trail: { clockId: string; event: ClockEvent }[] = [];
+    for (const c of dirty)
+      for (const slot of c.slots.filter((s) => s.dirty)) {
+        if (slot.id === null) {
+          slot.id = randomUUID();
+          inserts.push({ id: slot.id, ticketId: c.ticket.id, clock: slot.clock });
+        } else updates.push({ id: slot.id, clock: slot.clock });
+        for (const event of slot.events) trail.push({ clockId: slot.id, event });
+        slot.events = [];
+        slot.dirty = false;
+      }
+    await repo.updateClocks(updates);
+    await repo.insertClocks(inserts);
+    await repo.appendTrails(trail);
+    await repo.refreshNextDues(dirty.map((c) => c.ticket.id));
   }
 }
 

@@ -530,6 +530,35 @@ export class SlaRepository {
     );
   }
 
+  /**
+   * lockRunningClock for many (ticket, metric) pairs at once (distinct pairs), locked in
+   * (ticket_id, created_at) order — the order ticket-service's clock locks take — so two batches,
+   * or a batch and a clock change, wait on each other instead of deadlocking.
+   */
+  lockRunningClocks(keys: readonly { ticketId: string; metric: SlaMetricName }[]): Promise<DueClockRow[]> {
+    return rows<DueClockRow>(
+      this.db,
+      sql`SELECT ${CLOCK_ROW('s')}, t.team_id, t.assignee_id, p.warning_percent, p.escalation, sc.timezone, sc.weekly, sc.holidays
+            FROM unnest(${keys.map((k) => k.ticketId)}::uuid[], ${keys.map((k) => k.metric)}::text[]) AS k(ticket_id, metric)
+            JOIN ticket_sla s ON s.ticket_id = k.ticket_id AND s.metric = k.metric AND s.state = 'active'
+            JOIN tickets t ON t.id = s.ticket_id
+            LEFT JOIN sla_policies p ON p.id = s.policy_id
+            LEFT JOIN sla_schedules sc ON sc.id = p.schedule_id
+           ORDER BY s.ticket_id, s.created_at
+           FOR UPDATE OF s`.named('oq_sla_fire_lock_many'),
+    );
+  }
+
+  /** latestClocks for many tickets (ticket_sla_ticket_idx), by ticket. */
+  latestClocksOf(ticketIds: readonly string[]): Promise<SlaTimerRow[]> {
+    return rows<SlaTimerRow>(
+      this.db,
+      sql`SELECT DISTINCT ON (ticket_id, metric) ticket_id, metric, state, due_at, warn_at, warned_at, breached_at
+            FROM ticket_sla WHERE ticket_id = ANY(${ticketIds}::uuid[])
+           ORDER BY ticket_id, metric, created_at DESC`.named('oq_sla_latest_clocks_many'),
+    );
+  }
+
   /** The latest instance per metric of the ticket's clocks (ticket_sla_ticket_idx). */
   latestClocks(ticketId: string): Promise<SlaTimerRow[]> {
     return rows<SlaTimerRow>(

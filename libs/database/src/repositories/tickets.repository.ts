@@ -9,6 +9,7 @@ import {
 import { DataSource } from 'typeorm';
 import { Db, execute, maybeOne, one, rows } from '../sql/db';
 import { Sql, sql } from '../sql/sql';
+import { OutboxJob, outboxInsertSql } from './outbox.repository';
 import { Viewer, visibleIdentities, visibleTickets } from './visibility';
 
 /** The columns every ticket read selects (apps' ticket.view.ts turns them into the API shape). */
@@ -173,6 +174,16 @@ export interface EscalatedTicketRow {
   assignee_id: string | null;
   channel: string;
   inbox_id: string | null;
+}
+
+/** A ticket as a batch of escalation commands locks it: with the facts SLA policies match on, and its commands recorded now. */
+export interface CommandTicketRow extends EscalatedTicketRow {
+  tags: string[];
+  category_id: string | null;
+  type: string;
+  /** Whether first_reply ever ran on the ticket. */
+  ever: boolean;
+  recorded: string[];
 }
 
 export interface InboxForTicketRow {
@@ -595,5 +606,87 @@ export class TicketRepository {
    */
   async setEscalatedStatus(id: string, status: string): Promise<void> {
     await execute(this.db, sql`UPDATE tickets SET status = ${status} WHERE id = ${id}`);
+  }
+
+  // ── escalation commands in batches: the statements above for many commands at once ──
+
+  /**
+   * lockForCommand and recordCommand for many commands (at most one per ticket) in one statement:
+   * the tickets locked in id order (batches wait on each other instead of deadlocking), each with
+   * the ids of its commands recorded now — a command already applied, or for a ticket that does not
+   * exist, is not recorded (and an unknown ticket has no row) — and the facts SLA policies match on
+   * (SlaRepository.lockTicket's), so re-targeting the clocks needs no second read.
+   */
+  lockAndRecordCommands(commands: readonly { commandId: string; ticketId: string }[]): Promise<CommandTicketRow[]> {
+    return rows<CommandTicketRow>(
+      this.db,
+      sql`WITH c AS (
+            SELECT * FROM unnest(${commands.map((c) => c.commandId)}::text[], ${commands.map((c) => c.ticketId)}::uuid[])
+                       AS c(command_id, ticket_id)),
+          t AS (
+            SELECT id, number, subject, status, priority, team_id, assignee_id, channel, inbox_id, tags, category_id, type
+              FROM tickets WHERE id IN (SELECT ticket_id FROM c) ORDER BY id FOR NO KEY UPDATE),
+          fresh AS (
+            INSERT INTO applied_ticket_commands (command_id, ticket_id)
+            SELECT c.command_id, c.ticket_id FROM c JOIN t ON t.id = c.ticket_id
+            ON CONFLICT (command_id) DO NOTHING RETURNING command_id, ticket_id)
+          SELECT t.*,
+                 EXISTS (SELECT 1 FROM ticket_sla s WHERE s.ticket_id = t.id AND s.metric = 'first_reply') AS ever,
+                 coalesce(array(SELECT f.command_id FROM fresh f WHERE f.ticket_id = t.id), '{}') AS recorded
+            FROM t`.named('oq_ticket_commands_lock'),
+    );
+  }
+
+  /** applyEscalation for many tickets (the caller holds their locks). */
+  async applyEscalations(
+    changes: readonly Pick<EscalatedTicketRow, 'id' | 'priority' | 'team_id' | 'assignee_id'>[],
+  ): Promise<void> {
+    if (!changes.length) return;
+    await execute(
+      this.db,
+      sql`UPDATE tickets t SET priority = x.priority, team_id = x.team_id, assignee_id = x.assignee_id,
+                               version = t.version + 1, updated_at = now()
+            FROM unnest(${changes.map((c) => c.id)}::uuid[], ${changes.map((c) => c.priority)}::text[],
+                        ${changes.map((c) => c.team_id)}::uuid[], ${changes.map((c) => c.assignee_id)}::uuid[])
+                 AS x(id, priority, team_id, assignee_id)
+           WHERE t.id = x.id`.named('oq_ticket_escalations'),
+    );
+  }
+
+  /**
+   * What applied commands leave behind, in one statement: the tickets' escalated priority, team and
+   * assignee (applyEscalation's update, for `tickets`), each command's system audit row
+   * (writeAudit's 'sla_escalation'), its result (recordCommandResult) and the outbox jobs of them
+   * all (OutboxRepository.insertMany's INSERT, so the relay's trigger fires once).
+   */
+  async finishCommands(
+    tickets: readonly Pick<EscalatedTicketRow, 'id' | 'priority' | 'team_id' | 'assignee_id'>[],
+    commands: readonly { ticketId: string; commandId: string; audit: Record<string, unknown>; result: unknown[] }[],
+    outbox: readonly OutboxJob[],
+  ): Promise<void> {
+    if (!commands.length) return;
+    const update = sql`UPDATE tickets t SET priority = x.priority, team_id = x.team_id, assignee_id = x.assignee_id,
+                                version = t.version + 1, updated_at = now()
+            FROM unnest(${tickets.map((c) => c.id)}::uuid[], ${tickets.map((c) => c.priority)}::text[],
+                        ${tickets.map((c) => c.team_id)}::uuid[], ${tickets.map((c) => c.assignee_id)}::uuid[])
+                 AS x(id, priority, team_id, assignee_id)
+           WHERE t.id = x.id`;
+    const audit = sql`INSERT INTO ticket_audit (ticket_id, actor_type, actor_agent_id, action, changes)
+          SELECT ticket_id, 'system', NULL, 'sla_escalation', changes
+            FROM unnest(${commands.map((c) => c.ticketId)}::uuid[], ${commands.map((c) => JSON.stringify(c.audit))}::jsonb[])
+                 WITH ORDINALITY AS a(ticket_id, changes, n)
+           ORDER BY n`;
+    const results = sql`UPDATE applied_ticket_commands c SET result = x.result
+            FROM unnest(${commands.map((c) => c.commandId)}::text[], ${commands.map((c) => JSON.stringify(c.result))}::jsonb[])
+                 AS x(command_id, result)
+           WHERE c.command_id = x.command_id`;
+    await execute(
+      this.db,
+      outbox.length
+        ? sql`WITH u AS (${update}), a AS (${audit}), r AS (${results}) ${outboxInsertSql(outbox)}`.named(
+            'oq_ticket_commands_finish',
+          )
+        : sql`WITH u AS (${update}), a AS (${audit}) ${results}`.named('oq_ticket_commands_finish_quiet'),
+    );
   }
 }

@@ -1,4 +1,5 @@
 import {
+  BeforeApplicationShutdown,
   DynamicModule,
   Inject,
   Injectable,
@@ -28,6 +29,8 @@ import { BaseConfig, CONFIG, PlatformConfig } from '../config/config';
 import { LOGGER, withCorrelation } from '../logging/logger';
 import { createRedis } from '../redis/redis';
 import { REDIS } from '../redis/redis.module';
+
+export * from './batcher';
 
 const JOB_HANDLER = Symbol('oq:job-handler');
 
@@ -69,7 +72,16 @@ export interface ConsumeOptions {
 export interface QueueModuleOptions {
   produce?: QueueName[];
   consume?: ConsumeOptions[];
+  /** How long shutdown waits for active jobs before closing the workers by force (SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs?: number;
 }
+
+/**
+ * Shutdown waits this long for the jobs in flight, then closes the workers by force: what is still
+ * running is returned to its queue by BullMQ's stalled-job check. 10 s is docker's default stop
+ * grace period — a SIGKILL would cut the jobs off then anyway, without closing anything cleanly.
+ */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 const QUEUE_OPTIONS = Symbol('QUEUE_OPTIONS');
 
@@ -176,7 +188,7 @@ export class QueueService implements OnApplicationShutdown {
  * marked @JobHandler. Refuses to start when a job of a consumed queue has no handler.
  */
 @Injectable()
-export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
+export class QueueWorkers implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly workers: Worker[] = [];
 
   constructor(
@@ -296,9 +308,25 @@ export class QueueWorkers implements OnApplicationBootstrap, OnApplicationShutdo
     return c.concurrency ?? 10;
   }
 
-  /** Stops taking jobs and waits for the active ones; BullMQ returns unfinished ones to the queue on restart. */
-  async onApplicationShutdown() {
-    await Promise.all(this.workers.map((w) => w.close()));
+  /**
+   * Stops taking jobs and lets the active ones finish, before any onApplicationShutdown runs: those
+   * close what the handlers use — Redis, the producers, Postgres, and whatever the apps' own
+   * modules hold (SMTP transports, socket connections), which Nest shuts down before these global
+   * ones. `pause()` waits for the active jobs (close() could not be forced once waiting); past the
+   * timeout the workers close without waiting.
+   */
+  async beforeApplicationShutdown() {
+    if (!this.workers.length) return;
+    const timeoutMs = this.options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      Promise.all(this.workers.map((w) => w.pause())).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!drained)
+      this.logger.warn({ timeoutMs }, 'jobs still active at the shutdown timeout: closing the workers without them');
+    await Promise.all(this.workers.map((w) => w.close(!drained)));
   }
 }
 
