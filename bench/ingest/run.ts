@@ -24,7 +24,6 @@
  * Env: BENCH_MESSAGES, BENCH_VISIBLE_SECONDS, BENCH_VISIBLE_RATE, BENCH_SKIP_BUILD=1, INGEST_* / DB_POOL_SIZE passthrough.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import {
   buildJob,
@@ -46,6 +45,7 @@ import { hashPassword } from '../../apps/ticket-service/src/auth/password';
 import { TICKET_EVENT } from '../../apps/ticket-service/src/realtime/realtime.gateway';
 import { freePort } from '../../test/support/redis-server';
 import { BenchStack, machine, percentile, prepareStack, printResult, sleep } from '../support/stack';
+import { cpuSecondsOf } from '../support/proc';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const VISIBLE_RATE = process.env.BENCH_VISIBLE_RATE ? Number(process.env.BENCH_VISIBLE_RATE) : undefined;
@@ -443,27 +443,6 @@ async function closedLoopTransactions(
   return rate;
 }
 
-/** utime + stime in seconds of the processes whose /proc/<pid>/stat passes `match` (pid, comm). */
-function cpuSeconds(match: (pid: number, comm: string) => boolean): number {
-  let ticks = 0;
-  for (const d of readdirSync('/proc')) {
-    const pid = Number(d);
-    if (!pid) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const comm = stat.slice(stat.indexOf('(') + 1, close);
-      if (!match(pid, comm)) continue;
-      const f = stat.slice(close + 2).split(' ');
-      // Fields 14 and 15 of stat (utime, stime), counted from the state field (3) after the comm.
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return ticks / 100; // USER_HZ is 100 on Linux
-}
-
 /** The service's oq_db_round_trips_total and which ingest path its messages took, scraped as Prometheus would. */
 async function scrapeIngest(url: string): Promise<{ trips: number; paths: string }> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -525,8 +504,8 @@ async function main() {
     env.TICKET_SERVICE_PORT = String(await freePort());
     const walBefore = await walLsn(stack.pool);
     const service = await stack.start('ticket-service', env);
-    const pgCpu = () => cpuSeconds((_, comm) => comm === 'postgres');
-    const serviceCpu = () => cpuSeconds((pid) => pid === service.pid);
+    const pgCpu = () => cpuSecondsOf((_, comm) => comm === 'postgres');
+    const serviceCpu = () => cpuSecondsOf((pid) => pid === service.pid);
     const cpuBefore = { service: serviceCpu(), pg: pgCpu() };
 
     // Drain: from the first persisted message to the last.

@@ -46,7 +46,12 @@ export interface BenchStack {
   pool: pg.Pool;
   redis: Redis;
   /** `root`: another checkout's build (bench/support/baseline.ts), for before/after ratios in one run. */
-  start(service: string, extraEnv?: Record<string, string>, root?: string): Promise<ServiceProcess>;
+  start(
+    service: string,
+    extraEnv?: Record<string, string>,
+    root?: string,
+    options?: ServiceOutputOptions,
+  ): Promise<ServiceProcess>;
   stopAll(): Promise<void>;
 }
 
@@ -108,8 +113,8 @@ export async function prepareStack(name: string): Promise<BenchStack> {
     prefix,
     pool,
     redis,
-    async start(service, extraEnv = {}, root = ROOT) {
-      const p = await startService(service, { ...env, ...extraEnv }, root);
+    async start(service, extraEnv = {}, root = ROOT, options = {}) {
+      const p = await startService(service, { ...env, ...extraEnv }, root, options);
       procs.push(p);
       return p;
     },
@@ -131,18 +136,46 @@ async function deleteKeys(redis: Redis, pattern: string) {
   } while (cursor !== '0');
 }
 
-export async function startService(service: string, env: NodeJS.ProcessEnv, root = ROOT): Promise<ServiceProcess> {
+export interface ServiceOutputOptions {
+  /**
+   * Every line the service writes (stdout and stderr), still passed through to this process's own:
+   * for a benchmark that counts log lines (e.g. failed jobs at shutdown). Without it output is inherited.
+   */
+  onLine?: (line: string) => void;
+}
+
+export async function startService(
+  service: string,
+  env: NodeJS.ProcessEnv,
+  root = ROOT,
+  options: ServiceOutputOptions = {},
+): Promise<ServiceProcess> {
   const [portVar, defaultPort] = SERVICE_PORTS[service] ?? [];
   if (!portVar) throw new Error(`unknown service ${service}`);
   const port = Number(env[portVar] ?? defaultPort);
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the services, not the load generator.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const args = [...nodeOptionsFor(service), ...nodeArgs, join(root, 'dist/apps', service, 'src/main.js')];
+  const onLine = options.onLine;
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: root,
     env,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: onLine ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
   });
+  if (onLine)
+    for (const [from, to] of [
+      [child.stdout!, process.stdout],
+      [child.stderr!, process.stderr],
+    ] as const) {
+      let rest = '';
+      from.on('data', (chunk: Buffer) => {
+        to.write(chunk);
+        const lines = (rest + chunk.toString('utf8')).split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) onLine(line);
+      });
+      from.on('end', () => rest && onLine(rest));
+    }
   let peak = 0;
   const rssMb = () => {
     try {
@@ -177,7 +210,8 @@ export async function startService(service: string, env: NodeJS.ProcessEnv, root
     stop: () =>
       new Promise<void>((res) => {
         clearInterval(sampler);
-        if (child.exitCode !== null) return res();
+        // Exited already (Nest re-raises SIGTERM, so a stopped service ends by signal, exitCode null).
+        if (child.exitCode !== null || child.signalCode !== null) return res();
         child.once('exit', () => res());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
