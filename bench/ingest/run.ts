@@ -564,6 +564,10 @@ async function main() {
     console.error(`outbox: ${left} events left after the drain, relayed in ${relayDrainS.toFixed(1)} s`);
 
     // Visibility at half the measured capacity, as an agent sees it: the socket's message.created.
+    // Statistics, as autovacuum would have them by now: this machine's Postgres runs with autovacuum
+    // off (CI's conf.d), and the drain filled tables from empty; without them the ticket view's
+    // participants query plans seq scans (70 ms instead of 0.7 ms) and eats the half-load phase's CPU.
+    await stack.pool.query('ANALYZE');
     const halfRate = VISIBLE_RATE ?? Math.max(1, Math.round(ingestRate / 2));
     const password = 'bench-agent-password';
     await stack.pool.query(

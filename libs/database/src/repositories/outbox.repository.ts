@@ -89,11 +89,15 @@ export class OutboxRepository {
   claim(limit: number): Promise<OutboxRow[]> {
     return rows<OutboxRow>(
       this.db,
-      sql`DELETE FROM outbox WHERE id IN (
+      sql`DELETE FROM outbox WHERE id = ANY(ARRAY(
             SELECT id FROM outbox ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED
-          ) RETURNING id, queue, job_name, job_id, payload, delay_ms`,
+          )) RETURNING id, queue, job_name, job_id, payload, delay_ms`,
       // Unnamed on purpose: the table swings between empty and thousands of rows, and a generic plan
       // made while it was small seq-scans it later (bench:ingest saw 1,019 seq scans instead of 159).
+      // `= ANY(ARRAY(…))` for the same reason: the claimed ids are an InitPlan run once, then one index
+      // scan. As `IN (subquery)`, statistics taken while the table was empty (what autovacuum sees most
+      // of the time) planned a nested loop re-running the LIMIT subquery per row: 38 s for 29,000 rows,
+      // and the relay fell behind for good (bench:ingest after an ANALYZE).
     );
   }
 
