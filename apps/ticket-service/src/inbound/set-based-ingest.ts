@@ -92,6 +92,13 @@ export function groupKind(msg: InboundMessage): GroupKind {
   return 'conversation';
 }
 
+/** A new mail of the batch and the Message-IDs it answers (threadIds), read once. */
+interface PlannedMail {
+  g: Group;
+  item: BatchItem;
+  refs: string[];
+}
+
 /** The group's messages go the per-message way, after the set. */
 function drop(g: Group): void {
   g.items = [];
@@ -600,11 +607,10 @@ export class SetBasedIngest {
   private planMail(
     groups: Group[],
     prepared: Map<BatchItem, { msg: InboundMessage; sourceTime: Date }>,
-  ): { items: { g: Group; item: BatchItem }[]; keys: BatchEmailRouteKey[] } {
-    const items = groups.flatMap((g) => g.items.map((item) => ({ g, item })));
-    const keys = items.map(({ g, item }) => {
+  ): { items: PlannedMail[]; keys: BatchEmailRouteKey[] } {
+    const items = groups.flatMap((g) => g.items.map((item) => ({ g, item, refs: threadIds(prepared.get(item)!.msg) })));
+    const keys = items.map(({ g, item, refs: ids }) => {
       const { msg, sourceTime } = prepared.get(item)!;
-      const ids = threadIds(msg);
       const signed = ids.map((id) => ticketIdFromEmailMessageId(id, this.config.EMAIL_THREADING_SECRET)).find(Boolean);
       const legacyId = msg.email?.legacyExternalId ?? null;
       return {
@@ -627,7 +633,7 @@ export class SetBasedIngest {
    * sender's other mail, as does one threading to a merged ticket.
    */
   private applyMail(
-    items: { g: Group; item: BatchItem }[],
+    items: PlannedMail[],
     rows: BatchEmailRouteRow[],
     done: Map<BatchItem, IngestOutcome>,
     perMessageMail: string[],
@@ -639,10 +645,11 @@ export class SetBasedIngest {
       if (id && !rows[i].legacy) own.set(bracketMessageId(id), (own.get(bracketMessageId(id)) ?? 0) + 1);
     });
     const routes = new Map(items.map(({ item }, i) => [item, rows[i]] as const));
+    const refsOf = new Map(items.map(({ item, refs }) => [item, refs] as const));
     for (const g of new Set(items.map((x) => x.g))) {
       const inBatch = g.items.some((item) => {
         const id = item.msg.email?.messageId;
-        return (id && own.get(bracketMessageId(id))! > 1) || threadIds(item.msg).some((ref) => own.has(ref));
+        return (id && own.get(bracketMessageId(id))! > 1) || refsOf.get(item)!.some((ref) => own.has(ref));
       });
       if (inBatch) {
         drop(g);

@@ -429,22 +429,11 @@ export class IngestBatchRepository {
     return {
       links: found.links ?? [],
       conversations: (found.conversations ?? []).map(ticket),
-      mails: (found.mails ?? []).map((m) => ({
-        legacy: m.legacy_id ? { id: m.legacy_id, ticket_id: m.legacy_ticket_id! } : null,
-        via: m.via,
-        participant: m.participant,
-        ticket: m.id
-          ? {
-              id: m.id,
-              number: String(m.number),
-              status: m.status,
-              priority: m.priority,
-              team_id: m.team_id,
-              assignee_id: m.assignee_id,
-              requester_id: m.requester_id,
-              merged_into_id: m.merged_into_id,
-            }
-          : null,
+      mails: (found.mails ?? []).map(({ ord: _ord, via, legacy_id, legacy_ticket_id, participant, id, ...t }) => ({
+        legacy: legacy_id ? { id: legacy_id, ticket_id: legacy_ticket_id! } : null,
+        via,
+        participant,
+        ticket: id ? ticket({ ...t, id }) : null,
       })),
       calls: r.calls.map((_, i) => calls.get(i + 1)),
     };
